@@ -1,0 +1,122 @@
+// Command vault is a hardened pull-backup appliance for ZFS: it pulls snapshots from source hosts
+// over SSH as a delegated user, prunes conservatively, and imports signed, encrypted streams from
+// removable media. This package holds flags, configuration loading and the one place that maps
+// errors to exit codes; the logic lives in the packages it calls.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit codes. Monitoring commands (vault check) use their own 0..3 scale.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the work ran and something failed
+	exitUsage   = 2 // bad flags, bad config, bad input: nothing was done
+)
+
+// command is one `vault VERB`.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, io *stdio, args []string) error
+}
+
+// stdio is what a command may touch of the outside world besides the system.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+	getenv   func(string) string
+}
+
+var commands = map[string]command{}
+
+func register(c command) { commands[c.name] = c }
+
+// exitError carries an explicit exit code; any other error exits 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf reports a problem with how vault was called: exit 2, nothing done.
+func usageErrorf(format string, a ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the process exit code. Every error is printed
+// once, here, as one line prefixed with "vault: ".
+func run(ctx context.Context, args []string, s *stdio) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(s.out)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(s.err, "vault: unknown command %q; run \"vault help\" for the list\n", args[0])
+		return exitUsage
+	}
+	err := c.run(ctx, s, args[1:])
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	code := exitFailure
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+	}
+	fmt.Fprintf(s.err, "vault %s: %v\n", c.name, err)
+	return code
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: vault COMMAND [ARGS]")
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	width := 0
+	for _, n := range names {
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run \"vault COMMAND -h\" for a command's flags.")
+}
+
+// joinQuoted formats names for messages: "a", "b".
+func joinQuoted(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,3 @@
+module github.com/belltech/vault
+
+go 1.26.0
