@@ -1,0 +1,282 @@
+package zfs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+)
+
+// ZFS runs zfs subcommands through an Executor. Its methods take only
+// validated names, build the argv with the argv builders below (pure, and
+// tested without zfs), run it and parse the output.
+type ZFS struct {
+	// Bin is the absolute path of zfs on the host Exec runs on, such as
+	// "/sbin/zfs" (FreeBSD) or "/usr/sbin/zfs" (Debian).
+	Bin  string
+	Exec Executor
+}
+
+// List runs one `zfs list -H -p -o <cols> -t <types> [-r] root...` for all
+// roots and parses its output. A root that does not exist makes the command,
+// and so List, fail.
+func (z *ZFS) List(ctx context.Context, roots []Dataset, recursive bool, types []Type, cols []Column) ([]Entry, error) {
+	argv, err := z.listArgv(roots, recursive, types, cols)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list: %w", err)
+	}
+	out, err := z.output(ctx, argv)
+	if err != nil {
+		return nil, err
+	}
+	return ParseList(out, cols)
+}
+
+func (z *ZFS) listArgv(roots []Dataset, recursive bool, types []Type, cols []Column) ([]string, error) {
+	if err := checkColumns(cols); err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		return nil, errors.New("no types")
+	}
+	ts := make([]string, len(types))
+	for i, t := range types {
+		if !t.valid() {
+			return nil, fmt.Errorf("unknown type %q", t)
+		}
+		ts[i] = string(t)
+	}
+	if len(roots) == 0 {
+		return nil, errors.New("no datasets")
+	}
+	argv, err := z.argv("list", "-H", "-p", "-o", joinColumns(cols), "-t", strings.Join(ts, ","))
+	if err != nil {
+		return nil, err
+	}
+	if recursive {
+		argv = append(argv, "-r")
+	}
+	return appendNames(argv, roots)
+}
+
+// Get runs `zfs get -H -p -o name,property,value,source <props> <targets>`
+// and parses its output.
+func (z *ZFS) Get(ctx context.Context, props []string, targets ...Name) ([]Property, error) {
+	argv, err := z.getArgv(props, targets)
+	if err != nil {
+		return nil, fmt.Errorf("cannot get properties: %w", err)
+	}
+	out, err := z.output(ctx, argv)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProperties(out)
+}
+
+func (z *ZFS) getArgv(props []string, targets []Name) ([]string, error) {
+	if len(props) == 0 {
+		return nil, errors.New("no properties")
+	}
+	for _, p := range props {
+		if err := CheckPropertyName(p); err != nil {
+			return nil, err
+		}
+	}
+	if len(targets) == 0 {
+		return nil, errors.New("no datasets")
+	}
+	argv, err := z.argv("get", "-H", "-p", "-o", "name,property,value,source", strings.Join(props, ","))
+	if err != nil {
+		return nil, err
+	}
+	return appendNames(argv, targets)
+}
+
+// Holds runs `zfs holds -H <snaps>` and parses its output. It does not pass
+// -p, which OpenZFS 2.1 lacks; see [Hold.Time].
+func (z *ZFS) Holds(ctx context.Context, snaps []Snapshot) ([]Hold, error) {
+	argv, err := z.holdsArgv(snaps)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list holds: %w", err)
+	}
+	out, err := z.output(ctx, argv)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHolds(out)
+}
+
+func (z *ZFS) holdsArgv(snaps []Snapshot) ([]string, error) {
+	if len(snaps) == 0 {
+		return nil, errors.New("no snapshots")
+	}
+	argv, err := z.argv("holds", "-H")
+	if err != nil {
+		return nil, err
+	}
+	return appendNames(argv, snaps)
+}
+
+// Hold runs `zfs hold <tag> <snaps>`: it adds the hold tag to each snapshot.
+func (z *ZFS) Hold(ctx context.Context, tag string, snaps ...Snapshot) error {
+	argv, err := z.tagArgv("hold", tag, snaps)
+	if err != nil {
+		return fmt.Errorf("cannot hold: %w", err)
+	}
+	return z.run(ctx, argv)
+}
+
+// Release runs `zfs release <tag> <snaps>`: it removes the hold tag from
+// each snapshot. zfs fails if a snapshot has no such hold.
+func (z *ZFS) Release(ctx context.Context, tag string, snaps ...Snapshot) error {
+	argv, err := z.tagArgv("release", tag, snaps)
+	if err != nil {
+		return fmt.Errorf("cannot release: %w", err)
+	}
+	return z.run(ctx, argv)
+}
+
+func (z *ZFS) tagArgv(sub, tag string, snaps []Snapshot) ([]string, error) {
+	if err := CheckTag(tag); err != nil {
+		return nil, err
+	}
+	if len(snaps) == 0 {
+		return nil, errors.New("no snapshots")
+	}
+	argv, err := z.argv(sub, tag)
+	if err != nil {
+		return nil, err
+	}
+	return appendNames(argv, snaps)
+}
+
+// Snapshot runs `zfs snapshot <snap>`.
+func (z *ZFS) Snapshot(ctx context.Context, snap Snapshot) error {
+	argv, err := z.snapshotArgv(snap)
+	if err != nil {
+		return fmt.Errorf("cannot snapshot: %w", err)
+	}
+	return z.run(ctx, argv)
+}
+
+func (z *ZFS) snapshotArgv(snap Snapshot) ([]string, error) {
+	argv, err := z.argv("snapshot")
+	if err != nil {
+		return nil, err
+	}
+	return appendNames(argv, []Snapshot{snap})
+}
+
+// DestroySnapshots destroys the snapshots of ds named by shorts with one
+// `zfs destroy ds@a,b,c`, which zfs carries out as a single operation. Each
+// short name is validated like [Dataset.Snapshot], so none can smuggle in
+// zfs's '%' range syntax or a ','. Duplicates are dropped; no shorts is a
+// no-op.
+func (z *ZFS) DestroySnapshots(ctx context.Context, ds Dataset, shorts []string) error {
+	argv, err := z.destroySnapshotsArgv(ds, shorts)
+	if err != nil {
+		return fmt.Errorf("cannot destroy snapshots of %q: %w", ds.String(), err)
+	}
+	if argv == nil {
+		return nil
+	}
+	return z.run(ctx, argv)
+}
+
+func (z *ZFS) destroySnapshotsArgv(ds Dataset, shorts []string) ([]string, error) {
+	if ds.IsZero() {
+		return nil, errors.New("no dataset")
+	}
+	if len(shorts) == 0 {
+		return nil, nil
+	}
+	seen := make(map[string]bool, len(shorts))
+	list := make([]string, 0, len(shorts))
+	for _, s := range shorts {
+		if _, err := ds.Snapshot(s); err != nil {
+			return nil, err
+		}
+		if !seen[s] {
+			seen[s] = true
+			list = append(list, s)
+		}
+	}
+	return z.argv("destroy", ds.String()+"@"+strings.Join(list, ","))
+}
+
+// Create runs `zfs create [-o prop=value]... <ds>`, with the properties in
+// name order.
+func (z *ZFS) Create(ctx context.Context, ds Dataset, props map[string]string) error {
+	argv, err := z.createArgv(ds, props)
+	if err != nil {
+		return fmt.Errorf("cannot create %q: %w", ds.String(), err)
+	}
+	return z.run(ctx, argv)
+}
+
+func (z *ZFS) createArgv(ds Dataset, props map[string]string) ([]string, error) {
+	argv, err := z.argv("create")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(props))
+	for name := range props {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := CheckPropertyName(name); err != nil {
+			return nil, err
+		}
+		if err := checkPropertyValue(name, props[name]); err != nil {
+			return nil, err
+		}
+		argv = append(argv, "-o", name+"="+props[name])
+	}
+	return appendNames(argv, []Dataset{ds})
+}
+
+// argv starts an argv with the zfs binary and args.
+func (z *ZFS) argv(args ...string) ([]string, error) {
+	if !path.IsAbs(z.Bin) {
+		return nil, fmt.Errorf("zfs binary path %q is not absolute", z.Bin)
+	}
+	return append([]string{z.Bin}, args...), nil
+}
+
+// appendNames appends names to argv, refusing zero ones.
+func appendNames[N Name](argv []string, names []N) ([]string, error) {
+	for _, n := range names {
+		if any(n) == nil {
+			return nil, errors.New("nil name")
+		}
+		s := n.String()
+		if s == "" {
+			return nil, errors.New("empty name")
+		}
+		argv = append(argv, s)
+	}
+	return argv, nil
+}
+
+func (z *ZFS) run(ctx context.Context, argv []string) error {
+	if z.Exec == nil {
+		return errors.New("cannot run zfs: no executor")
+	}
+	return z.Exec.Run(ctx, Cmd{Argv: argv})
+}
+
+// output runs argv and returns its standard output.
+func (z *ZFS) output(ctx context.Context, argv []string) (*bytes.Buffer, error) {
+	var out bytes.Buffer
+	if z.Exec == nil {
+		return nil, errors.New("cannot run zfs: no executor")
+	}
+	if err := z.Exec.Run(ctx, Cmd{Argv: argv, Stdout: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
