@@ -1,0 +1,128 @@
+// Package conf reads vault's configuration: one TOML file, e.g. /usr/local/etc/vault.toml on
+// FreeBSD or /etc/vault/vault.toml elsewhere (DefaultPath).
+//
+// Load reads a file and Parse parses bytes. Both return a *Config with every default filled
+// in and every value checked, or a *Problems listing every problem found, each with its key
+// path and line: unknown keys (with the key probably meant), values of the wrong TOML type
+// (nothing is converted: "7" is not 7), values that do not parse, and mistakes across keys.
+// Key paths use the TOML key names; entries of an array of tables are indexed from 0, so
+// job[1] is the second [[job]]. testdata/valid/full.toml shows every key in use.
+//
+// # Value syntax
+//
+//   - duration: a string in Go syntax plus "d" (24h) and "w" (7d): "90s", "26h", "7d",
+//     "1d12h", "2w". Always positive. See ParseDuration.
+//   - size: a whole number of bytes, or a string with a unit: K, M, G, T (powers of 1000) or
+//     KiB, MiB, GiB, TiB (powers of 1024): "20MiB". See ParseSize.
+//   - cron: 5 fields, minute hour day-of-month month day-of-week ("15 1 * * *"), or @hourly,
+//     @daily, @weekly, @monthly, @yearly, or "@every 15m" (at least 1m; counts from the
+//     daemon's start). Read in the top-level timezone; a spec may not carry its own TZ=.
+//   - dataset: a ZFS filesystem or volume name, no snapshot or bookmark part: components of
+//     letters, digits and "_.: -" separated by "/", the pool starting with a letter or digit,
+//     no "." or ".." component, shorter than 256 bytes.
+//   - path: an absolute, clean path without control characters.
+//   - name (of a job, signer or recipient): a letter or digit, then letters, digits, ".", "_"
+//     or "-"; at most 64 characters.
+//
+// # Top level
+//
+//   - user: the unprivileged user the daemon drops to after its root phase. Not root (nor
+//     toor). Default "backup".
+//   - state_dir (path): state, journal, lock and SSH keys. Default /var/db/vault on FreeBSD,
+//     /var/lib/vault elsewhere.
+//   - zfs_binary, zpool_binary (path): the binaries vault runs. Defaults /sbin/zfs, /sbin/zpool.
+//   - timezone: an IANA time zone ("Europe/Berlin") or "Local", the one schedules are read in.
+//     Default "Local".
+//   - max_parallel: at most this many jobs pull at once; at least 1. Default 2.
+//   - log_level: trace, debug, info, warn or error. Default info.
+//   - prometheus_textfile (path ending in ".prom"): node_exporter textfile output, rewritten
+//     atomically after every run. Default: none written.
+//   - age_identity (path): the vault's age identity, which decrypts media imports. Required
+//     when there is a media job. Default: none.
+//
+// # [ssh]
+//
+//   - identity (path): the vault's private key. Default <state_dir>/ssh/id_ed25519.
+//   - known_hosts (path): the pinned host keys; nothing is trusted on first use.
+//     Default <state_dir>/ssh/known_hosts.
+//   - connect_timeout (duration): default 30s.
+//   - io_timeout (duration): give up on a transfer that moves no byte for this long. Default 10m.
+//   - keepalive (duration): probe the connection this often. Default 30s.
+//
+// # [[signer]]: an offline host whose signed media the vault accepts
+//
+//   - name: unique among signers.
+//   - public_key: SignerKeyPrefix followed by the base64 of the 32-byte ed25519 public key,
+//     as `vault keygen` prints it on the exporting host. Each key pinned once.
+//   - datasets: the source dataset roots the signer may export (it may export them and
+//     everything below them); at least one.
+//
+// # [[recipient]]: an age recipient that exports are encrypted to
+//
+//   - name: unique among recipients.
+//   - public_key: an age X25519 recipient, "age1...". Each listed once.
+//
+// # [[job]]: one source host's datasets; at least one job
+//
+//   - name: unique among jobs; it names the job in commands and in holds (vault:NAME).
+//   - source: "user@host", "user@host:port" or "user@[ipv6]:port", port 22 by default, host a
+//     DNS name or an IP address: a pull job logs in there over SSH. Not root.
+//   - media_signers: names of [[signer]]s: a media job, whose streams arrive on removable
+//     media (vault import). Exactly one of source and media_signers. Every source dataset
+//     must be exportable by one of the signers, and every signer must be able to export one.
+//   - source_datasets: the datasets to back up, at least one; none under another. Each lands
+//     at <target>/<its last component>, and its children below that (Job.TargetFor), so no
+//     two may share a last component.
+//   - recursive: also replicate the children of each source dataset. Default true.
+//   - exclude: datasets below a source dataset to leave out, with everything below them. Only
+//     for recursive jobs.
+//   - target (dataset): where the source datasets land on the vault. No two source datasets,
+//     in one job or two, may land on the same dataset or inside another's recursive tree.
+//   - schedule (cron): when to pull. Required for a pull job; not allowed for a media job.
+//   - jitter (duration): delay each scheduled pull by a random time up to this, shorter than
+//     the time between pulls. Default 0. Pull jobs only.
+//   - rpo (duration, required): status warns when the newest good copy is older than this.
+//     Must be longer than the longest time between scheduled pulls plus jitter.
+//   - rpo_critical (duration): status is critical when the newest good copy is older than
+//     this; longer than rpo. Default twice rpo.
+//   - bandwidth_limit (size): at most this many bytes per second. Default: no limit. Pull
+//     jobs only.
+//
+// [job.snapshot_on_pull] (optional; pull jobs only): the source takes a zfsnap2 snapshot
+// right before each pull.
+//
+//   - ttl: the snapshot's zfsnap2 TTL, "forever" or counts in the order y m w d h M s ("1w",
+//     "1y2m3w4d5h6M7s"; m is months, M minutes). See ParseTTL.
+//
+// [job.receive]: properties for the first full receive.
+//
+//   - set: "property=value" entries passed as -o. Default ["canmount=noauto", "readonly=on"].
+//   - exclude: property names passed as -x. Default ["atime"]. A property is set or excluded,
+//     not both.
+//
+// [job.prune]: when and how the vault prunes what it holds. A snapshot goes only when every
+// rule lets it go; with no rule, nothing goes.
+//
+//   - schedule (cron): when to prune. Default: none, prune only on demand (vault prune).
+//   - source_ttl: a rule: the TTL in a snapshot's zfsnap2 name must have run out. Default true.
+//   - ttl_factor: stretch that TTL by this factor, at least 1. Default 1.
+//   - grid: a rule: the retention grid, entries "COUNT UNIT" or "forever UNIT" with the units
+//     hourly, daily, weekly, monthly, yearly, one entry per unit: ["14 daily", "8 weekly",
+//     "12 monthly", "forever yearly"] keeps the newest snapshot of each of the last 14 days,
+//     of the last 8 weeks, and so on. Default: no grid.
+//   - min_keep: never prune the newest min_keep snapshots of a dataset; at least 1. Default 1.
+//   - min_age (duration): never prune a snapshot younger than this. Default 24h.
+//   - max_destroy: destroy at most this many snapshots per dataset per run; at least 1.
+//     Default 20.
+//   - keep_unparsed: keep snapshots whose names are not zfsnap2 names. Default true; when
+//     false, the grid judges them by their creation time.
+//
+// [job.anomaly]: the tripwire for an incremental far larger than the dataset's history (as
+// ransomware rewriting everything would send). It is received, reported, and freezes pruning
+// of that dataset until vault ack.
+//
+//   - factor: trip when an incremental is more than this many times the usual size of the
+//     dataset's recent incrementals; more than 1. Default 10.
+//   - floor (size): and larger than this. Default "1GiB".
+//   - window: how many recent runs make the usual size; at least 3. Default 10.
+package conf
