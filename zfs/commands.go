@@ -153,21 +153,25 @@ func (z *ZFS) tagArgv(sub, tag string, snaps []Snapshot) ([]string, error) {
 	return appendNames(argv, snaps)
 }
 
-// Snapshot runs `zfs snapshot <snap>`.
-func (z *ZFS) Snapshot(ctx context.Context, snap Snapshot) error {
-	argv, err := z.snapshotArgv(snap)
+// Snapshot runs `zfs snapshot <snap>...`: zfs takes all the snapshots in one transaction, so a
+// VM's dataset and its zvols are captured at the same instant.
+func (z *ZFS) Snapshot(ctx context.Context, snaps ...Snapshot) error {
+	argv, err := z.snapshotArgv(snaps)
 	if err != nil {
 		return fmt.Errorf("cannot snapshot: %w", err)
 	}
 	return z.run(ctx, argv)
 }
 
-func (z *ZFS) snapshotArgv(snap Snapshot) ([]string, error) {
+func (z *ZFS) snapshotArgv(snaps []Snapshot) ([]string, error) {
+	if len(snaps) == 0 {
+		return nil, errors.New("no snapshot named")
+	}
 	argv, err := z.argv("snapshot")
 	if err != nil {
 		return nil, err
 	}
-	return appendNames(argv, []Snapshot{snap})
+	return appendNames(argv, snaps)
 }
 
 // DestroySnapshots destroys the snapshots of ds named by shorts with one

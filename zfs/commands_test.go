@@ -116,13 +116,20 @@ func TestHoldArgv(t *testing.T) {
 }
 
 func TestSnapshotArgv(t *testing.T) {
-	argv, err := testZFS.snapshotArgv(mustSnapshot(t, "tank/a@2024-11-26_05.04.00--2w"))
+	argv, err := testZFS.snapshotArgv([]Snapshot{mustSnapshot(t, "tank/a@2024-11-26_05.04.00--2w")})
 	require.NoError(t, err)
 	if want := []string{"/sbin/zfs", "snapshot", "tank/a@2024-11-26_05.04.00--2w"}; !slices.Equal(argv, want) {
 		t.Errorf("snapshotArgv = %q, want %q", argv, want)
 	}
-	if _, err := testZFS.snapshotArgv(Snapshot{}); err == nil {
-		t.Error("snapshotArgv(zero): got no error, want one")
+	argv, err = testZFS.snapshotArgv([]Snapshot{mustSnapshot(t, "tank/vm@x"), mustSnapshot(t, "tank/vm/disk0@x")})
+	require.NoError(t, err)
+	if want := []string{"/sbin/zfs", "snapshot", "tank/vm@x", "tank/vm/disk0@x"}; !slices.Equal(argv, want) {
+		t.Errorf("snapshotArgv = %q, want %q", argv, want)
+	}
+	for _, bad := range [][]Snapshot{nil, {{}}} {
+		if _, err := testZFS.snapshotArgv(bad); err == nil {
+			t.Errorf("snapshotArgv(%v): got no error, want one", bad)
+		}
 	}
 }
 
