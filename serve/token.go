@@ -1,0 +1,157 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"strings"
+
+	"github.com/belltech/vault/zfs"
+)
+
+// A resume token is a compressed nvlist that the client can forge. It names
+// the snapshot to send by toname and by toguid, and zfs sends the snapshot
+// with that guid that it finds nearest toname: in toname's dataset first,
+// then anywhere below each of its ancestors in turn (guid_to_name in
+// libzfs_sendrecv.c). So toname alone proves nothing, and the gate asks zfs
+// itself: `zfs send -n -P -t TOKEN` is a dry run that prints the token's
+// contents, then one line with the names zfs resolved,
+//
+//	resume token contents:
+//	nvlist version: 0
+//		object = 0x1
+//		...
+//		toname = pool/fs@snap
+//	full	pool/fs@snap	123456
+//
+// or "incremental<TAB>FROM<TAB>TO<TAB>SIZE" (-P is parsable and implies
+// verbose; with -n the verbose output goes to stdout). Both toname and the
+// resolved names must lie under an allowed root.
+//
+// The token's other strings are the client's too, and nvlist_print prints
+// them raw, newlines and all, so the output is read defensively: it must
+// start with the header, hold exactly one toname line and exactly one
+// full/incremental line, and that line must be the last but for a
+// "size<TAB>N" line that some versions of zfs print at the end.
+
+// maxDryRunOutput bounds the dry run's output the gate reads: a real one is
+// a few hundred bytes.
+const maxDryRunOutput = 64 << 10
+
+// tokenDryRun is the argv, after the zfs binary, of the dry run that
+// verifies a resume token.
+func tokenDryRun(token string) []string {
+	return []string{"send", "-n", "-P", "-t", token}
+}
+
+// verifyToken runs the dry run for token and checks what it names. It
+// returns a *RefusedError if the token names anything outside the allowed
+// roots or the output cannot be read, and zfs's error if the dry run fails.
+func (g *Gate) verifyToken(ctx context.Context, token string) error {
+	out := &capWriter{max: maxDryRunOutput}
+	argv := append([]string{g.zfsBin()}, tokenDryRun(token)...)
+	if err := g.exec().Run(ctx, zfs.Cmd{Argv: argv, Stdout: out}); err != nil {
+		return err
+	}
+	if out.over {
+		return refusef("resume token: the dry run printed more than %d bytes", maxDryRunOutput)
+	}
+	return g.checkTokenContents(out.buf.String())
+}
+
+// checkTokenContents checks the output of the token dry run.
+func (g *Gate) checkTokenContents(out string) error {
+	const header = "resume token contents:\n"
+	if !strings.HasPrefix(out, header) {
+		return refusef("resume token: the dry run did not print %q first", strings.TrimSuffix(header, "\n"))
+	}
+	var tonames, sends []string
+	last := ""
+	for line := range strings.Lines(out) {
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" || isSizeLine(line) {
+			continue
+		}
+		last = line
+		if v, ok := strings.CutPrefix(strings.TrimLeft(line, " \t"), "toname = "); ok {
+			tonames = append(tonames, v)
+		}
+		if strings.HasPrefix(line, "full\t") || strings.HasPrefix(line, "incremental\t") {
+			sends = append(sends, line)
+		}
+	}
+	if len(tonames) != 1 {
+		return refusef("resume token: the dry run printed %d toname lines, want 1", len(tonames))
+	}
+	if len(sends) != 1 || sends[0] != last {
+		return refusef("resume token: the dry run printed %d lines naming what it sends, want 1 as the last line", len(sends))
+	}
+	if err := g.tokenName("toname", tonames[0], false); err != nil {
+		return err
+	}
+	f := strings.Split(last, "\t")
+	switch {
+	case f[0] == "full" && (len(f) == 2 || len(f) == 3):
+		return g.tokenName("snapshot sent", f[1], false)
+	case f[0] == "incremental" && (len(f) == 3 || len(f) == 4):
+		if err := g.tokenName("incremental source", f[1], true); err != nil {
+			return err
+		}
+		return g.tokenName("snapshot sent", f[2], false)
+	}
+	return refusef("resume token: cannot read the dry run's line %s", quote(last))
+}
+
+// isSizeLine reports whether line is "size<TAB>DIGITS".
+func isSizeLine(line string) bool {
+	n, ok := strings.CutPrefix(line, "size\t")
+	if !ok || n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenName checks one name from the token dry run: a snapshot (or, if
+// bookmarkOK, a bookmark) under an allowed root.
+func (g *Gate) tokenName(what, name string, bookmarkOK bool) error {
+	var ds zfs.Dataset
+	if bookmarkOK && strings.IndexByte(name, '#') >= 0 {
+		bm, err := zfs.ParseBookmark(name)
+		if err != nil {
+			return refusef("resume token: %s: %v", what, err)
+		}
+		ds = bm.Dataset()
+	} else {
+		snap, err := zfs.ParseSnapshot(name)
+		if err != nil {
+			return refusef("resume token: %s: %v", what, err)
+		}
+		ds = snap.Dataset()
+	}
+	if !g.allowed(ds) {
+		return refusef("resume token: %s %s is not under an allowed root (%s)", what, quote(name), g.roots())
+	}
+	return nil
+}
+
+// capWriter keeps the first max bytes written to it and notes whether there
+// were more. It never fails, so the writer is not killed by EPIPE.
+type capWriter struct {
+	buf  bytes.Buffer
+	max  int
+	over bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	if room := w.max - w.buf.Len(); room < len(p) {
+		w.over = true
+		w.buf.Write(p[:max(room, 0)])
+		return len(p), nil
+	}
+	w.buf.Write(p)
+	return len(p), nil
+}
