@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/sshx"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "pull", summary: "pull snapshots from the source hosts now", run: runPull})
+}
+
+const pullUsage = "usage: vault pull [-c FILE] [--newest-only] [--dry-run] [-v] [JOB...]"
+
+// sourceZFS is the zfs path sent to source hosts; vault serve there replaces it with its own.
+const sourceZFS = "/sbin/zfs"
+
+func runPull(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), pullUsage)
+		fmt.Fprintln(fs.Output(), "\nPulls every SSH job, or the JOBs named. Exit status: 0 all pulled or up to date,\n1 something failed (the next run retries and resumes), 2 bad usage or configuration,\n3 a dataset needs the operator (vault resolve).")
+		fs.PrintDefaults()
+	}
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	newestOnly := fs.Bool("newest-only", false, "send only the newest snapshot (-i, no intermediates): the last pull of a migration")
+	dryRun := fs.Bool("dry-run", false, "list and plan, print what would be sent, send nothing")
+	verbose := fs.Bool("v", false, "log each step")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	jobs, err := selectJobs(c, fs.Args(), "pull")
+	if err != nil {
+		return err
+	}
+	if len(jobs) == 0 {
+		return usageErrorf("the configuration %s has no SSH job to pull", *path)
+	}
+	log := consoleLogger(s, *verbose)
+	tty := isTerminal(s, s.out)
+	var reports []*puller.Report
+	for _, j := range jobs {
+		r := pullJob(ctx, s, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun}, log, tty)
+		printPullReport(s.out, r, tty)
+		reports = append(reports, r)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if code := puller.ExitCode(reports); code != puller.ExitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// pullJob connects to the job's source and runs one pull.
+func pullJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, o puller.Options, log hclog.Logger, tty bool) *puller.Report {
+	pj, err := pullerJob(c, j)
+	if err != nil {
+		return &puller.Report{Job: j.Name, Err: err}
+	}
+	client, err := sshx.Dial(ctx, sshx.Config{
+		User: j.Source.User, Host: j.Source.Host, Port: j.Source.Port,
+		IdentityFile: c.SSH.Identity, KnownHostsFile: c.SSH.KnownHosts,
+		ConnectTimeout: c.SSH.ConnectTimeout, IOTimeout: c.SSH.IOTimeout, Keepalive: c.SSH.Keepalive,
+		Log: log.Named("ssh"),
+	})
+	if err != nil {
+		return &puller.Report{Job: j.Name, Err: err}
+	}
+	defer client.Close()
+	local := &zfs.Local{Log: log.Named("zfs")}
+	p := &puller.Puller{
+		Source: puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
+		Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
+		Log:    log.Named("puller"),
+	}
+	if tty {
+		p.Progress = s.err
+	}
+	return p.Pull(ctx, pj, o)
+}
+
+// printPullReport prints one line per dataset, and the warnings and hints under it.
+func printPullReport(w io.Writer, r *puller.Report, tty bool) {
+	if r.Err != nil {
+		fmt.Fprintf(w, "%s %s: %v\n", mark(tty, "CRIT"), r.Job, r.Err)
+		return
+	}
+	if r.Snapshot != "" {
+		fmt.Fprintf(w, "%s: took snapshot @%s on the source\n", r.Job, r.Snapshot)
+	}
+	for _, d := range r.Datasets {
+		level := "OK"
+		switch d.Outcome {
+		case puller.Conflicted:
+			level = "CRIT"
+		case puller.Failed, puller.Skipped:
+			level = "FAIL"
+		}
+		if (d.Vanished > 0 && d.Outcome == puller.SourceEmpty) || len(d.Warnings) > 0 {
+			if level == "OK" {
+				level = "WARN"
+			}
+		}
+		var detail []string
+		switch d.Outcome {
+		case puller.OK:
+			detail = append(detail, fmt.Sprintf("%d step(s), %s in %s", len(d.Steps), humanBytes(d.Bytes), d.Duration.Round(100*time.Millisecond)))
+		case puller.Planned:
+			for _, st := range d.Steps {
+				detail = append(detail, describeStep(st))
+			}
+		}
+		if d.Newest != "" {
+			detail = append(detail, "newest @"+d.Newest)
+		}
+		if d.Vanished > 0 {
+			detail = append(detail, fmt.Sprintf("%d snapshot(s) gone from the source, kept here", d.Vanished))
+		}
+		fmt.Fprintf(w, "%s %s %s -> %s: %s", mark(tty, level), r.Job, d.Source, d.Target, d.Outcome)
+		if len(detail) > 0 {
+			fmt.Fprintf(w, " (%s)", strings.Join(detail, "; "))
+		}
+		fmt.Fprintln(w)
+		if d.Err != "" {
+			fmt.Fprintf(w, "    %s\n", d.Err)
+		}
+		for _, warn := range d.Warnings {
+			fmt.Fprintf(w, "    warning: %s\n", warn)
+		}
+		if d.Hint != "" {
+			fmt.Fprintf(w, "    to resolve, at the console as root: %s\n", d.Hint)
+		}
+	}
+	for _, o := range r.Orphans {
+		fmt.Fprintf(w, "%s %s %s: its source no longer exists; kept\n", mark(tty, "WARN"), r.Job, o)
+	}
+}
+
+func describeStep(st puller.StepReport) string {
+	switch st.Kind {
+	case puller.Full:
+		return "full @" + st.To
+	case puller.Incremental:
+		flag := "-i"
+		if st.Intermediates {
+			flag = "-I"
+		}
+		return fmt.Sprintf("incremental @%s %s @%s", st.From, flag, st.To)
+	}
+	return st.Kind.String()
+}
+
+// mark is the status word, with an emoji on a terminal.
+func mark(tty bool, level string) string {
+	if !tty {
+		return fmt.Sprintf("%-4s", level)
+	}
+	switch level {
+	case "OK":
+		return "✅ OK  "
+	case "WARN":
+		return "⚠️  WARN"
+	case "FAIL":
+		return "❌ FAIL"
+	}
+	return "🚨 CRIT"
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

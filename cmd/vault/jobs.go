@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/term"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/policy"
+	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/zfs"
+)
+
+// selectJobs returns the named jobs, or every job when none is named. kind filters: "pull" keeps
+// SSH jobs only (a named media job is an error), "" keeps all.
+func selectJobs(c *conf.Config, names []string, kind string) ([]*conf.Job, error) {
+	if len(names) == 0 {
+		var out []*conf.Job
+		for i := range c.Jobs {
+			if kind == "pull" && c.Jobs[i].IsMedia() {
+				continue
+			}
+			out = append(out, &c.Jobs[i])
+		}
+		return out, nil
+	}
+	var out []*conf.Job
+	seen := map[string]bool{}
+	for _, n := range names {
+		j, ok := c.Job(n)
+		if !ok {
+			all := make([]string, len(c.Jobs))
+			for i := range c.Jobs {
+				all[i] = c.Jobs[i].Name
+			}
+			return nil, usageErrorf("no job named %q in the configuration; jobs are %s", n, joinQuoted(all))
+		}
+		if kind == "pull" && j.IsMedia() {
+			return nil, usageErrorf("job %q is a media job: its streams arrive with vault import, not vault pull", n)
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
+// pullerJob translates a configured job into what the puller runs. The configuration has been
+// validated, so a name that does not parse here is a bug, reported as an error all the same.
+func pullerJob(c *conf.Config, j *conf.Job) (*puller.Job, error) {
+	pj := &puller.Job{Name: j.Name, Recursive: j.Recursive, BandwidthLimit: int64(j.BandwidthLimit), Location: c.Location}
+	var err error
+	for _, s := range j.SourceDatasets {
+		d, perr := zfs.ParseDataset(s)
+		err = firstError(err, perr)
+		pj.Roots = append(pj.Roots, d)
+	}
+	for _, s := range j.Exclude {
+		d, perr := zfs.ParseDataset(s)
+		err = firstError(err, perr)
+		pj.Exclude = append(pj.Exclude, d)
+	}
+	pj.TargetRoot, err = parseDatasetOr(err, j.Target)
+	pj.TargetFor = func(src zfs.Dataset) (zfs.Dataset, bool) {
+		t, ok := j.TargetFor(src.String())
+		if !ok {
+			return zfs.Dataset{}, false
+		}
+		d, err := zfs.ParseDataset(t)
+		return d, err == nil
+	}
+	for _, kv := range j.Receive.Set {
+		k, v, _ := strings.Cut(kv, "=")
+		pj.ReceiveSet = append(pj.ReceiveSet, zfs.PropSetting{Name: k, Value: v})
+	}
+	pj.ReceiveExclude = j.Receive.Exclude
+	if j.SnapshotOnPull != nil {
+		ttl, perr := policy.ParseTTL(j.SnapshotOnPull.TTL.String())
+		err = firstError(err, perr)
+		pj.SnapshotTTL = &ttl
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job %q: %w", j.Name, err)
+	}
+	return pj, nil
+}
+
+func parseDatasetOr(prev error, s string) (zfs.Dataset, error) {
+	d, err := zfs.ParseDataset(s)
+	return d, firstError(prev, err)
+}
+
+func firstError(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// consoleLogger logs to stderr for console commands: warnings and errors only unless verbose.
+func consoleLogger(s *stdio, verbose bool) hclog.Logger {
+	level := hclog.Warn
+	if verbose {
+		level = hclog.Info
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "vault", Level: level, Output: s.err})
+}
+
+// isTerminal reports whether w is a terminal (for emoji and progress bars). NO_COLOR turns the
+// decoration off, as does anything that is not a terminal.
+func isTerminal(s *stdio, w any) bool {
+	if s.getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,579 @@
+package puller
+
+// The executor: lists both sides, plans, and runs each dataset's steps, streaming a zfs send on
+// the source (over SSH, through `vault serve`) into a local zfs receive the vault names itself.
+// It never destroys, rolls back or force-receives; a failure in one dataset does not stop its
+// siblings, only its own descendants.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/belltech/vault/policy"
+	"github.com/belltech/vault/zfs"
+)
+
+// Side is one end of a pull: typed zfs commands and a way to stream a send or a receive.
+type Side struct {
+	ZFS     *zfs.ZFS
+	Starter zfs.Starter
+}
+
+// Job is what the puller needs of a configured job.
+type Job struct {
+	Name      string
+	Roots     []zfs.Dataset
+	Recursive bool
+	Exclude   []zfs.Dataset
+	// TargetRoot is the job's target: every source root lands in a child of it.
+	TargetRoot zfs.Dataset
+	TargetFor  func(zfs.Dataset) (zfs.Dataset, bool)
+	// ReceiveSet and ReceiveExclude apply to the first full receive of each dataset.
+	ReceiveSet     []zfs.PropSetting
+	ReceiveExclude []string
+	// BandwidthLimit caps each stream, in bytes per second; 0 means none.
+	BandwidthLimit int64
+	// SnapshotTTL, if set, makes the puller take a zfsnap2-named snapshot of every dataset in
+	// scope on the source, in one transaction, before it lists (snapshot on pull).
+	SnapshotTTL *policy.TTL
+	// Location is the source's time zone, for the snapshot's name.
+	Location *time.Location
+}
+
+// HoldTag is the hold the job keeps on its incremental base on both sides.
+func (j *Job) HoldTag() string { return "vault:" + j.Name }
+
+// Options are per-run choices.
+type Options struct {
+	// NewestOnly sends just the newest snapshot (-i, no intermediates).
+	NewestOnly bool
+	// DryRun plans and reports without sending anything.
+	DryRun bool
+}
+
+// Puller runs pulls.
+type Puller struct {
+	Source, Target Side
+	Log            hclog.Logger
+	Now            func() time.Time
+	// Progress, if set (a terminal), shows bytes, rate and ETA of each stream.
+	Progress io.Writer
+}
+
+// The columns read. Snapshots are listed with name, guid and createtxg only: OpenZFS answers
+// that without loading each snapshot's properties, which matters with thousands of them.
+var (
+	sourceDatasetCols = []zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG, zfs.ColEncryption}
+	targetDatasetCols = []zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG, zfs.ColReceiveResumeToken}
+	snapshotCols      = []zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG}
+	datasetTypes      = []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}
+	snapshotTypes     = []zfs.Type{zfs.TypeSnapshot}
+)
+
+// maxReplans bounds how often one dataset is re-planned in a run (after a resume, or after an
+// unusable resume token was aborted).
+const maxReplans = 3
+
+// Pull runs one pull of job. The report says what happened to every dataset; Report.Err is
+// set when the job could not be planned at all (the source or target could not be listed).
+func (p *Puller) Pull(ctx context.Context, job *Job, o Options) *Report {
+	r := &Report{Job: job.Name, Started: p.now()}
+	defer func() { r.Duration = p.now().Sub(r.Started) }()
+	log := p.log().With("job", job.Name)
+
+	if job.SnapshotTTL != nil && !o.DryRun {
+		name, err := p.snapshotOnPull(ctx, job)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		r.Snapshot = name
+		log.Info("snapshot on pull", "name", name)
+	}
+	plan, err := p.plan(ctx, job, o)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Orphans = plan.Orphans
+	if o.DryRun {
+		for _, dp := range plan.Datasets {
+			r.Datasets = append(r.Datasets, plannedReport(dp))
+		}
+		return r
+	}
+	if err := p.ensureTargetRoot(ctx, job, plan); err != nil {
+		r.Err = err
+		return r
+	}
+	var stopped []zfs.Dataset // targets in conflict or failed: their descendants wait
+	for _, dp := range plan.Datasets {
+		if parent := under(dp.Target, stopped); !parent.IsZero() {
+			r.Datasets = append(r.Datasets, DatasetReport{Source: dp.Source, Target: dp.Target, Outcome: Skipped,
+				Err: fmt.Sprintf("its parent %q did not pull", parent)})
+			stopped = append(stopped, dp.Target)
+			continue
+		}
+		dr := p.pullDataset(ctx, job, o, dp)
+		if dr.Outcome == Failed || dr.Outcome == Conflicted {
+			stopped = append(stopped, dp.Target)
+		}
+		log.Info("dataset pulled", "source", dp.Source.String(), "outcome", string(dr.Outcome), "bytes", dr.Bytes, "error", dr.Err)
+		r.Datasets = append(r.Datasets, dr)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return r
+}
+
+func (p *Puller) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Puller) log() hclog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return hclog.NewNullLogger()
+}
+
+// under returns the entry of stopped that is an ancestor of ds, if any.
+func under(ds zfs.Dataset, stopped []zfs.Dataset) zfs.Dataset {
+	for _, s := range stopped {
+		if s.IsAncestorOf(ds) {
+			return s
+		}
+	}
+	return zfs.Dataset{}
+}
+
+// snapshotOnPull snapshots every dataset in scope on the source in one zfs snapshot call.
+func (p *Puller) snapshotOnPull(ctx context.Context, job *Job) (string, error) {
+	entries, err := p.Source.ZFS.List(ctx, job.Roots, job.Recursive, datasetTypes, []zfs.Column{zfs.ColName})
+	if err != nil {
+		return "", fmt.Errorf("cannot list the source for snapshot on pull: %w", err)
+	}
+	loc := job.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	name := policy.FormatName("", p.now().In(loc), *job.SnapshotTTL)
+	var snaps []zfs.Snapshot
+	for _, e := range entries {
+		ds, ok := e.Dataset()
+		if !ok {
+			continue
+		}
+		if _, in := job.TargetFor(ds); !in {
+			continue
+		}
+		s, err := ds.Snapshot(name)
+		if err != nil {
+			return "", err
+		}
+		snaps = append(snaps, s)
+	}
+	if len(snaps) == 0 {
+		return "", errors.New("snapshot on pull: no source dataset in scope")
+	}
+	if err := p.Source.ZFS.Snapshot(ctx, snaps...); err != nil {
+		return "", fmt.Errorf("cannot snapshot the source: %w", err)
+	}
+	return name, nil
+}
+
+// plan lists both sides (two zfs list calls per side, whatever the number of datasets) and plans.
+func (p *Puller) plan(ctx context.Context, job *Job, o Options) (*JobPlan, error) {
+	srcDS, err := p.Source.ZFS.List(ctx, job.Roots, job.Recursive, datasetTypes, sourceDatasetCols)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the source: %w", err)
+	}
+	srcSnaps, err := p.Source.ZFS.List(ctx, job.Roots, job.Recursive, snapshotTypes, snapshotCols)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the source's snapshots: %w", err)
+	}
+	roots := []zfs.Dataset{job.TargetRoot}
+	var dst []zfs.Entry
+	dstDS, err := p.Target.ZFS.List(ctx, roots, true, datasetTypes, targetDatasetCols)
+	switch {
+	case isNotExist(err):
+		// The target root does not exist yet: everything is new.
+	case err != nil:
+		return nil, fmt.Errorf("cannot list the target: %w", err)
+	default:
+		dstSnaps, err := p.Target.ZFS.List(ctx, roots, true, snapshotTypes, snapshotCols)
+		if err != nil {
+			return nil, fmt.Errorf("cannot list the target's snapshots: %w", err)
+		}
+		dst = append(dstDS, dstSnaps...)
+	}
+	return Plan(Input{
+		Sources: job.Roots, Recursive: job.Recursive, Exclude: job.Exclude,
+		Source: append(srcDS, srcSnaps...), Target: dst,
+		TargetFor: job.TargetFor, NewestOnly: o.NewestOnly,
+	})
+}
+
+// isNotExist reports a zfs command that failed because a named dataset does not exist.
+func isNotExist(err error) bool {
+	var ee *zfs.ExitError
+	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "dataset does not exist")
+}
+
+// ensureTargetRoot creates the job's target (not mounted) when a full receive needs it.
+func (p *Puller) ensureTargetRoot(ctx context.Context, job *Job, plan *JobPlan) error {
+	need := false
+	for _, dp := range plan.Datasets {
+		if !dp.TargetExists && job.TargetRoot.IsAncestorOf(dp.Target) {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	_, err := p.Target.ZFS.List(ctx, []zfs.Dataset{job.TargetRoot}, false, datasetTypes, []zfs.Column{zfs.ColName})
+	if err == nil || !isNotExist(err) {
+		return err
+	}
+	if err := p.Target.ZFS.Create(ctx, job.TargetRoot, map[string]string{"canmount": "noauto"}); err != nil {
+		return fmt.Errorf("cannot create the target %q: %w (create it, or run vault bootstrap as root)", job.TargetRoot, err)
+	}
+	return nil
+}
+
+// pullDataset runs one dataset's plan, re-planning after a resume.
+func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp DatasetPlan) DatasetReport {
+	dr := DatasetReport{Source: dp.Source, Target: dp.Target}
+	start := p.now()
+	defer func() { dr.Duration = p.now().Sub(start) }()
+	for replans := 0; ; replans++ {
+		dr.Vanished = len(dp.Vanished)
+		dr.Newest = newestName(dp)
+		switch {
+		case dp.Conflict != nil:
+			dr.Outcome, dr.Conflict = Conflicted, dp.Conflict
+			dr.Err = dp.Conflict.Detail
+			dr.Hint = fmt.Sprintf("vault resolve %s %s --archive", job.Name, dp.Source)
+			return dr
+		case dp.SourceEmpty:
+			if dr.Outcome == "" {
+				dr.Outcome = SourceEmpty
+			}
+			return dr
+		case len(dp.Steps) == 0:
+			if dr.Outcome == "" {
+				dr.Outcome = UpToDate
+			}
+			return dr
+		}
+		base := dp.Base
+		for _, st := range dp.Steps {
+			sr, err := p.runStep(ctx, job, dp, st)
+			dr.Steps = append(dr.Steps, sr)
+			dr.Bytes += sr.Bytes
+			if errors.Is(err, errTokenUnusable) {
+				// The source can no longer serve the interrupted receive: discard its partial
+				// state (the vault's own, never a snapshot) and plan the dataset afresh.
+				if aerr := p.Target.ZFS.AbortReceive(ctx, dp.Target); aerr != nil {
+					dr.Outcome, dr.Err = Failed, fmt.Sprintf("%v; and cannot abort the partial receive: %v", err, aerr)
+					return dr
+				}
+				dr.Warnings = append(dr.Warnings, fmt.Sprintf("the interrupted receive could not be resumed (%v); it was aborted and the dataset re-planned", err))
+				break
+			}
+			if err != nil {
+				dr.Outcome, dr.Err = Failed, err.Error()
+				return dr
+			}
+			if st.Kind == Full {
+				dr.Warnings = append(dr.Warnings, p.checkReceivedProps(ctx, job, dp)...)
+			}
+			if st.Kind != Resume {
+				if w := p.moveHold(ctx, job, dp, base, st.To); w != "" {
+					dr.Warnings = append(dr.Warnings, w)
+				}
+				to := st.To
+				base = &to
+			}
+			dr.Outcome = OK
+		}
+		if !dp.Replan && dr.Outcome == OK {
+			return dr
+		}
+		if replans >= maxReplans {
+			dr.Outcome, dr.Err = Failed, "the dataset still needs work after re-planning; run the pull again"
+			return dr
+		}
+		next, err := p.replan(ctx, job, o, dp.Source)
+		if err != nil {
+			dr.Outcome, dr.Err = Failed, err.Error()
+			return dr
+		}
+		dp = next
+	}
+}
+
+func (p *Puller) replan(ctx context.Context, job *Job, o Options, src zfs.Dataset) (DatasetPlan, error) {
+	plan, err := p.plan(ctx, job, o)
+	if err != nil {
+		return DatasetPlan{}, err
+	}
+	for _, dp := range plan.Datasets {
+		if dp.Source == src {
+			return dp, nil
+		}
+	}
+	return DatasetPlan{}, fmt.Errorf("source dataset %q disappeared while it was being pulled", src)
+}
+
+func newestName(dp DatasetPlan) string {
+	for i := len(dp.Steps) - 1; i >= 0; i-- {
+		if dp.Steps[i].Kind != Resume {
+			return dp.Steps[i].To.Name.Short()
+		}
+	}
+	if dp.Base != nil {
+		return dp.Base.Name.Short()
+	}
+	return ""
+}
+
+var errTokenUnusable = errors.New("resume token can no longer be served")
+
+// runStep streams one send into one receive.
+func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step) (StepReport, error) {
+	sr := StepReport{Kind: st.Kind, To: st.To.Name.Short(), Intermediates: st.Intermediates}
+	send := zfs.SendOptions{Raw: dp.Encrypted}
+	recv := zfs.ReceiveOptions{Target: dp.Target}
+	switch st.Kind {
+	case Resume:
+		send = zfs.SendOptions{Token: st.Token}
+	case Full:
+		send.Snapshot = st.To.Name
+		recv.Set, recv.Exclude = receiveProps(job, dp.Type)
+	case Incremental:
+		send.Snapshot = st.To.Name
+		send.FromSnapshot = st.From.Name
+		send.Intermediates = st.Intermediates
+		sr.From = st.From.Name.Short()
+	}
+	log := p.log().With("job", job.Name, "dataset", dp.Source.String(), "step", st.String())
+	start := p.now()
+	defer func() { sr.Duration = p.now().Sub(start) }()
+
+	// The estimate feeds the progress display; a failure to estimate is not a failure to pull.
+	var total int64 = -1
+	if n, err := p.Source.ZFS.SendSize(ctx, send); err == nil {
+		total = n
+	} else if st.Kind == Resume && isTokenUnusable(err) {
+		return sr, fmt.Errorf("%w: %v", errTokenUnusable, err)
+	} else {
+		log.Debug("cannot estimate the send", "error", err)
+	}
+	sr.Estimated = total
+
+	sendCmd, err := p.Source.ZFS.SendCmd(send)
+	if err != nil {
+		return sr, err
+	}
+	recvCmd, err := p.Target.ZFS.ReceiveCmd(recv)
+	if err != nil {
+		return sr, err
+	}
+	pr, pw := io.Pipe()
+	recvCmd.Stdin = pr
+	rp, err := p.Target.Starter.Start(ctx, recvCmd)
+	if err != nil {
+		pw.Close()
+		return sr, fmt.Errorf("cannot start the receive: %w", err)
+	}
+	sp, err := p.Source.Starter.Start(ctx, sendCmd)
+	if err != nil {
+		pw.CloseWithError(err)
+		_ = rp.Wait()
+		return sr, fmt.Errorf("cannot start the send: %w", err)
+	}
+	var counter atomic.Int64
+	stopProgress := p.showProgress(fmt.Sprintf("%s %s", dp.Target, st.Kind), total, &counter)
+	n, cerr := copyStream(ctx, pw, sp.Stdout(), streamOptions{Limit: job.BandwidthLimit, Counter: &counter})
+	stopProgress()
+	sr.Bytes = n
+	var serr error
+	if cerr != nil {
+		serr = sp.Abort()
+	} else {
+		serr = sp.Wait()
+	}
+	// End the receive's input either way: on a cut stream a resumable receive keeps what it got
+	// and leaves a resume token for the next run.
+	if cerr != nil {
+		pw.CloseWithError(cerr)
+	} else {
+		pw.Close()
+	}
+	rerr := rp.Wait()
+	switch {
+	case serr != nil && st.Kind == Resume && isTokenUnusable(serr):
+		return sr, fmt.Errorf("%w: %v", errTokenUnusable, serr)
+	case serr != nil && cerr == nil:
+		return sr, fmt.Errorf("send failed: %w", serr)
+	case cerr != nil:
+		return sr, fmt.Errorf("stream cut after %d bytes: %w (a resume token keeps what arrived)", n, firstErr(serr, cerr))
+	case rerr != nil:
+		return sr, fmt.Errorf("receive failed: %w", rerr)
+	}
+	log.Info("step done", "bytes", n, "duration", p.now().Sub(start).Round(time.Millisecond))
+	return sr, nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// isTokenUnusable recognises zfs's "cannot resume send: ..." family: the snapshot the token was
+// cut from is gone, or the token is corrupt. A failed connection is not that.
+func isTokenUnusable(err error) bool {
+	var ee *zfs.ExitError
+	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "cannot resume send")
+}
+
+// volumeIgnores are properties that do not apply to volumes; receiving a zvol with them set or
+// excluded fails.
+var volumeIgnores = map[string]bool{"canmount": true, "atime": true, "relatime": true, "mountpoint": true,
+	"exec": true, "setuid": true, "devices": true, "xattr": true, "sharenfs": true, "sharesmb": true, "snapdir": true}
+
+func receiveProps(job *Job, typ zfs.Type) ([]zfs.PropSetting, []string) {
+	var set []zfs.PropSetting
+	var exclude []string
+	for _, s := range job.ReceiveSet {
+		if typ == zfs.TypeVolume && volumeIgnores[s.Name] {
+			continue
+		}
+		set = append(set, s)
+	}
+	for _, x := range job.ReceiveExclude {
+		if typ == zfs.TypeVolume && volumeIgnores[x] {
+			continue
+		}
+		exclude = append(exclude, x)
+	}
+	return set, exclude
+}
+
+// checkReceivedProps reads back the properties a first receive was asked to set: a delegated
+// receive that lacks the permission for one prints an error yet exits 0, leaving it unset.
+func (p *Puller) checkReceivedProps(ctx context.Context, job *Job, dp DatasetPlan) []string {
+	set, _ := receiveProps(job, dp.Type)
+	if len(set) == 0 {
+		return nil
+	}
+	names := make([]string, len(set))
+	for i, s := range set {
+		names[i] = s.Name
+	}
+	props, err := p.Target.ZFS.Get(ctx, names, dp.Target)
+	if err != nil {
+		return []string{fmt.Sprintf("cannot read back the received properties: %v", err)}
+	}
+	got := map[string]string{}
+	for _, pr := range props {
+		got[pr.Property] = pr.Value
+	}
+	var warns []string
+	for _, s := range set {
+		if got[s.Name] != s.Value {
+			warns = append(warns, fmt.Sprintf("%s is %q, not %q: the receiving user may not set it; grant %q with zfs allow on the target, or receive it as root (vault bootstrap)",
+				s.Name, got[s.Name], s.Value, s.Name))
+		}
+	}
+	return warns
+}
+
+// moveHold holds the new base on both sides, then releases the old one, so that source-side
+// pruning can never break the incremental chain. Failures are warnings: the data arrived.
+func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old *SnapRef, to SnapRef) string {
+	tag := job.HoldTag()
+	newTarget, err := dp.Target.Snapshot(to.Name.Short())
+	if err != nil {
+		return err.Error()
+	}
+	var problems []string
+	if err := p.Source.ZFS.Hold(ctx, tag, to.Name); err != nil && !holdExists(err) {
+		problems = append(problems, fmt.Sprintf("cannot hold %s on the source: %v", to.Name, err))
+	}
+	if err := p.Target.ZFS.Hold(ctx, tag, newTarget); err != nil && !holdExists(err) {
+		problems = append(problems, fmt.Sprintf("cannot hold %s: %v", newTarget, err))
+	}
+	if old != nil && old.GUID != to.GUID && len(problems) == 0 {
+		if err := p.Source.ZFS.Release(ctx, tag, old.Name); err != nil && !holdMissing(err) {
+			problems = append(problems, fmt.Sprintf("cannot release the old base %s on the source: %v", old.Name, err))
+		}
+		if oldTarget, err := dp.Target.Snapshot(old.Name.Short()); err == nil {
+			if err := p.Target.ZFS.Release(ctx, tag, oldTarget); err != nil && !holdMissing(err) {
+				problems = append(problems, fmt.Sprintf("cannot release the old base %s: %v", oldTarget, err))
+			}
+		}
+	}
+	return strings.Join(problems, "; ")
+}
+
+func holdExists(err error) bool {
+	var ee *zfs.ExitError
+	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "tag already exists")
+}
+
+func holdMissing(err error) bool {
+	var ee *zfs.ExitError
+	return errors.As(err, &ee) && (strings.Contains(ee.Stderr, "no such tag") || strings.Contains(ee.Stderr, "does not exist"))
+}
+
+// showProgress draws a progress bar on the terminal until the returned function is called.
+func (p *Puller) showProgress(what string, total int64, counter *atomic.Int64) func() {
+	if p.Progress == nil {
+		return func() {}
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(p.Progress),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(250*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.Progress) }),
+	)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				_ = bar.Set64(counter.Load())
+				_ = bar.Finish()
+				return
+			case <-t.C:
+				_ = bar.Set64(counter.Load())
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}

@@ -1,0 +1,110 @@
+package puller
+
+import (
+	"time"
+
+	"github.com/belltech/vault/zfs"
+)
+
+// Outcome is what a pull did to one dataset.
+type Outcome string
+
+// The outcomes, from good to bad.
+const (
+	OK          Outcome = "ok"           // new snapshots arrived
+	UpToDate    Outcome = "up-to-date"   // nothing to send
+	SourceEmpty Outcome = "source-empty" // the source dataset has no snapshots
+	Planned     Outcome = "planned"      // dry run: what would be sent
+	Skipped     Outcome = "skipped"      // its parent did not pull
+	Conflicted  Outcome = "conflict"     // diverged, no common snapshot, or not ours: needs the operator
+	Failed      Outcome = "failed"       // an error; the next run retries (and resumes)
+)
+
+// Report is what one pull of a job did.
+type Report struct {
+	Job      string
+	Started  time.Time
+	Duration time.Duration
+	// Snapshot is the name of the snapshot taken on the source before the pull, if any.
+	Snapshot string
+	// Err is set when the job could not run at all: nothing was pulled.
+	Err      error
+	Datasets []DatasetReport
+	Orphans  []zfs.Dataset
+}
+
+// DatasetReport is what happened to one dataset.
+type DatasetReport struct {
+	Source, Target zfs.Dataset
+	Outcome        Outcome
+	Steps          []StepReport
+	Bytes          int64
+	Duration       time.Duration
+	// Newest is the newest snapshot the target holds after the run (its short name).
+	Newest string
+	// Vanished counts the target's snapshots the source no longer has (kept).
+	Vanished int
+	Conflict *Conflict
+	Err      string
+	// Hint is the command that resolves a conflict.
+	Hint     string
+	Warnings []string
+}
+
+// StepReport is one send and receive.
+type StepReport struct {
+	Kind          StepKind
+	From, To      string
+	Intermediates bool
+	Bytes         int64
+	Estimated     int64
+	Duration      time.Duration
+}
+
+// Exit codes of a pull run, shared by vault pull and the daemon's journal.
+const (
+	ExitOK       = 0 // every dataset pulled or up to date
+	ExitFailed   = 1 // something failed; the next run retries
+	ExitConflict = 3 // a dataset needs the operator (vault resolve)
+)
+
+// ExitCode summarises reports: conflicts outrank failures, which outrank success.
+func ExitCode(reports []*Report) int {
+	code := ExitOK
+	for _, r := range reports {
+		if r.Err != nil {
+			code = max(code, ExitFailed)
+		}
+		for _, d := range r.Datasets {
+			switch d.Outcome {
+			case Conflicted:
+				code = ExitConflict
+			case Failed, Skipped:
+				code = max(code, ExitFailed)
+			}
+		}
+	}
+	return code
+}
+
+func plannedReport(dp DatasetPlan) DatasetReport {
+	dr := DatasetReport{Source: dp.Source, Target: dp.Target, Vanished: len(dp.Vanished), Newest: newestName(dp)}
+	switch {
+	case dp.Conflict != nil:
+		dr.Outcome, dr.Conflict, dr.Err = Conflicted, dp.Conflict, dp.Conflict.Detail
+	case dp.SourceEmpty:
+		dr.Outcome = SourceEmpty
+	case len(dp.Steps) == 0:
+		dr.Outcome = UpToDate
+	default:
+		dr.Outcome = Planned
+		for _, st := range dp.Steps {
+			s := StepReport{Kind: st.Kind, To: st.To.Name.Short(), Intermediates: st.Intermediates}
+			if st.From != nil {
+				s.From = st.From.Name.Short()
+			}
+			dr.Steps = append(dr.Steps, s)
+		}
+	}
+	return dr
+}
