@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs zstd gcc libc6-dev make git ca-certificates openssh-server openssh-client; do
+for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs zstd gcc libc6-dev make git ca-certificates openssh-server openssh-client zsh tcsh; do
 	have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,104 @@
+//go:build lab && linux
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/belltech/vault/lab"
+	"github.com/belltech/vault/lab/labtest"
+)
+
+// pullConfig writes /etc/vault/NAME.toml for a job NAME pulling roots from the lab's source over
+// SSH (through vault serve, the forced command) into rust10/Backups/NAME, and returns its path.
+// extra is appended inside the [[job]] table.
+func pullConfig(t *testing.T, name string, roots []string, extra string) string {
+	t.Helper()
+	quoted := make([]string, len(roots))
+	for i, r := range roots {
+		quoted[i] = fmt.Sprintf("%q", r)
+	}
+	path := "/etc/vault/" + name + ".toml"
+	cfg := fmt.Sprintf(`user = "backup"
+state_dir = "/var/lib/vault"
+zfs_binary = "/sbin/zfs"
+
+[ssh]
+identity = "/home/backup/.ssh/id_ed25519"
+known_hosts = "/home/backup/.ssh/known_hosts"
+connect_timeout = "20s"
+
+[[job]]
+name = %q
+source = "backup@127.0.0.1:22"
+source_datasets = [%s]
+target = "rust10/Backups/%s"
+schedule = "15 1 * * *"
+rpo = "26h"
+%s
+`, name, strings.Join(quoted, ", "), name, extra)
+	labtest.Root(t, "mkdir -p /etc/vault && cat >"+path+" <<'EOF'\n"+cfg+"EOF\n/mnt/lab/vault config check "+path+" >/dev/null")
+	return path
+}
+
+// pull runs vault pull as the delegated backup user and returns the result, whatever its exit.
+func pull(t *testing.T, cfg string, args ...string) *lab.Result {
+	t.Helper()
+	argv := "/mnt/lab/vault pull -c " + labtest.Q(cfg)
+	for _, a := range args {
+		argv += " " + labtest.Q(a)
+	}
+	return labtest.Try(t, "backup", argv)
+}
+
+// mustPull is pull that fails the test unless vault pull exits 0.
+func mustPull(t *testing.T, cfg string, args ...string) string {
+	t.Helper()
+	res := pull(t, cfg, args...)
+	if res.Exit != 0 {
+		t.Fatalf("vault pull failed:\n%s", res)
+	}
+	return res.Stdout
+}
+
+// snapshots lists a tree's snapshots as zfs prints them: name, guid and createtxg.
+func snapshots(t *testing.T, root string) string {
+	t.Helper()
+	return labtest.Root(t, "zfs list -H -p -r -t snapshot -o name,guid,createtxg -s createtxg "+labtest.Q(root))
+}
+
+// snapNames lists the short names of a dataset's own snapshots, oldest first.
+func snapNames(t *testing.T, ds string) []string {
+	t.Helper()
+	out := labtest.Root(t, "zfs list -H -d 1 -t snapshot -o name -s createtxg "+labtest.Q(ds)+" | cut -d@ -f2")
+	return strings.Fields(strings.TrimSpace(out))
+}
+
+// sameContent checks that every snapshot of src exists on dst with the same content.
+func sameContent(t *testing.T, src, dst string, snaps []string) {
+	t.Helper()
+	for _, s := range snaps {
+		a := strings.TrimSpace(labtest.Root(t, "/mnt/lab/snapsum "+labtest.Q(src+"@"+s)))
+		b := strings.TrimSpace(labtest.Root(t, "/mnt/lab/snapsum "+labtest.Q(dst+"@"+s)))
+		if a != b || a == "" {
+			t.Errorf("%s@%s: source content %s, vault copy %s", src, s, a, b)
+		}
+	}
+}
+
+// write puts n MiB of fresh random data in a file of a source filesystem.
+func write(t *testing.T, ds, file string, mib int) {
+	t.Helper()
+	labtest.Root(t, fmt.Sprintf("head -c %dM /dev/urandom >/%s/%s", mib, ds, file))
+}
+
+func snap(t *testing.T, name string, datasets ...string) {
+	t.Helper()
+	var args []string
+	for _, d := range datasets {
+		args = append(args, labtest.Q(d+"@"+name))
+	}
+	labtest.Root(t, "zfs snapshot "+strings.Join(args, " "))
+}
