@@ -217,13 +217,29 @@ func (p *Puller) plan(ctx context.Context, job *Job, o Options) (*JobPlan, error
 		if err != nil {
 			return nil, fmt.Errorf("cannot list the target's snapshots: %w", err)
 		}
-		dst = append(dstDS, dstSnaps...)
+		dst = append(dstDS, withDatasets(dstDS, dstSnaps)...)
 	}
 	return Plan(Input{
 		Sources: job.Roots, Recursive: job.Recursive, Exclude: job.Exclude,
-		Source: append(srcDS, srcSnaps...), Target: dst,
+		Source: append(srcDS, withDatasets(srcDS, srcSnaps)...), Target: dst,
 		TargetFor: job.TargetFor, NewestOnly: o.NewestOnly,
 	})
+}
+
+// withDatasets drops snapshots whose dataset is not in datasets: the two listings are separate
+// calls, and a dataset destroyed between them is simply gone for this run.
+func withDatasets(datasets, snaps []zfs.Entry) []zfs.Entry {
+	have := make(map[zfs.Dataset]bool, len(datasets))
+	for _, e := range datasets {
+		have[e.ParentDataset()] = true
+	}
+	out := snaps[:0:0]
+	for _, e := range snaps {
+		if have[e.ParentDataset()] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // isNotExist reports a zfs command that failed because a named dataset does not exist.
@@ -278,7 +294,7 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 			}
 			return dr
 		}
-		base := dp.Base
+		base, targetBase := dp.Base, dp.TargetBase
 		for _, st := range dp.Steps {
 			sr, err := p.runStep(ctx, job, dp, st)
 			dr.Steps = append(dr.Steps, sr)
@@ -301,11 +317,11 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 				dr.Warnings = append(dr.Warnings, p.checkReceivedProps(ctx, job, dp)...)
 			}
 			if st.Kind != Resume {
-				if w := p.moveHold(ctx, job, dp, base, st.To); w != "" {
+				if w := p.moveHold(ctx, job, dp, base, targetBase, st.To); w != "" {
 					dr.Warnings = append(dr.Warnings, w)
 				}
 				to := st.To
-				base = &to
+				base, targetBase = &to, nil
 			}
 			dr.Outcome = OK
 		}
@@ -508,7 +524,9 @@ func (p *Puller) checkReceivedProps(ctx context.Context, job *Job, dp DatasetPla
 
 // moveHold holds the new base on both sides, then releases the old one, so that source-side
 // pruning can never break the incremental chain. Failures are warnings: the data arrived.
-func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old *SnapRef, to SnapRef) string {
+// old is the previous base as the source names it; oldTarget as the target does, when known
+// (a snapshot renamed on one side has another name on the other).
+func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old, oldTarget *SnapRef, to SnapRef) string {
 	tag := job.HoldTag()
 	newTarget, err := dp.Target.Snapshot(to.Name.Short())
 	if err != nil {
@@ -525,9 +543,13 @@ func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old *Sn
 		if err := p.Source.ZFS.Release(ctx, tag, old.Name); err != nil && !holdMissing(err) {
 			problems = append(problems, fmt.Sprintf("cannot release the old base %s on the source: %v", old.Name, err))
 		}
-		if oldTarget, err := dp.Target.Snapshot(old.Name.Short()); err == nil {
-			if err := p.Target.ZFS.Release(ctx, tag, oldTarget); err != nil && !holdMissing(err) {
-				problems = append(problems, fmt.Sprintf("cannot release the old base %s: %v", oldTarget, err))
+		releaseTarget, err := dp.Target.Snapshot(old.Name.Short())
+		if oldTarget != nil {
+			releaseTarget, err = oldTarget.Name, nil
+		}
+		if err == nil {
+			if err := p.Target.ZFS.Release(ctx, tag, releaseTarget); err != nil && !holdMissing(err) {
+				problems = append(problems, fmt.Sprintf("cannot release the old base %s: %v", releaseTarget, err))
 			}
 		}
 	}

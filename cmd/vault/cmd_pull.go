@@ -125,7 +125,11 @@ func printPullReport(w io.Writer, r *puller.Report, tty bool) {
 		var detail []string
 		switch d.Outcome {
 		case puller.OK:
-			detail = append(detail, fmt.Sprintf("%d step(s), %s in %s", len(d.Steps), humanBytes(d.Bytes), d.Duration.Round(100*time.Millisecond)))
+			kinds := make([]string, len(d.Steps))
+			for i, st := range d.Steps {
+				kinds[i] = st.Kind.String()
+			}
+			detail = append(detail, fmt.Sprintf("%s, %s in %s", strings.Join(kinds, "+"), humanBytes(d.Bytes), d.Duration.Round(100*time.Millisecond)))
 		case puller.Planned:
 			for _, st := range d.Steps {
 				detail = append(detail, describeStep(st))
