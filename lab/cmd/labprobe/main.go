@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -31,7 +32,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: labprobe list ROOT... | labprobe holds SNAP...")
+		return errors.New("usage: labprobe list ROOT... or labprobe holds SNAP")
 	}
 	z := &zfs.ZFS{Bin: "/sbin/zfs", Exec: &zfs.Local{}}
 	ctx := context.Background()
