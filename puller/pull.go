@@ -114,7 +114,7 @@ func (p *Puller) Pull(ctx context.Context, job *Job, o Options) *Report {
 		r.Err = err
 		return r
 	}
-	var stopped []zfs.Dataset // targets in conflict or failed: their descendants wait
+	var stopped []zfs.Dataset // new targets whose first receive failed: their descendants wait
 	for _, dp := range plan.Datasets {
 		if parent := under(dp.Target, stopped); !parent.IsZero() {
 			r.Datasets = append(r.Datasets, DatasetReport{Source: dp.Source, Target: dp.Target, Outcome: Skipped,
@@ -123,7 +123,10 @@ func (p *Puller) Pull(ctx context.Context, job *Job, o Options) *Report {
 			continue
 		}
 		dr := p.pullDataset(ctx, job, o, dp)
-		if dr.Outcome == Failed || dr.Outcome == Conflicted {
+		// A child's receive needs its parent on the target. A parent that exists there (even in
+		// conflict, or after a failed incremental) does not hold its children back; one whose
+		// first receive did not complete does.
+		if !dp.TargetExists && dr.Outcome != OK && dr.Outcome != UpToDate {
 			stopped = append(stopped, dp.Target)
 		}
 		log.Info("dataset pulled", "source", dp.Source.String(), "outcome", string(dr.Outcome), "bytes", dr.Bytes, "error", dr.Err)

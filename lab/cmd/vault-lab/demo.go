@@ -46,6 +46,11 @@ mkdir -p /etc/vault
 cat >/etc/vault/vault.toml <<'TOML'
 user = "backup"
 state_dir = "/var/lib/vault"
+zfs_binary = "/sbin/zfs"
+
+[ssh]
+identity = "/home/backup/.ssh/id_ed25519"
+known_hosts = "/home/backup/.ssh/known_hosts"   # the source's host key, pinned up front
 
 [[job]]
 name = "host05"
@@ -67,10 +72,47 @@ TOML
 		script: `
 sed -e 's/^schedule = "15 1 \* \* \*"/shedule = "15 1 * * *"/' -e 's/min_keep = 7/min_keep = "seven"/' /etc/vault/vault.toml >/tmp/bad.toml
 /mnt/lab/vault config check /tmp/bad.toml`},
-	{say: "vault reads both sides with one `zfs list -H -p` per side, never one per dataset. Here is what its zfs " +
-		"package sees on the source, as the delegated backup user:",
+	{say: "vault reads each side with two `zfs list -H -p` calls, never one per dataset. Here is what its zfs " +
+		"package sees on the source, as the delegated backup user (first lines):",
 		user:   "backup",
-		script: "/mnt/lab/labprobe list host05data"},
+		script: "/mnt/lab/labprobe list host05data | head -24"},
+	{say: "On the source, the vault's key may only run `vault serve`, a gate for the few zfs commands a pull needs:",
+		script: "cat /home/backup/.ssh/authorized_keys | cut -c1-120; zfs allow host05data | sed -n '1,6p'"},
+	{say: "The first pull, as the unprivileged backup user: one SSH connection, full sends of the oldest snapshots, " +
+		"then one -I each to the newest, into targets the vault names itself.",
+		user:   "backup",
+		script: "/mnt/lab/vault pull -c /etc/vault/vault.toml"},
+	{say: "The copies are unmountable by accident and read-only; the newest common snapshot is held on both sides.",
+		script: `zfs list -r -t all -o name,used,canmount,readonly,userrefs rust10/Backups/host05 | head -20
+zfs holds host05data/jail/drive.client@2026-11-26_00.00.00--1w`},
+	{say: "A day later the client's own cron snapshots again (zfsnap-style, as root on the source).",
+		script: `head -c 4M /dev/urandom >/host05data/jail/drive.client/today.bin
+zfs snapshot -r host05data/jail@2026-11-27_00.00.00--1w host05data/vm@2026-11-27_00.00.00--1w`},
+	{say: "`vault pull --dry-run` shows the plan without sending anything: one incremental per dataset.",
+		user:   "backup",
+		script: "/mnt/lab/vault pull -c /etc/vault/vault.toml --dry-run"},
+	{say: "And the pull:",
+		user:   "backup",
+		script: "/mnt/lab/vault pull -c /etc/vault/vault.toml"},
+	{say: "Someone with the vault's stolen key tries to destroy the client's snapshots through the gate. Refused:",
+		user: "backup", expectFail: true,
+		script: "ssh -T -o BatchMode=yes backup@127.0.0.1 'zfs destroy -r host05data/jail@2026-11-26_00.00.00--1w'"},
+	{say: "Ransomware on the client: an attacker with root there releases the vault's holds and destroys every " +
+		"snapshot of the web jail. The vault mirrors no deletion: it keeps its copies and says so.",
+		script: `zfs release -r vault:host05 host05data/jail@2026-11-27_00.00.00--1w
+zfs destroy -r host05data/jail/www.client@%
+su backup -c '/mnt/lab/vault pull -c /etc/vault/vault.toml'
+zfs list -t snapshot -o name rust10/Backups/host05/jail/www.client`},
+	{say: "Then the attacker rolls the file server's dataset back and writes over it: a diverged source. The vault " +
+		"stops that dataset, keeps everything, exits 3 and names the command for the operator.",
+		expectFail: true,
+		script: `zfs release vault:host05 host05data/vm/fs.client@2026-11-27_00.00.00--1w
+zfs rollback -r host05data/vm/fs.client@2026-11-26_00.00.00--1w
+head -c 1M /dev/urandom >/host05data/vm/fs.client/encrypted-by-ransomware.bin
+zfs snapshot host05data/vm/fs.client@2026-11-28_00.00.00--1w
+su backup -c '/mnt/lab/vault pull -c /etc/vault/vault.toml'`},
+	{say: "The vault's copy of the file server still holds the good snapshots:",
+		script: "zfs list -t snapshot -o name,creation -r rust10/Backups/host05/vm/fs.client | grep -v c-drive"},
 }
 
 func demo(ctx context.Context) error {
