@@ -31,7 +31,6 @@ const clientVersion = "SSH-2.0-vault"
 // from several goroutines; each command gets its own session.
 type Client struct {
 	addr string
-	cfg  Config
 	log  hclog.Logger
 	conn *ssh.Client
 
@@ -41,10 +40,9 @@ type Client struct {
 	freed    chan struct{} // closed at the next releaseSession; nil if nobody waits
 	moved    atomic.Int64  // payload bytes moved, for the IOTimeout watchdog
 
-	done      chan struct{} // closed when the connection is gone
-	closeOnce sync.Once
-	mu        sync.Mutex
-	reason    string // why the connection is gone, once it is
+	done   chan struct{} // closed by watchConn when the connection is gone
+	mu     sync.Mutex
+	reason string // why the connection is gone, once it is
 }
 
 // Dial connects to the host in c, checks its host key against the pinned
@@ -115,7 +113,6 @@ func Dial(ctx context.Context, c Config) (*Client, error) {
 
 	cl := &Client{
 		addr:     addr,
-		cfg:      c,
 		log:      log,
 		conn:     ssh.NewClient(sc, chans, reqs),
 		sessions: make(chan struct{}, MaxSessions),
@@ -187,7 +184,7 @@ func (c *Client) watchConn() {
 	}
 	reason := c.reason
 	c.mu.Unlock()
-	c.closeOnce.Do(func() { close(c.done) })
+	close(c.done)
 	c.log.Debug("ssh connection closed", "addr", c.addr, "reason", reason)
 }
 
@@ -238,7 +235,7 @@ func (c *Client) keepalive(interval time.Duration) {
 			case <-t.C:
 				if missed++; missed >= KeepaliveMaxMissed {
 					d := time.Duration(KeepaliveMaxMissed) * interval
-					c.log.Warn("ssh keepalives unanswered, closing", "addr", c.addr, "for", d)
+					c.log.Debug("ssh keepalives unanswered, closing", "addr", c.addr, "for", d)
 					_ = c.shut(fmt.Sprintf("no reply to keepalives for %s: the host or the network is down", d))
 					return
 				}
@@ -265,7 +262,7 @@ func (c *Client) watchdog(timeout time.Duration) {
 				continue
 			}
 			if idle := now.Sub(progress); idle >= timeout {
-				c.log.Warn("ssh connection stalled, closing", "addr", c.addr, "idle", idle)
+				c.log.Debug("ssh connection stalled, closing", "addr", c.addr, "idle", idle)
 				_ = c.shut(fmt.Sprintf("no data moved for %s while a command ran (I/O timeout %s)",
 					idle.Truncate(time.Millisecond), timeout))
 				return

@@ -320,3 +320,14 @@ func TestKeepaliveDetectsDeadPeer(t *testing.T) {
 	}
 	t.Logf("after %s: %v", d, err)
 }
+
+func TestStreamCutIsNotEOF(t *testing.T) {
+	s := startSSHD(t)
+	c := dial(t, s.config())
+	p, err := c.Start(context.Background(), zfs.Cmd{Argv: []string{"/bin/sh", "-c", "yes"}})
+	require.NoError(t, err)
+	time.AfterFunc(300*time.Millisecond, func() { c.Close() })
+	n, err := io.Copy(io.Discard, p.Stdout())
+	require.ErrorIs(t, err, ErrConnectionLost, "after %d bytes", n)
+	require.ErrorIs(t, p.Wait(), ErrConnectionLost)
+}

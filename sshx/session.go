@@ -63,6 +63,8 @@ func (c *Client) Run(ctx context.Context, cmd zfs.Cmd) error {
 // [zfs.Process.Stdout] (to EOF, then Wait; on an error of your own, Abort).
 // Cmd.Stdin nil means empty input; a Cmd.Stdin that fails kills the command
 // rather than end its input early. ctx bounds the command's whole life.
+// A dropped connection ends Stdout with an error wrapping ErrConnectionLost,
+// never with EOF.
 func (c *Client) Start(ctx context.Context, cmd zfs.Cmd) (zfs.Process, error) {
 	return c.start(ctx, cmd)
 }
@@ -71,6 +73,9 @@ func (c *Client) start(ctx context.Context, cmd zfs.Cmd) (*process, error) {
 	line, err := commandLine(cmd.Argv)
 	if err != nil {
 		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("cannot run %s on %q: %w", cmd, c.addr, context.Cause(ctx))
 	}
 	sess, err := c.openSession(ctx)
 	if err != nil {
@@ -83,6 +88,7 @@ func (c *Client) start(ctx context.Context, cmd zfs.Cmd) (*process, error) {
 		sess:   sess,
 		stderr: &boundedBuffer{limit: stderrLimit},
 		result: make(chan outcome, 1),
+		exited: make(chan struct{}),
 		killed: make(chan struct{}),
 	}
 	sess.Stderr = &countingWriter{w: p.stderr, n: &c.moved}
@@ -107,7 +113,7 @@ func (c *Client) start(ctx context.Context, cmd zfs.Cmd) (*process, error) {
 		p.outDone = make(chan error, 1)
 		go func() { p.outDone <- p.copyOut(cmd.Stdout, out) }()
 	} else {
-		p.stdout = &stdoutReader{r: out, n: &c.moved}
+		p.stdout = &stdoutReader{r: out, n: &c.moved, p: p}
 	}
 	if cmd.Stdin != nil {
 		p.inDone = make(chan error, 1)
@@ -243,9 +249,11 @@ type process struct {
 
 	stdout *stdoutReader // for the caller, when Cmd.Stdout was nil
 
-	outDone chan error   // the Cmd.Stdout copier's result
-	inDone  chan error   // the Cmd.Stdin copier's result
-	result  chan outcome // the reaper's, once everything ended
+	outDone chan error    // the Cmd.Stdout copier's result
+	inDone  chan error    // the Cmd.Stdin copier's result
+	result  chan outcome  // the reaper's, once everything ended
+	exited  chan struct{} // closed when the session ended, sessErr then set
+	sessErr error
 	stopCtx func() bool
 
 	killed   chan struct{} // closed by kill
@@ -310,6 +318,8 @@ func (p *process) reap() {
 		r.out = <-p.outDone
 	}
 	r.wait = p.sess.Wait()
+	p.sessErr = r.wait
+	close(p.exited)
 	if p.inDone != nil {
 		select {
 		case r.in = <-p.inDone:
@@ -478,16 +488,28 @@ func (p *process) copyIn(r io.Reader) error {
 	}
 }
 
-// stdoutReader is Process.Stdout: it counts bytes for the watchdog and
-// copies with a large buffer when used through io.Copy.
+// stdoutReader is Process.Stdout: it counts bytes for the watchdog, copies
+// with a large buffer when used through io.Copy, and turns the end of a
+// stream cut by a dropped connection into an error, not EOF.
 type stdoutReader struct {
 	r io.Reader
 	n *atomic.Int64
+	p *process
 }
 
 func (s *stdoutReader) Read(b []byte) (int, error) {
 	n, err := s.r.Read(b)
 	s.n.Add(int64(n))
+	if err == io.EOF {
+		// A dropped connection ends the channel as the command's EOF
+		// does; the session's end tells them apart. The host sends the
+		// exit status right after the EOF.
+		<-s.p.exited
+		var me *ssh.ExitMissingError
+		if errors.As(s.p.sessErr, &me) && s.p.c.isDown(time.Second) {
+			return n, s.p.c.lost()
+		}
+	}
 	return n, err
 }
 
