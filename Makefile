@@ -58,8 +58,11 @@ check: deps lint test e2e
 demo: deps lab
 	$(GO) run ./lab/cmd/vault-lab demo
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Go benchmarks natively (planners at scale, stream copy, SSH transport vs OpenSSH), then the lab's
+# side-by-side pull of one incremental by vault, a bare ssh|zfs pipe and syncoid.
+bench: lab
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	$(GO) test -tags lab -run '^$$' -bench . -benchtime=1x -timeout 30m ./e2e/
 
 clean:
 	rm -rf bin

@@ -14,7 +14,7 @@ import (
 // pullConfig writes /etc/vault/NAME.toml for a job NAME pulling roots from the lab's source over
 // SSH (through vault serve, the forced command) into rust10/Backups/NAME, and returns its path.
 // extra is appended inside the [[job]] table.
-func pullConfig(t *testing.T, name string, roots []string, extra string) string {
+func pullConfig(t testing.TB, name string, roots []string, extra string) string {
 	t.Helper()
 	quoted := make([]string, len(roots))
 	for i, r := range roots {
@@ -44,7 +44,7 @@ rpo = "26h"
 }
 
 // pull runs vault pull as the delegated backup user and returns the result, whatever its exit.
-func pull(t *testing.T, cfg string, args ...string) *lab.Result {
+func pull(t testing.TB, cfg string, args ...string) *lab.Result {
 	t.Helper()
 	argv := "/mnt/lab/vault pull -c " + labtest.Q(cfg)
 	for _, a := range args {
@@ -54,7 +54,7 @@ func pull(t *testing.T, cfg string, args ...string) *lab.Result {
 }
 
 // mustPull is pull that fails the test unless vault pull exits 0.
-func mustPull(t *testing.T, cfg string, args ...string) string {
+func mustPull(t testing.TB, cfg string, args ...string) string {
 	t.Helper()
 	res := pull(t, cfg, args...)
 	if res.Exit != 0 {
@@ -70,7 +70,7 @@ func snapshots(t *testing.T, root string) string {
 }
 
 // snapNames lists the short names of a dataset's own snapshots, oldest first.
-func snapNames(t *testing.T, ds string) []string {
+func snapNames(t testing.TB, ds string) []string {
 	t.Helper()
 	out := labtest.Root(t, "zfs list -H -d 1 -t snapshot -o name -s createtxg "+labtest.Q(ds)+" | cut -d@ -f2")
 	return strings.Fields(strings.TrimSpace(out))

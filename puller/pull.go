@@ -57,6 +57,12 @@ type Options struct {
 	NewestOnly bool
 	// DryRun plans and reports without sending anything.
 	DryRun bool
+	// OnlyNew pulls only datasets that have no target yet (vault bootstrap, as root); the rest
+	// are left for the unprivileged pulls.
+	OnlyNew bool
+	// NoFull leaves datasets that need a first full receive alone and reports them as needing
+	// bootstrap (the unprivileged daemon: first receives run as root, at the console).
+	NoFull bool
 }
 
 // Puller runs pulls.
@@ -122,7 +128,17 @@ func (p *Puller) Pull(ctx context.Context, job *Job, o Options) *Report {
 			stopped = append(stopped, dp.Target)
 			continue
 		}
-		dr := p.pullDataset(ctx, job, o, dp)
+		var dr DatasetReport
+		switch {
+		case o.OnlyNew && dp.TargetExists:
+			continue
+		case o.NoFull && !dp.TargetExists && len(dp.Steps) > 0:
+			dr = DatasetReport{Source: dp.Source, Target: dp.Target, Outcome: NeedsBootstrap,
+				Err:  "new on the source: its first full receive runs as root",
+				Hint: "vault bootstrap " + job.Name}
+		default:
+			dr = p.pullDataset(ctx, job, o, dp)
+		}
 		// A child's receive needs its parent on the target. A parent that exists there (even in
 		// conflict, or after a failed incremental) does not hold its children back; one whose
 		// first receive did not complete does.

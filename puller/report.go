@@ -16,8 +16,10 @@ const (
 	SourceEmpty Outcome = "source-empty" // the source dataset has no snapshots
 	Planned     Outcome = "planned"      // dry run: what would be sent
 	Skipped     Outcome = "skipped"      // its parent did not pull
-	Conflicted  Outcome = "conflict"     // diverged, no common snapshot, or not ours: needs the operator
-	Failed      Outcome = "failed"       // an error; the next run retries (and resumes)
+	// NeedsBootstrap: new on the source; vault bootstrap receives it as root.
+	NeedsBootstrap Outcome = "needs-bootstrap"
+	Conflicted     Outcome = "conflict" // diverged, no common snapshot, or not ours: needs the operator
+	Failed         Outcome = "failed"   // an error; the next run retries (and resumes)
 )
 
 // Report is what one pull of a job did.
@@ -79,7 +81,7 @@ func ExitCode(reports []*Report) int {
 			switch d.Outcome {
 			case Conflicted:
 				code = ExitConflict
-			case Failed, Skipped:
+			case Failed, Skipped, NeedsBootstrap:
 				code = max(code, ExitFailed)
 			}
 		}

@@ -221,8 +221,18 @@ func (z *ZFS) Create(ctx context.Context, ds Dataset, props map[string]string) e
 	return z.run(ctx, argv)
 }
 
-func (z *ZFS) createArgv(ds Dataset, props map[string]string) ([]string, error) {
-	argv, err := z.argv("create")
+// CreateAll runs `zfs create -p [-o prop=value]... <ds>`: missing ancestors are created too
+// (with default properties; the -o ones apply to ds).
+func (z *ZFS) CreateAll(ctx context.Context, ds Dataset, props map[string]string) error {
+	argv, err := z.createArgv(ds, props, "-p")
+	if err != nil {
+		return fmt.Errorf("cannot create %q: %w", ds.String(), err)
+	}
+	return z.run(ctx, argv)
+}
+
+func (z *ZFS) createArgv(ds Dataset, props map[string]string, flags ...string) ([]string, error) {
+	argv, err := z.argv(append([]string{"create"}, flags...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "bootstrap", summary: "as root: create targets, delegate zfs allow, run first full receives", run: runBootstrap})
+}
+
+const bootstrapUsage = "usage: vault bootstrap [-c FILE] [-v] [JOB...]"
+
+func runBootstrap(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), bootstrapUsage)
+		fmt.Fprintln(fs.Output(), "\nThe root phase, at the console: for every job (or the JOBs named) create the target if\nmissing, grant and verify the zfs allow delegation for the configured user, and receive\nevery dataset that has no copy yet. A second run changes nothing and says so.")
+		fs.PrintDefaults()
+	}
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	verbose := fs.Bool("v", false, "log each step")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if os.Geteuid() != 0 {
+		return usageErrorf("runs as root: it makes first full receives and sets zfs allow on the targets (try: sudo vault bootstrap)")
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	jobs, err := selectJobs(c, fs.Args(), "")
+	if err != nil {
+		return err
+	}
+	log := consoleLogger(s, *verbose)
+	tty := isTerminal(s, s.out)
+	var pulls []*puller.Report
+	failed, changed := false, false
+	for _, j := range jobs {
+		b := bootstrapJob(ctx, s, c, j, log, tty)
+		printBootstrapReport(s.out, b, tty)
+		failed = failed || b.Err != nil
+		changed = changed || b.Changed()
+		if b.Pull != nil {
+			pulls = append(pulls, b.Pull)
+		}
+	}
+	if !changed && !failed {
+		fmt.Fprintln(s.out, "nothing to do: every target exists, is delegated, and holds every dataset")
+	}
+	if failed {
+		return &exitError{code: exitFailure}
+	}
+	if code := puller.ExitCode(pulls); code != puller.ExitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func bootstrapJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, log hclog.Logger, tty bool) *puller.BootstrapReport {
+	pj, err := pullerJob(c, j)
+	if err != nil {
+		return &puller.BootstrapReport{Job: j.Name, Err: err}
+	}
+	local := &zfs.Local{Log: log.Named("zfs")}
+	p := &puller.Puller{Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local}, Log: log.Named("puller")}
+	if j.IsMedia() {
+		return p.Bootstrap(ctx, pj, c.User, false)
+	}
+	client, err := dialSource(ctx, c, j, log)
+	if err != nil {
+		return &puller.BootstrapReport{Job: j.Name, Target: pj.TargetRoot, Err: err}
+	}
+	defer client.Close()
+	p.Source = puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client}
+	if tty {
+		p.Progress = s.err
+	}
+	return p.Bootstrap(ctx, pj, c.User, true)
+}
+
+func printBootstrapReport(w io.Writer, b *puller.BootstrapReport, tty bool) {
+	if b.CreatedTarget {
+		fmt.Fprintf(w, "%s %s: created %s (canmount=noauto)\n", mark(tty, "OK"), b.Job, b.Target)
+	}
+	if len(b.Delegated) > 0 {
+		fmt.Fprintf(w, "%s %s: delegated %s on %s, and verified\n", mark(tty, "OK"), b.Job, strings.Join(b.Delegated, ","), b.Target)
+	}
+	if b.Err != nil {
+		fmt.Fprintf(w, "%s %s: %v\n", mark(tty, "FAIL"), b.Job, b.Err)
+		return
+	}
+	if b.Pull != nil {
+		printPullReport(w, b.Pull, tty)
+	}
+}

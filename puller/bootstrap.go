@@ -1,0 +1,112 @@
+package puller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/belltech/vault/zfs"
+)
+
+// TargetPermissions is the delegation the unprivileged user needs on a job's target, as
+// measured in the lab: receive,create,mount for every receive (incrementals too), hold,release
+// for the base's hold, destroy for aborting an unusable resume token and for pruning (which
+// also needs mount). Properties a first receive sets or excludes are added per job.
+var TargetPermissions = []string{"create", "destroy", "hold", "mount", "receive", "release"}
+
+// JobPermissions is TargetPermissions plus the properties job's first receives set (-o) or
+// exclude (-x): a delegated receive without the grant prints an error and exits 0, leaving the
+// property unset.
+func JobPermissions(job *Job) []string {
+	perms := slices.Clone(TargetPermissions)
+	add := func(p string) {
+		if strings.Contains(p, ":") {
+			p = "userprop"
+		}
+		if !slices.Contains(perms, p) {
+			perms = append(perms, p)
+		}
+	}
+	for _, s := range job.ReceiveSet {
+		add(s.Name)
+	}
+	for _, x := range job.ReceiveExclude {
+		add(x)
+	}
+	slices.Sort(perms)
+	return perms
+}
+
+// BootstrapReport is what vault bootstrap did for one job.
+type BootstrapReport struct {
+	Job           string
+	Target        zfs.Dataset
+	CreatedTarget bool
+	// Delegated lists the permissions granted now; empty when they were all there already.
+	Delegated []string
+	// Pull is the first receives of the datasets that had none; nil for media jobs.
+	Pull *Report
+	Err  error
+}
+
+// Changed reports whether the bootstrap changed anything.
+func (b *BootstrapReport) Changed() bool {
+	if b.CreatedTarget || len(b.Delegated) > 0 {
+		return true
+	}
+	if b.Pull != nil {
+		for _, d := range b.Pull.Datasets {
+			if d.Outcome == OK {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Bootstrap is the root phase for one job: create the target if missing, grant and then
+// verify the delegation for user, and run the first full receive of every dataset that has
+// none. It is idempotent: a second run changes nothing and says so. pull is false for media
+// jobs, whose streams arrive with vault import.
+func (p *Puller) Bootstrap(ctx context.Context, job *Job, user string, pull bool) *BootstrapReport {
+	b := &BootstrapReport{Job: job.Name, Target: job.TargetRoot}
+	_, err := p.Target.ZFS.List(ctx, []zfs.Dataset{job.TargetRoot}, false, datasetTypes, []zfs.Column{zfs.ColName})
+	switch {
+	case isNotExist(err):
+		if err := p.Target.ZFS.CreateAll(ctx, job.TargetRoot, map[string]string{"canmount": "noauto"}); err != nil {
+			b.Err = err
+			return b
+		}
+		b.CreatedTarget = true
+	case err != nil:
+		b.Err = err
+		return b
+	}
+	want := JobPermissions(job)
+	have, err := p.Target.ZFS.Delegated(ctx, user, job.TargetRoot)
+	if err != nil {
+		b.Err = fmt.Errorf("cannot read the delegation on %q: %w", job.TargetRoot, err)
+		return b
+	}
+	if missing := have.Missing(want); len(missing) > 0 {
+		if err := p.Target.ZFS.Allow(ctx, user, missing, job.TargetRoot); err != nil {
+			b.Err = err
+			return b
+		}
+		b.Delegated = missing
+		have, err = p.Target.ZFS.Delegated(ctx, user, job.TargetRoot)
+		if err != nil {
+			b.Err = fmt.Errorf("cannot read back the delegation on %q: %w", job.TargetRoot, err)
+			return b
+		}
+		if still := have.Missing(want); len(still) > 0 {
+			b.Err = fmt.Errorf("zfs allow on %q did not take: %s still missing for %s", job.TargetRoot, strings.Join(still, ","), user)
+			return b
+		}
+	}
+	if pull {
+		b.Pull = p.Pull(ctx, job, Options{OnlyNew: true})
+	}
+	return b
+}
