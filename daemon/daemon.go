@@ -1,0 +1,282 @@
+// Package daemon runs the jobs' schedules in the unprivileged vault daemon: one loop per job,
+// runs of one job never overlapping, at most max_parallel jobs pulling at once, a reload that
+// keeps running pulls going, and a stop that lets every pull end cleanly (a cut receive keeps
+// its resume token). It knows nothing of SSH or zfs: the pull itself is a function it is given.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/puller"
+)
+
+// PullFunc runs one pull of a job and returns its report.
+type PullFunc func(ctx context.Context, job *conf.Job) *puller.Report
+
+// Daemon schedules the pulls of a configuration.
+type Daemon struct {
+	Log  hclog.Logger
+	Pull PullFunc
+	// Done, if set, receives every report (to journal it and update the state).
+	Done func(r *puller.Report)
+	// Now and Jitter are the clock and the random delay, replaceable in tests.
+	Now    func() time.Time
+	Jitter func(max time.Duration) time.Duration
+
+	mu      sync.Mutex
+	cfg     *conf.Config
+	sem     chan struct{}
+	loops   map[string]*loop // by job name
+	running map[string]*sync.Mutex
+	wg      sync.WaitGroup
+	runCtx  context.Context
+}
+
+type loop struct {
+	job  conf.Job
+	stop chan struct{}
+}
+
+// New prepares a daemon for cfg.
+func New(cfg *conf.Config, pull PullFunc, log hclog.Logger) *Daemon {
+	return &Daemon{cfg: cfg, Pull: pull, Log: log, loops: map[string]*loop{}, running: map[string]*sync.Mutex{},
+		sem: make(chan struct{}, max(1, cfg.MaxParallel))}
+}
+
+func (d *Daemon) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Daemon) jitter(m time.Duration) time.Duration {
+	if m <= 0 {
+		return 0
+	}
+	if d.Jitter != nil {
+		return d.Jitter(m)
+	}
+	return time.Duration(rand.Int64N(int64(m)))
+}
+
+// Run starts a loop per scheduled job and returns when ctx is done and every running pull has
+// returned. Pulls see ctx: cancelling it stops them (the executor ends each receive's input,
+// so a resumable receive keeps what arrived).
+func (d *Daemon) Run(ctx context.Context) error {
+	d.mu.Lock()
+	d.runCtx = ctx
+	for i := range d.cfg.Jobs {
+		d.startLocked(d.cfg.Jobs[i])
+	}
+	d.mu.Unlock()
+	<-ctx.Done()
+	d.mu.Lock()
+	for _, l := range d.loops {
+		close(l.stop)
+	}
+	d.loops = map[string]*loop{}
+	d.mu.Unlock()
+	d.wg.Wait()
+	return nil
+}
+
+// startLocked starts the loop of a scheduled job. d.mu is held.
+func (d *Daemon) startLocked(job conf.Job) {
+	if job.IsMedia() || job.Schedule.IsZero() {
+		return
+	}
+	if d.running[job.Name] == nil {
+		d.running[job.Name] = &sync.Mutex{}
+	}
+	l := &loop{job: job, stop: make(chan struct{})}
+	d.loops[job.Name] = l
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.loop(d.runCtx, l)
+	}()
+}
+
+// loop waits for each firing of the job's schedule (plus jitter) and pulls. A firing that
+// comes while the job is still running from the last one is skipped and logged: runs of one
+// job never overlap.
+func (d *Daemon) loop(ctx context.Context, l *loop) {
+	log := d.Log.With("job", l.job.Name)
+	for {
+		next := l.job.Schedule.Next(d.now())
+		if next.IsZero() {
+			log.Warn("the schedule never fires again", "schedule", l.job.Schedule.Spec)
+			return
+		}
+		next = next.Add(d.jitter(l.job.Jitter))
+		log.Debug("next pull", "at", next.Format(time.RFC3339))
+		t := time.NewTimer(next.Sub(d.now()))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-l.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if _, err := d.run(ctx, l.job, false); err != nil {
+			log.Warn("scheduled pull skipped", "reason", err)
+		}
+	}
+}
+
+// ErrBusy says a job is still running.
+type ErrBusy struct{ Job string }
+
+func (e *ErrBusy) Error() string { return fmt.Sprintf("job %q is still running from its last start", e.Job) }
+
+// run pulls one job, within the parallel bound. wait says whether to wait for a run of the same
+// job that is in progress (a console request) or to skip (a scheduled firing).
+func (d *Daemon) run(ctx context.Context, job conf.Job, wait bool) (*puller.Report, error) {
+	d.mu.Lock()
+	m := d.running[job.Name]
+	if m == nil {
+		m = &sync.Mutex{}
+		d.running[job.Name] = m
+	}
+	d.mu.Unlock()
+	if wait {
+		m.Lock()
+	} else if !m.TryLock() {
+		return nil, &ErrBusy{Job: job.Name}
+	}
+	defer m.Unlock()
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-d.sem }()
+	start := d.now()
+	d.Log.Info("pull started", "job", job.Name)
+	r := d.Pull(ctx, &job)
+	d.Log.Info("pull finished", "job", job.Name, "duration", d.now().Sub(start).Round(time.Millisecond), "exit", puller.ExitCode([]*puller.Report{r}))
+	if d.Done != nil {
+		d.Done(r)
+	}
+	return r, nil
+}
+
+// PullNow runs the named jobs (every SSH job if none is named) now, waiting for a run of the
+// same job in progress to finish first, and returns their reports.
+func (d *Daemon) PullNow(ctx context.Context, names []string) ([]*puller.Report, error) {
+	d.mu.Lock()
+	cfg := d.cfg
+	d.mu.Unlock()
+	var jobs []conf.Job
+	for _, j := range cfg.Jobs {
+		if j.IsMedia() {
+			continue
+		}
+		if len(names) == 0 || slices.Contains(names, j.Name) {
+			jobs = append(jobs, j)
+		}
+	}
+	for _, n := range names {
+		if !slices.ContainsFunc(jobs, func(j conf.Job) bool { return j.Name == n }) {
+			return nil, fmt.Errorf("no SSH job named %q in the daemon's configuration", n)
+		}
+	}
+	reports := make([]*puller.Report, len(jobs))
+	var wg sync.WaitGroup
+	var firstErr error
+	var errMu sync.Mutex
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := d.run(ctx, j, true)
+			if err != nil {
+				errMu.Lock()
+				firstErr = err
+				errMu.Unlock()
+				return
+			}
+			reports[i] = r
+		}()
+	}
+	wg.Wait()
+	return reports, firstErr
+}
+
+// Reload applies a new configuration: loops of removed or changed jobs stop (a pull in progress
+// finishes first), new and changed ones start. It returns what it did, and what only a restart
+// can change (those keep their old values).
+func (d *Daemon) Reload(next *conf.Config) (done []string, needRestart []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.cfg
+	for _, c := range []struct{ name, a, b string }{
+		{"user", old.User, next.User},
+		{"state_dir", old.StateDir, next.StateDir},
+		{"zfs_binary", old.ZFSBinary, next.ZFSBinary},
+		{"max_parallel", fmt.Sprint(old.MaxParallel), fmt.Sprint(next.MaxParallel)},
+	} {
+		if c.a != c.b {
+			needRestart = append(needRestart, fmt.Sprintf("%s (%q -> %q)", c.name, c.a, c.b))
+		}
+	}
+	keep := *next
+	keep.User, keep.StateDir, keep.ZFSBinary, keep.MaxParallel = old.User, old.StateDir, old.ZFSBinary, old.MaxParallel
+	for name, l := range d.loops {
+		nj, ok := keep.Job(name)
+		if !ok {
+			close(l.stop)
+			delete(d.loops, name)
+			done = append(done, "removed job "+name)
+			continue
+		}
+		if jobKey(*nj) != jobKey(l.job) {
+			close(l.stop)
+			delete(d.loops, name)
+			done = append(done, "changed job "+name)
+		}
+	}
+	d.cfg = &keep
+	if d.runCtx != nil {
+		for i := range keep.Jobs {
+			j := keep.Jobs[i]
+			if _, ok := d.loops[j.Name]; ok {
+				continue
+			}
+			if _, existed := old.Job(j.Name); !existed {
+				done = append(done, "added job "+j.Name)
+			}
+			d.startLocked(j)
+		}
+	}
+	slices.Sort(done)
+	return done, needRestart
+}
+
+// jobKey is a job's settings as comparable text (a schedule compares by its spec).
+func jobKey(j conf.Job) string {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Sprintf("%p", &j)
+	}
+	return string(b)
+}
+
+// Config is the configuration in force.
+func (d *Daemon) Config() *conf.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}

@@ -1,0 +1,162 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/puller"
+)
+
+func config(t *testing.T, maxParallel int, jobs ...string) *conf.Config {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "max_parallel = %d\ntimezone = \"UTC\"\n", maxParallel)
+	for i, name := range jobs {
+		fmt.Fprintf(&b, "[[job]]\nname = %q\nsource = \"backup@host%d\"\nsource_datasets = [\"pool%d/data\"]\ntarget = \"rust10/Backups/%s\"\nschedule = \"* * * * *\"\nrpo = \"1h\"\n", name, i, i, name)
+	}
+	c, err := conf.Parse([]byte(b.String()))
+	require.NoError(t, err)
+	return c
+}
+
+// gate is a pull that blocks until released and counts how many run at once.
+type gate struct {
+	release  chan struct{}
+	now, max atomic.Int32
+	calls    atomic.Int32
+}
+
+func newGate() *gate { return &gate{release: make(chan struct{})} }
+
+func (g *gate) pull(ctx context.Context, job *conf.Job) *puller.Report {
+	g.calls.Add(1)
+	n := g.now.Add(1)
+	for {
+		m := g.max.Load()
+		if n <= m || g.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+	g.now.Add(-1)
+	return &puller.Report{Job: job.Name}
+}
+
+func TestRunsOfOneJobNeverOverlap(t *testing.T) {
+	c := config(t, 4, "a")
+	g := newGate()
+	d := New(c, g.pull, hclog.NewNullLogger())
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() { _, err := d.run(ctx, c.Jobs[0], false); first <- err }()
+	require.Eventually(t, func() bool { return g.now.Load() == 1 }, 2*time.Second, 5*time.Millisecond)
+	_, err := d.run(ctx, c.Jobs[0], false)
+	var busy *ErrBusy
+	if !errors.As(err, &busy) {
+		t.Fatalf("a second scheduled run while the first runs: got %v, want ErrBusy", err)
+	}
+	close(g.release)
+	require.NoError(t, <-first)
+	if g.calls.Load() != 1 {
+		t.Errorf("pulls started: %d, want 1", g.calls.Load())
+	}
+}
+
+func TestParallelJobsAreBounded(t *testing.T) {
+	c := config(t, 2, "a", "b", "c", "d")
+	g := newGate()
+	d := New(c, g.pull, hclog.NewNullLogger())
+	done := make(chan struct{})
+	go func() {
+		_, _ = d.PullNow(context.Background(), nil)
+		close(done)
+	}()
+	require.Eventually(t, func() bool { return g.now.Load() == 2 }, 2*time.Second, 5*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	if n := g.now.Load(); n != 2 {
+		t.Fatalf("%d pulls run at once with max_parallel 2", n)
+	}
+	close(g.release)
+	<-done
+	if g.max.Load() != 2 || g.calls.Load() != 4 {
+		t.Errorf("max at once %d (want 2), pulls %d (want 4)", g.max.Load(), g.calls.Load())
+	}
+}
+
+func TestPullNowRefusesUnknownJobs(t *testing.T) {
+	d := New(config(t, 1, "a"), newGate().pull, hclog.NewNullLogger())
+	if _, err := d.PullNow(context.Background(), []string{"nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("PullNow(nope): got %v, want an error naming the job", err)
+	}
+}
+
+// The schedule fires: the daemon's clock is set a moment before a minute boundary.
+func TestScheduleFiresAndStopCancelsPulls(t *testing.T) {
+	c := config(t, 2, "a")
+	g := newGate()
+	d := New(c, g.pull, hclog.NewNullLogger())
+	real := time.Now()
+	boundary := real.Truncate(time.Minute).Add(time.Minute)
+	offset := boundary.Add(-100 * time.Millisecond).Sub(real)
+	d.Now = func() time.Time { return time.Now().Add(offset) }
+	var reports sync.WaitGroup
+	reports.Add(1)
+	d.Done = func(*puller.Report) { reports.Done() }
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(stopped) }()
+	require.Eventually(t, func() bool { return g.calls.Load() == 1 }, 3*time.Second, 10*time.Millisecond, "the per-minute schedule did not fire")
+	// Stopping the daemon cancels the running pull, which returns; Run then returns.
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run did not return after its context was cancelled")
+	}
+	reports.Wait()
+}
+
+func TestReloadAddsRemovesAndSaysWhatNeedsARestart(t *testing.T) {
+	c := config(t, 2, "a", "b")
+	d := New(c, newGate().pull, hclog.NewNullLogger())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = d.Run(ctx) }()
+	require.Eventually(t, func() bool { d.mu.Lock(); defer d.mu.Unlock(); return len(d.loops) == 2 }, time.Second, 5*time.Millisecond)
+	next := config(t, 2, "a", "c")
+	next.User = "vaultd"
+	done, restart := d.Reload(next)
+	if got := strings.Join(done, "; "); got != "added job c; removed job b" {
+		t.Errorf("reload did %q", got)
+	}
+	if len(restart) != 1 || !strings.HasPrefix(restart[0], "user") {
+		t.Errorf("needs restart: %q, want the user change", restart)
+	}
+	if d.Config().User != c.User {
+		t.Errorf("the user changed without a restart: %q", d.Config().User)
+	}
+	d.mu.Lock()
+	_, hasB := d.loops["b"]
+	_, hasC := d.loops["c"]
+	d.mu.Unlock()
+	if hasB || !hasC {
+		t.Errorf("loops after reload: b %v (want false), c %v (want true)", hasB, hasC)
+	}
+	// Reloading the same configuration changes nothing.
+	if done, _ := d.Reload(config(t, 2, "a", "c")); len(done) != 0 {
+		t.Errorf("reloading an unchanged configuration did %q", done)
+	}
+}
