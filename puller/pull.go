@@ -408,14 +408,17 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	start := p.now()
 	defer func() { sr.Duration = p.now().Sub(start) }()
 
-	// The estimate feeds the progress display; a failure to estimate is not a failure to pull.
+	// The estimate feeds the progress display only, so it costs a round trip only on a terminal;
+	// a failure to estimate is not a failure to pull.
 	var total int64 = -1
-	if n, err := p.Source.ZFS.SendSize(ctx, send); err == nil {
-		total = n
-	} else if st.Kind == Resume && isTokenUnusable(err) {
-		return sr, fmt.Errorf("%w: %v", errTokenUnusable, err)
-	} else {
-		log.Debug("cannot estimate the send", "error", err)
+	if p.Progress != nil {
+		if n, err := p.Source.ZFS.SendSize(ctx, send); err == nil {
+			total = n
+		} else if st.Kind == Resume && isTokenUnusable(err) {
+			return sr, fmt.Errorf("%w: %v", errTokenUnusable, err)
+		} else {
+			log.Debug("cannot estimate the send", "error", err)
+		}
 	}
 	sr.Estimated = total
 

@@ -1,0 +1,119 @@
+// Package report keeps what the vault knows about each job between runs (the last attempt and
+// the last success of every dataset) and turns pull reports into that state and into journal
+// lines. It is pure: the daemon writes what it returns (atomically, through package state).
+package report
+
+import (
+	"sort"
+	"time"
+
+	"github.com/belltech/vault/puller"
+)
+
+// JobState is the saved state of one job, state/jobs/JOB.json.
+type JobState struct {
+	Job     string    `json:"job"`
+	LastRun time.Time `json:"last_run"`
+	// LastExit is the last run's exit code (puller.ExitOK, ExitFailed, ExitConflict).
+	LastExit int `json:"last_exit"`
+	// Error is set when the last run could not run at all (the source unreachable, say).
+	Error    string                   `json:"error,omitempty"`
+	Datasets map[string]*DatasetState `json:"datasets"`
+}
+
+// DatasetState is what the vault knows of one source dataset of a job.
+type DatasetState struct {
+	Target      string    `json:"target"`
+	Outcome     string    `json:"outcome"`
+	LastAttempt time.Time `json:"last_attempt"`
+	// LastSuccess is when the dataset last pulled or was found up to date: the age of the
+	// newest good copy is measured from it against the job's RPO.
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	Newest      string    `json:"newest,omitempty"`
+	LastBytes   int64     `json:"last_bytes"`
+	Vanished    int       `json:"vanished,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	Hint        string    `json:"hint,omitempty"`
+	Warnings    []string  `json:"warnings,omitempty"`
+}
+
+// Apply folds a pull report into the previous state (nil for a job never run) and returns the
+// new state. A failed run keeps each dataset's last success and newest snapshot.
+func Apply(prev *JobState, r *puller.Report) *JobState {
+	s := &JobState{Job: r.Job, LastRun: r.Started, LastExit: puller.ExitCode([]*puller.Report{r}), Datasets: map[string]*DatasetState{}}
+	if prev != nil {
+		for k, v := range prev.Datasets {
+			c := *v
+			s.Datasets[k] = &c
+		}
+	}
+	if r.Err != nil {
+		s.Error = r.Err.Error()
+		return s
+	}
+	for _, d := range r.Datasets {
+		if d.Outcome == puller.Planned {
+			continue
+		}
+		ds := s.Datasets[d.Source.String()]
+		if ds == nil {
+			ds = &DatasetState{}
+			s.Datasets[d.Source.String()] = ds
+		}
+		ds.Target = d.Target.String()
+		ds.Outcome = string(d.Outcome)
+		ds.LastAttempt = r.Started
+		ds.LastBytes = d.Bytes
+		ds.Vanished = d.Vanished
+		ds.Error, ds.Hint, ds.Warnings = d.Err, d.Hint, d.Warnings
+		if d.Newest != "" {
+			ds.Newest = d.Newest
+		}
+		switch d.Outcome {
+		case puller.OK, puller.UpToDate:
+			ds.LastSuccess = r.Started
+		}
+	}
+	return s
+}
+
+// Line is one journal line: one per dataset per run (or one for a run that could not start).
+type Line struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"` // "pull"
+	Job        string    `json:"job"`
+	Dataset    string    `json:"dataset,omitempty"`
+	Target     string    `json:"target,omitempty"`
+	Outcome    string    `json:"outcome"`
+	Steps      []string  `json:"steps,omitempty"`
+	Bytes      int64     `json:"bytes"`
+	DurationMS int64     `json:"duration_ms"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// Lines turns a pull report into journal lines, in the report's (tree) order.
+func Lines(r *puller.Report) []Line {
+	if r.Err != nil {
+		return []Line{{Time: r.Started, Kind: "pull", Job: r.Job, Outcome: "error", Error: r.Err.Error(), DurationMS: r.Duration.Milliseconds()}}
+	}
+	var out []Line
+	for _, d := range r.Datasets {
+		l := Line{Time: r.Started, Kind: "pull", Job: r.Job, Dataset: d.Source.String(), Target: d.Target.String(),
+			Outcome: string(d.Outcome), Bytes: d.Bytes, DurationMS: d.Duration.Milliseconds(), Error: d.Err}
+		for _, st := range d.Steps {
+			l.Steps = append(l.Steps, st.Kind.String()+" @"+st.To)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// Names returns the state's dataset names in order.
+func (s *JobState) Names() []string {
+	names := make([]string, 0, len(s.Datasets))
+	for k := range s.Datasets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
