@@ -449,9 +449,10 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	stopProgress()
 	sr.Bytes = n
 	var serr error
-	if cerr != nil {
+	if cerr != nil && !errors.Is(cerr, errEmptySend) {
 		serr = sp.Abort()
 	} else {
+		// The send ended by itself: its exit status and stderr say how.
 		serr = sp.Wait()
 	}
 	// End the receive's input either way: on a cut stream a resumable receive keeps what it got
@@ -465,7 +466,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	switch {
 	case serr != nil && st.Kind == Resume && isTokenUnusable(serr):
 		return sr, fmt.Errorf("%w: %v", errTokenUnusable, serr)
-	case serr != nil && cerr == nil:
+	case serr != nil && (cerr == nil || errors.Is(cerr, errEmptySend)):
 		return sr, fmt.Errorf("send failed: %w", serr)
 	case cerr != nil:
 		return sr, fmt.Errorf("stream cut after %d bytes: %w (a resume token keeps what arrived)", n, firstErr(serr, cerr))

@@ -26,6 +26,10 @@ type streamOptions struct {
 	Counter *atomic.Int64
 }
 
+// errEmptySend is a send that ended without a byte: it failed on its own (its exit status says
+// why), or there was nothing to send.
+var errEmptySend = errors.New("the send produced no data")
+
 type chunk struct {
 	buf []byte
 	n   int
@@ -114,7 +118,7 @@ func copyStream(ctx context.Context, dst io.Writer, src io.Reader, o streamOptio
 		return written, err
 	}
 	if written == 0 {
-		return 0, errors.New("the send produced no data")
+		return 0, errEmptySend
 	}
 	return written, nil
 }
