@@ -5,9 +5,11 @@ package report
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/state"
 )
 
 // JobState is the saved state of one job, state/jobs/JOB.json.
@@ -77,33 +79,29 @@ func Apply(prev *JobState, r *puller.Report) *JobState {
 	return s
 }
 
-// Line is one journal line: one per dataset per run (or one for a run that could not start).
-type Line struct {
-	Time       time.Time `json:"time"`
-	Kind       string    `json:"kind"` // "pull"
-	Job        string    `json:"job"`
-	Dataset    string    `json:"dataset,omitempty"`
-	Target     string    `json:"target,omitempty"`
-	Outcome    string    `json:"outcome"`
-	Steps      []string  `json:"steps,omitempty"`
-	Bytes      int64     `json:"bytes"`
-	DurationMS int64     `json:"duration_ms"`
-	Error      string    `json:"error,omitempty"`
-}
-
-// Lines turns a pull report into journal lines, in the report's (tree) order.
-func Lines(r *puller.Report) []Line {
+// Lines turns a pull report into journal records: one per dataset per run, in the report's
+// (tree) order, or one for a run that could not start.
+func Lines(r *puller.Report) []state.Record {
 	if r.Err != nil {
-		return []Line{{Time: r.Started, Kind: "pull", Job: r.Job, Outcome: "error", Error: r.Err.Error(), DurationMS: r.Duration.Milliseconds()}}
+		return []state.Record{{Time: r.Started, Kind: state.KindPullStep, Job: r.Job, Outcome: state.OutcomeFailed,
+			Error: r.Err.Error(), DurationMS: r.Duration.Milliseconds()}}
 	}
-	var out []Line
+	var out []state.Record
 	for _, d := range r.Datasets {
-		l := Line{Time: r.Started, Kind: "pull", Job: r.Job, Dataset: d.Source.String(), Target: d.Target.String(),
-			Outcome: string(d.Outcome), Bytes: d.Bytes, DurationMS: d.Duration.Milliseconds(), Error: d.Err}
+		rec := state.Record{Time: r.Started, Kind: state.KindPullStep, Job: r.Job, Dataset: d.Source.String(),
+			Outcome: state.Outcome(d.Outcome), Bytes: d.Bytes, DurationMS: d.Duration.Milliseconds(), Error: d.Err,
+			Details: map[string]string{"target": d.Target.String()}}
+		var steps []string
 		for _, st := range d.Steps {
-			l.Steps = append(l.Steps, st.Kind.String()+" @"+st.To)
+			steps = append(steps, st.Kind.String()+" @"+st.To)
 		}
-		out = append(out, l)
+		if len(steps) > 0 {
+			rec.Details["steps"] = strings.Join(steps, ", ")
+		}
+		if d.Newest != "" {
+			rec.Details["newest"] = d.Newest
+		}
+		out = append(out, rec)
 	}
 	return out
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/daemon"
+	"github.com/belltech/vault/privdrop"
+	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/report"
+	"github.com/belltech/vault/state"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "daemon", summary: "as root: bootstrap, drop to the backup user for good, run the schedules", run: runDaemon})
+}
+
+const daemonUsage = "usage: vault daemon [-c FILE] [-v]"
+
+// runDaemon is the unattended vault. Started as root it does only what needs root (take the
+// lock, prepare the state directory, bootstrap: targets, delegation, first full receives),
+// drops to the configured user for good, then pulls on each job's schedule until SIGTERM.
+// SIGHUP reloads the configuration.
+func runDaemon(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), daemonUsage)
+		fmt.Fprintln(fs.Output(), "\nRuns in the foreground (the service manager daemonises); logs to stderr.")
+		fs.PrintDefaults()
+	}
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	verbose := fs.Bool("v", false, "log at debug level")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("takes no arguments, got %s", joinQuoted(fs.Args()))
+	}
+	if os.Geteuid() != 0 {
+		return usageErrorf("starts as root: it bootstraps what needs root, then drops to the configured user for good")
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	level := hclog.LevelFromString(c.LogLevel)
+	if *verbose {
+		level = hclog.Debug
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "vault", Level: level, Output: s.err, JSONFormat: !isTerminal(s, s.err)})
+
+	// --- the root phase -------------------------------------------------------------------
+	u, err := privdrop.Lookup(c.User)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("user (in %s): %w", *path, err)}
+	}
+	store, err := state.Open(c.StateDir, u.UID, u.GID)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	lock, err := state.AcquireLock(filepath.Join(c.StateDir, state.LockFile))
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if n, err := store.RemoveStaleTemp(); err != nil {
+		log.Warn("cannot sweep temporary files of an earlier crash", "error", err)
+	} else if n > 0 {
+		log.Info("swept temporary files of an earlier crash", "count", n)
+	}
+	for i := range c.Jobs {
+		b := bootstrapJob(ctx, s, c, &c.Jobs[i], log, false)
+		logBootstrap(log, b)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+
+	// --- for good: the delegated user, never root again -----------------------------------
+	privdrop.MustDrop(u)
+	log.Info("dropped privileges", "user", u.Name, "uid", u.UID, "gid", u.GID)
+
+	journal, err := store.OpenJournal()
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	// See vault pull: the SSH transport is GC-bound at the default target.
+	debug.SetGCPercent(400)
+	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
+		return daemonPull(ctx, cfgOf(c), j, log)
+	}, log.Named("daemon"))
+	d.Done = func(r *puller.Report) { record(store, journal, log, r) }
+	// The pull function must see the configuration in force after a reload.
+	cfgOf = func(*conf.Config) *conf.Config { return d.Config() }
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				next, err := conf.Load(*path)
+				if err != nil {
+					log.Error("reload refused, the configuration in force stays", "file", *path, "error", strings.ReplaceAll(err.Error(), "\n", "; "))
+					continue
+				}
+				done, restart := d.Reload(next)
+				log.Info("reloaded", "file", *path, "changes", strings.Join(done, "; "))
+				if len(restart) > 0 {
+					log.Warn("these take effect only after a restart", "settings", strings.Join(restart, "; "))
+				}
+			}
+		}
+	}()
+	log.Info("vault daemon running", "jobs", len(c.Jobs), "max_parallel", c.MaxParallel)
+	err = d.Run(ctx)
+	log.Info("vault daemon stopped")
+	return err
+}
+
+// cfgOf gives the configuration a scheduled pull uses; runDaemon points it at the daemon's.
+var cfgOf = func(c *conf.Config) *conf.Config { return c }
+
+// daemonPull is one scheduled pull as the unprivileged user: datasets new on the source are
+// reported as needing bootstrap, never received.
+func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, log hclog.Logger) *puller.Report {
+	pj, err := pullerJob(c, j)
+	if err != nil {
+		return &puller.Report{Job: j.Name, Err: err}
+	}
+	client, err := dialSource(ctx, c, j, log)
+	if err != nil {
+		return &puller.Report{Job: j.Name, Err: err}
+	}
+	defer client.Close()
+	local := &zfs.Local{Log: log.Named("zfs")}
+	p := &puller.Puller{
+		Source: puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
+		Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
+		Log:    log.Named("puller"),
+	}
+	return p.Pull(ctx, pj, puller.Options{NoFull: true})
+}
+
+// record saves a run's state atomically and appends its journal lines.
+func record(store *state.Store, journal *state.Journal, log hclog.Logger, r *puller.Report) {
+	var prev report.JobState
+	ok, err := store.Load("jobs/"+r.Job, &prev)
+	if err != nil {
+		log.Error("cannot read the job's state; starting it afresh", "job", r.Job, "error", err)
+		ok = false
+	}
+	var p *report.JobState
+	if ok {
+		p = &prev
+	}
+	if err := store.Save("jobs/"+r.Job, report.Apply(p, r)); err != nil {
+		log.Error("cannot save the job's state", "job", r.Job, "error", err)
+	}
+	for _, rec := range report.Lines(r) {
+		if err := journal.Append(rec); err != nil {
+			log.Error("cannot append to the journal", "job", r.Job, "error", err)
+			break
+		}
+	}
+	for _, d := range r.Datasets {
+		switch d.Outcome {
+		case puller.Conflicted, puller.Failed, puller.NeedsBootstrap:
+			log.Warn("dataset needs attention", "job", r.Job, "dataset", d.Source.String(), "outcome", string(d.Outcome), "error", d.Err, "hint", d.Hint)
+		}
+	}
+	if r.Err != nil {
+		log.Error("pull could not run", "job", r.Job, "error", r.Err)
+	}
+}
+
+func logBootstrap(log hclog.Logger, b *puller.BootstrapReport) {
+	l := log.With("job", b.Job, "target", b.Target.String())
+	if b.CreatedTarget {
+		l.Info("bootstrap: created the target")
+	}
+	if len(b.Delegated) > 0 {
+		l.Info("bootstrap: delegated and verified", "permissions", strings.Join(b.Delegated, ","))
+	}
+	if b.Err != nil {
+		l.Error("bootstrap failed; the job's pulls will report it", "error", b.Err)
+	}
+	if b.Pull != nil {
+		if b.Pull.Err != nil {
+			l.Error("bootstrap: cannot reach the source", "error", b.Pull.Err)
+		}
+		for _, d := range b.Pull.Datasets {
+			l.Info("bootstrap: first receive", "dataset", d.Source.String(), "outcome", string(d.Outcome), "bytes", d.Bytes, "error", d.Err)
+		}
+	}
+}
