@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/daemon"
 	"github.com/belltech/vault/privdrop"
 	"github.com/belltech/vault/puller"
@@ -133,10 +134,53 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 			}
 		}
 	}()
-	log.Info("vault daemon running", "jobs", len(c.Jobs), "max_parallel", c.MaxParallel)
+	// The console's way in: a unix socket owned by the user, peer credentials checked, made
+	// after the drop so that it belongs to the user. No network listener of any kind.
+	srv := &control.Server{Path: controlSocket(c), AllowUIDs: []int{u.UID}, Log: log.Named("control"),
+		Handler: func(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
+			return handleControl(ctx, d, peer, req)
+		}}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	go func() {
+		if err := srv.Serve(ctx); err != nil {
+			log.Error("control socket stopped", "error", err)
+		}
+	}()
+	defer srv.Close()
+	log.Info("vault daemon running", "jobs", len(c.Jobs), "max_parallel", c.MaxParallel, "control", srv.Path)
 	err = d.Run(ctx)
 	log.Info("vault daemon stopped")
 	return err
+}
+
+// controlSocket is where the daemon listens for console commands.
+func controlSocket(c *conf.Config) string { return filepath.Join(c.StateDir, "control.sock") }
+
+// pullReply is the daemon's answer to a console's pull: the report as the console prints it,
+// and the exit code vault pull would have.
+type pullReply struct {
+	Text string `json:"text"`
+	Exit int    `json:"exit"`
+}
+
+func handleControl(ctx context.Context, d *daemon.Daemon, peer control.Peer, req control.Request) (any, error) {
+	switch req.Op {
+	case "ping":
+		return "pong", nil
+	case "pull":
+		reports, err := d.PullNow(ctx, req.Jobs)
+		if err != nil {
+			return nil, err
+		}
+		var b strings.Builder
+		for _, r := range reports {
+			printPullReport(&b, r, false)
+		}
+		return pullReply{Text: b.String(), Exit: puller.ExitCode(reports)}, nil
+	}
+	return nil, fmt.Errorf("unknown request %q", req.Op)
 }
 
 // cfgOf gives the configuration a scheduled pull uses; runDaemon points it at the daemon's.

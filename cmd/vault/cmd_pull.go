@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/zfs"
@@ -60,6 +61,22 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	// target costs a third of its throughput. A pull's live heap is mostly the 64 MiB stream
 	// buffer, so letting the heap grow to a few hundred MiB between collections is cheap here.
 	debug.SetGCPercent(400)
+	// A running daemon does the pull itself, so runs of a job never overlap. A dry run and a
+	// newest-only pull run here.
+	if !*dryRun && !*newestOnly {
+		var reply pullReply
+		err := control.Call(ctx, controlSocket(c), control.Request{Op: "pull", Jobs: fs.Args()}, &reply)
+		switch {
+		case err == nil:
+			fmt.Fprint(s.out, reply.Text)
+			if reply.Exit != puller.ExitOK {
+				return &exitError{code: reply.Exit}
+			}
+			return nil
+		case !errors.Is(err, control.ErrNoDaemon):
+			return fmt.Errorf("the running daemon did not pull: %w", err)
+		}
+	}
 	log := consoleLogger(s, *verbose)
 	tty := isTerminal(s, s.out)
 	var reports []*puller.Report
