@@ -21,6 +21,10 @@ func pullConfig(t testing.TB, name string, roots []string, extra string) string 
 		quoted[i] = fmt.Sprintf("%q", r)
 	}
 	path := "/etc/vault/" + name + ".toml"
+	schedule := "schedule = \"15 1 * * *\"\n"
+	if strings.Contains(extra, "schedule =") {
+		schedule = ""
+	}
 	cfg := fmt.Sprintf(`user = "backup"
 state_dir = "/var/lib/vault"
 zfs_binary = "/sbin/zfs"
@@ -35,10 +39,9 @@ name = %q
 source = "backup@127.0.0.1:22"
 source_datasets = [%s]
 target = "rust10/Backups/%s"
-schedule = "15 1 * * *"
-rpo = "26h"
+%srpo = "26h"
 %s
-`, name, strings.Join(quoted, ", "), name, extra)
+`, name, strings.Join(quoted, ", "), name, schedule, extra)
 	labtest.Root(t, "mkdir -p /etc/vault && cat >"+path+" <<'EOF'\n"+cfg+"EOF\n/mnt/lab/vault config check "+path+" >/dev/null")
 	return path
 }

@@ -432,7 +432,10 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	}
 	pr, pw := io.Pipe()
 	recvCmd.Stdin = pr
-	rp, err := p.Target.Starter.Start(ctx, recvCmd)
+	// The receive is not tied to ctx: when the run is cancelled (SIGTERM) it must not be killed
+	// but see the end of its input, so that a resumable receive saves what arrived and leaves
+	// a token. Ending the input below always happens, cancelled or not.
+	rp, err := p.Target.Starter.Start(context.WithoutCancel(ctx), recvCmd)
 	if err != nil {
 		pw.Close()
 		return sr, fmt.Errorf("cannot start the receive: %w", err)
