@@ -139,7 +139,9 @@ func (d *Daemon) loop(ctx context.Context, l *loop) {
 // ErrBusy says a job is still running.
 type ErrBusy struct{ Job string }
 
-func (e *ErrBusy) Error() string { return fmt.Sprintf("job %q is still running from its last start", e.Job) }
+func (e *ErrBusy) Error() string {
+	return fmt.Sprintf("job %q is still running from its last start", e.Job)
+}
 
 // run pulls one job, within the parallel bound. wait says whether to wait for a run of the same
 // job that is in progress (a console request) or to skip (a scheduled firing).

@@ -41,7 +41,9 @@ bandwidth_limit = "3MiB"`)
 		return strings.TrimSpace(labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" >>/tmp/daemon.log 2>&1 </dev/null & echo $!"))
 	}
 	pid := start()
-	t.Cleanup(func() { labtest.Try(t, "", "kill "+pid+" 2>/dev/null; sleep 1; pkill -9 -f '^/mnt/lab/vault daemon' || true") })
+	t.Cleanup(func() {
+		labtest.Try(t, "", "kill "+pid+" 2>/dev/null; sleep 1; pkill -9 -f '^/mnt/lab/vault daemon' || true")
+	})
 
 	// The root phase: the first full receives happen before the drop.
 	waitFor(t, "the bootstrap's first receive", 2*time.Minute, "zfs list -H -o name rust10/Backups/dmn/dmn/a@2026-11-20_00.00.00--1w")

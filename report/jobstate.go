@@ -37,6 +37,20 @@ type DatasetState struct {
 	Error       string    `json:"error,omitempty"`
 	Hint        string    `json:"hint,omitempty"`
 	Warnings    []string  `json:"warnings,omitempty"`
+	// History holds the sizes of the last incrementals received (the newest last), for the
+	// anomaly tripwire.
+	History []int64 `json:"history,omitempty"`
+	// Anomaly is set when an incremental was far larger than the dataset's history: its
+	// pruning is frozen until vault ack.
+	Anomaly *Anomaly `json:"anomaly,omitempty"`
+}
+
+// Anomaly records a tripped alarm.
+type Anomaly struct {
+	At     time.Time `json:"at"`
+	Bytes  int64     `json:"bytes"`
+	Median int64     `json:"median"`
+	Detail string    `json:"detail"`
 }
 
 // Apply folds a pull report into the previous state (nil for a job never run) and returns the

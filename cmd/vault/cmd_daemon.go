@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -108,7 +109,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		return daemonPull(ctx, cfgOf(c), j, log)
 	}, log.Named("daemon"))
-	d.Done = func(r *puller.Report) { record(store, journal, log, r) }
+	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
 	// The pull function must see the configuration in force after a reload.
 	cfgOf = func(*conf.Config) *conf.Config { return d.Config() }
 
@@ -138,7 +139,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// after the drop so that it belongs to the user. No network listener of any kind.
 	srv := &control.Server{Path: controlSocket(c), AllowUIDs: []int{u.UID}, Log: log.Named("control"),
 		Handler: func(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
-			return handleControl(ctx, d, peer, req)
+			return handleControl(ctx, d, store, peer, req)
 		}}
 	if err := srv.Listen(); err != nil {
 		return err
@@ -165,7 +166,7 @@ type pullReply struct {
 	Exit int    `json:"exit"`
 }
 
-func handleControl(ctx context.Context, d *daemon.Daemon, peer control.Peer, req control.Request) (any, error) {
+func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, peer control.Peer, req control.Request) (any, error) {
 	switch req.Op {
 	case "ping":
 		return "pong", nil
@@ -179,6 +180,11 @@ func handleControl(ctx context.Context, d *daemon.Daemon, peer control.Peer, req
 			printPullReport(&b, r, false)
 		}
 		return pullReply{Text: b.String(), Exit: puller.ExitCode(reports)}, nil
+	case "ack":
+		if len(req.Jobs) != 1 {
+			return nil, fmt.Errorf("ack takes one job")
+		}
+		return ackState(store, req.Jobs[0], req.Args["dataset"])
 	}
 	return nil, fmt.Errorf("unknown request %q", req.Op)
 }
@@ -207,25 +213,36 @@ func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, log hclog.Logg
 	return p.Pull(ctx, pj, puller.Options{NoFull: true})
 }
 
-// record saves a run's state atomically and appends its journal lines.
-func record(store *state.Store, journal *state.Journal, log hclog.Logger, r *puller.Report) {
-	var prev report.JobState
-	ok, err := store.Load("jobs/"+r.Job, &prev)
+// stateMu serialises the read-modify-write of job state files within this process (the
+// daemon's runs and a console's vault ack through the socket).
+var stateMu sync.Mutex
+
+// record saves a run's state atomically, applies the anomaly tripwire, and appends the run's
+// journal lines.
+func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *conf.Config, r *puller.Report) {
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	p, err := loadJobState(store, r.Job)
 	if err != nil {
 		log.Error("cannot read the job's state; starting it afresh", "job", r.Job, "error", err)
-		ok = false
 	}
-	var p *report.JobState
-	if ok {
-		p = &prev
+	next := report.Apply(p, r)
+	if j, ok := c.Job(r.Job); ok {
+		for _, ds := range report.Trip(next, r, j.Anomaly) {
+			d := next.Datasets[ds]
+			log.Error("ANOMALY: an incremental far above the dataset's history was received; pruning of it is frozen until vault ack",
+				"job", r.Job, "dataset", ds, "detail", d.Anomaly.Detail, "ack", "vault ack "+r.Job+" "+ds)
+		}
 	}
-	if err := store.Save("jobs/"+r.Job, report.Apply(p, r)); err != nil {
+	if err := store.Save("jobs/"+r.Job, next); err != nil {
 		log.Error("cannot save the job's state", "job", r.Job, "error", err)
 	}
-	for _, rec := range report.Lines(r) {
-		if err := journal.Append(rec); err != nil {
-			log.Error("cannot append to the journal", "job", r.Job, "error", err)
-			break
+	if journal != nil {
+		for _, rec := range report.Lines(r) {
+			if err := journal.Append(rec); err != nil {
+				log.Error("cannot append to the journal", "job", r.Job, "error", err)
+				break
+			}
 		}
 	}
 	for _, d := range r.Datasets {
@@ -237,6 +254,16 @@ func record(store *state.Store, journal *state.Journal, log hclog.Logger, r *pul
 	if r.Err != nil {
 		log.Error("pull could not run", "job", r.Job, "error", r.Err)
 	}
+}
+
+// loadJobState reads a job's saved state; nil for a job never run.
+func loadJobState(store *state.Store, job string) (*report.JobState, error) {
+	var s report.JobState
+	ok, err := store.Load("jobs/"+job, &s)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &s, nil
 }
 
 func logBootstrap(log hclog.Logger, b *puller.BootstrapReport) {

@@ -16,6 +16,7 @@ import (
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sshx"
+	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -79,10 +80,31 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	}
 	log := consoleLogger(s, *verbose)
 	tty := isTerminal(s, s.out)
+	// A real run is recorded like the daemon's (state, journal, tripwire), when the state
+	// directory is there to record it in.
+	var store *state.Store
+	var journal *state.Journal
+	if !*dryRun {
+		if store, err = openStateForConsole(c); err != nil {
+			fmt.Fprintf(s.err, "vault pull: this run is not recorded: %v\n", err)
+			store = nil
+		} else {
+			defer store.Close()
+			if journal, err = store.OpenJournal(); err != nil {
+				fmt.Fprintf(s.err, "vault pull: no journal line for this run: %v\n", err)
+				journal = nil
+			} else {
+				defer journal.Close()
+			}
+		}
+	}
 	var reports []*puller.Report
 	for _, j := range jobs {
 		r := pullJob(ctx, s, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun}, log, tty)
 		printPullReport(s.out, r, tty)
+		if store != nil {
+			record(store, journal, log, c, r)
+		}
 		reports = append(reports, r)
 		if ctx.Err() != nil {
 			break

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/report"
+	"github.com/belltech/vault/state"
+)
+
+func init() {
+	register(command{name: "ack", summary: "acknowledge an anomaly alarm and lift the prune freeze", run: runAck})
+}
+
+const ackUsage = "usage: vault ack [-c FILE] JOB [DATASET]"
+
+// ackReply lists the datasets whose alarm was lifted.
+type ackReply struct {
+	Acked []string `json:"acked"`
+}
+
+func runAck(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("ack", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), ackUsage)
+		fmt.Fprintln(fs.Output(), "\nAfter checking the data of a dataset whose incremental tripped the anomaly alarm, lift\nthe alarm and the prune freeze that came with it. DATASET is the source dataset (or its\ntarget); without it every alarm of the job is lifted.")
+		fs.PrintDefaults()
+	}
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		return usageErrorf("%s", ackUsage)
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	job := fs.Arg(0)
+	if _, ok := c.Job(job); !ok {
+		_, err := selectJobs(c, []string{job}, "")
+		return err
+	}
+	var reply ackReply
+	err = control.Call(ctx, controlSocket(c), control.Request{Op: "ack", Jobs: []string{job}, Args: map[string]string{"dataset": fs.Arg(1)}}, &reply)
+	if errors.Is(err, control.ErrNoDaemon) {
+		store, oerr := openStateForConsole(c)
+		if oerr != nil {
+			return oerr
+		}
+		defer store.Close()
+		var r any
+		r, err = ackState(store, job, fs.Arg(1))
+		if err == nil {
+			reply = r.(ackReply)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(reply.Acked) == 0 {
+		fmt.Fprintf(s.out, "%s: no anomaly alarm to acknowledge\n", job)
+		return nil
+	}
+	fmt.Fprintf(s.out, "%s: alarm lifted for %s; pruning resumes at the next prune\n", job, strings.Join(reply.Acked, ", "))
+	return nil
+}
+
+// ackState lifts alarms in the saved state of a job.
+func ackState(store *state.Store, job, dataset string) (any, error) {
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	st, err := loadJobState(store, job)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return ackReply{}, nil
+	}
+	if dataset != "" {
+		if _, ok := st.Datasets[dataset]; !ok && !targetKnown(st, dataset) {
+			return nil, fmt.Errorf("job %q has no dataset %q; its datasets are %s", job, dataset, joinQuoted(st.Names()))
+		}
+	}
+	acked := report.Ack(st, dataset)
+	if len(acked) > 0 {
+		if err := store.Save("jobs/"+job, st); err != nil {
+			return nil, err
+		}
+	}
+	return ackReply{Acked: acked}, nil
+}
+
+func targetKnown(st *report.JobState, target string) bool {
+	for _, d := range st.Datasets {
+		if d.Target == target {
+			return true
+		}
+	}
+	return false
+}
+
+// openStateForConsole opens the state directory for a console command run without a daemon:
+// as root it keeps the directory the configured user's; as the user it is theirs already.
+func openStateForConsole(c *conf.Config) (*state.Store, error) {
+	if _, err := os.Stat(c.StateDir); err != nil {
+		return nil, fmt.Errorf("no state directory %s: has the daemon or a pull ever run? (%w)", c.StateDir, err)
+	}
+	uid, gid := -1, -1
+	if os.Geteuid() == 0 {
+		fi, err := os.Stat(c.StateDir)
+		if err == nil {
+			uid, gid = ownerOf(fi)
+		}
+	}
+	return state.Open(c.StateDir, uid, gid)
+}

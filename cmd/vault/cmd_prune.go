@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/prune"
+	"github.com/belltech/vault/report"
+	"github.com/belltech/vault/state"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "prune", summary: "prune what the vault holds by each job's rules; --dry-run shows every verdict", run: runPrune})
+}
+
+const pruneUsage = "usage: vault prune [-c FILE] [--dry-run] [--json] [-v] [JOB...]"
+
+type verdictJSON struct {
+	Dataset  string `json:"dataset"`
+	Snapshot string `json:"snapshot"`
+	Destroy  bool   `json:"destroy"`
+	Rule     string `json:"rule"`
+	Reason   string `json:"reason"`
+}
+
+func runPrune(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), pruneUsage)
+		fmt.Fprintln(fs.Output(), "\nPrints every snapshot of every job (or the JOBs named) with its verdict and the reason,\nand, without --dry-run, destroys what the rules and rails let go, in one zfs destroy per\ndataset. Nothing is destroyed in a dataset whose last pull failed or diverged, or whose\nanomaly alarm is up (vault ack), nor in a job with no record of its last pull.")
+		fs.PrintDefaults()
+	}
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	dryRun := fs.Bool("dry-run", false, "plan and print, destroy nothing")
+	asJSON := fs.Bool("json", false, "print the verdicts as JSON")
+	verbose := fs.Bool("v", false, "log each step")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	jobs, err := selectJobs(c, fs.Args(), "")
+	if err != nil {
+		return err
+	}
+	log := consoleLogger(s, *verbose)
+	store, serr := openStateForConsole(c)
+	if serr == nil {
+		defer store.Close()
+	}
+	var journal *state.Journal
+	if serr == nil && !*dryRun {
+		if journal, err = store.OpenJournal(); err == nil {
+			defer journal.Close()
+		}
+	}
+	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
+	now := time.Now()
+	var all []verdictJSON
+	failed := false
+	for _, j := range jobs {
+		rules, err := prune.RulesFromConf(j.Prune, c.Location)
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("job %q: %w", j.Name, err)}
+		}
+		target, err := zfs.ParseDataset(j.Target)
+		if err != nil {
+			return err
+		}
+		var st *report.JobState
+		if serr == nil {
+			st, err = loadJobState(store, j.Name)
+			if err != nil {
+				return err
+			}
+		}
+		jobDry := *dryRun
+		if st == nil && !jobDry {
+			fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
+			jobDry = true
+		}
+		results, err := ex.Run(ctx, target, rules, report.Freezes(st, j.Name), now, jobDry)
+		if err != nil {
+			fmt.Fprintf(s.out, "%s %s: %v\n", mark(false, "FAIL"), j.Name, err)
+			failed = true
+			continue
+		}
+		for _, r := range results {
+			for _, v := range r.Plan.Verdicts {
+				all = append(all, verdictJSON{Dataset: r.Plan.Dataset.String(), Snapshot: v.Snapshot.Name.Short(), Destroy: v.Destroy, Rule: v.Rule, Reason: v.Reason})
+			}
+			if r.Err != nil {
+				failed = true
+			}
+			if journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
+				rec := state.Record{Time: now, Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
+					Details: map[string]string{"destroyed": joinShorts(r.Destroyed)}}
+				if r.Err != nil {
+					rec.Outcome, rec.Error = state.OutcomeFailed, r.Err.Error()
+				}
+				_ = journal.Append(rec)
+			}
+		}
+		if !*asJSON {
+			printPrune(s.out, j.Name, results, jobDry)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(all); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return &exitError{code: exitFailure}
+	}
+	return nil
+}
+
+func joinShorts(snaps []zfs.Snapshot) string {
+	s := make([]string, len(snaps))
+	for i, n := range snaps {
+		s[i] = n.Short()
+	}
+	return strings.Join(s, ",")
+}
+
+func printPrune(w io.Writer, job string, results []prune.Result, dry bool) {
+	for _, r := range results {
+		fmt.Fprintf(w, "%s %s", job, r.Plan.Dataset)
+		if r.Plan.Frozen != nil {
+			fmt.Fprintf(w, " (frozen: %s)", r.Plan.Frozen.Reason)
+		}
+		fmt.Fprintln(w)
+		width := 0
+		for _, v := range r.Plan.Verdicts {
+			width = max(width, len(v.Snapshot.Name.Short()))
+		}
+		for _, v := range r.Plan.Verdicts {
+			verdict := "keep"
+			if v.Destroy {
+				verdict = "DESTROY"
+				if dry {
+					verdict = "destroy"
+				}
+			}
+			fmt.Fprintf(w, "  @%-*s  %-7s  %s\n", width, v.Snapshot.Name.Short(), verdict, v.Reason)
+		}
+		switch {
+		case r.Err != nil:
+			fmt.Fprintf(w, "  stopped: %v\n", r.Err)
+		case !dry:
+			fmt.Fprintf(w, "  destroyed %d snapshot(s)\n", len(r.Destroyed))
+		}
+	}
+}
