@@ -141,7 +141,7 @@ min_age = "1h"`)
 	out := labtest.As(t, "backup", "/mnt/lab/vault prune -c "+cfg)
 	got := snapNames(t, dst)
 	want := []string{
-		"2025-01-02_00.00.00--1d", // held
+		"2025-01-02_00.00.00--1d",                                                                                  // held
 		"2025-01-05_00.00.00--1d", "2025-01-06_00.00.00--1d", "2025-01-07_00.00.00--1d", "2025-01-08_00.00.00--1d", // max_destroy 3 took 01, 03, 04
 		"2025-01-09_00.00.00--forever",
 		"2025-01-10_00.00.00--1d", // newest (and the replication base, held)
