@@ -1,0 +1,119 @@
+// Package sneakernet is the I/O-free core of vault's offline stream format: a zfs send stream,
+// encrypted with age, cut into volumes that fit removable media, and described by a manifest
+// that the exporting host signs. It runs no zfs command and owns no terminal: [Export] takes
+// the stream as an io.Reader and writes files in one directory; [ReadManifest] and [Import]
+// read from an fs.FS and write the stream to an io.Writer (zfs receive's stdin).
+//
+// # Files
+//
+// An export called NAME is, in one directory:
+//
+//   - NAME.vol0001, NAME.vol0002, ...: the age file (age-encryption.org/v1, to X25519 or
+//     hybrid recipients, or to one passphrase) cut into pieces. Concatenated, they are a
+//     standard age file: in a break-glass restore without vault,
+//     `cat NAME.vol* | age -d -i KEY | zfs receive ...` works (without any verification).
+//   - NAME.manifest: JSON in one canonical encoding ([Manifest.Marshal]; an importer accepts
+//     nothing else): format "vault-sneakernet/1", creation time (UTC), host, dataset, source
+//     and target snapshots (or source bookmark) with their guids as decimal strings, raw,
+//     stream_bytes, ciphertext_bytes, segment_size, the recipients and the signer's public
+//     key (informational; the signature decides), the volumes (file, bytes, first_segment,
+//     segments) and the lowercase hex SHA-256 of every segment. testdata/example.manifest is
+//     an example.
+//   - NAME.manifest.sig: one line, the signer's public key as conf.FormatSignerKey writes it
+//     ("vault-ed25519:BASE64"), a space, and the base64 ed25519 signature of the bytes
+//     "vault-sneakernet manifest\n" followed by the exact bytes of NAME.manifest.
+//
+// The ciphertext is cut into segments of segment_size bytes (the last may be shorter); a
+// volume holds a run of whole segments, so no segment spans two files. The segment is the
+// unit of verification.
+//
+// # Keys
+//
+// A host's signing key file holds one line "vault-ed25519-private:BASE64" (the 32-byte
+// ed25519 seed) after comment lines that give the public key to pin ([MarshalSigningKey]).
+// The vault's age identity file is what age-keygen writes ([MarshalIdentity]). Key files are
+// created 0600 ([WriteKeyFile]) and refused when their group or others may read or write
+// them ([ReadKeyFile]). age allows a passphrase (scrypt) recipient only as the one recipient
+// of a file, so a break-glass passphrase cannot sit beside the vault's recipient: give a
+// second X25519 recipient whose identity file is kept encrypted with `age -p` instead.
+//
+// # Export
+//
+// An [Exporter] is an io.Writer for the stream. [NewExporter] validates every option and
+// refuses a directory that already holds a file of an export called NAME, creating nothing;
+// nothing is created before the stream's first byte either, so a zfs send that fails at once
+// leaves no trace. Each volume is written as NAME.volNNNN.partial, created when its first
+// byte is ready and synced when full. [Exporter.Commit], called once zfs send has exited 0,
+// renames the volumes, then writes the signature and last the manifest, each to a .partial
+// file that is synced and renamed, and syncs the directory. The manifest is the commit point
+// (and can only be written last: the stream's length is known only at its end).
+// [Exporter.Abort], and any failure of Commit, remove every file created, manifest first; an
+// interrupted export leaves .partial files or volumes without a manifest, never a manifest.
+// An export never replaces a file. [Export] wraps all this for a reader whose EOF means the
+// stream is complete, which zfs send's stdout is not: a killed zfs send just closes it.
+//
+// # Import
+//
+// [ReadManifest] (or [VerifyManifest] on bytes) checks the signature over the exact manifest
+// bytes before it parses them: a signature that does not verify is [ErrBadSignature] (the
+// manifest or the .sig was edited, or they are from different exports); a valid signature by
+// a key the caller's [TrustFunc] does not pin is [*UnpinnedSignerError], which names the key.
+// Only then is the manifest decoded (unknown fields, trailing data and non-canonical
+// encodings refused) and validated: the format version, names through the zfs parsers,
+// guids, sizes and counts consistent with each other and with an age file of stream_bytes,
+// and volume files that are plain base names ([A-Za-z0-9._-], not starting with '.' or '-':
+// media is untrusted, so no "../"). The result is a [*Signed], the only thing [Import]
+// accepts. Whether the signer may export that dataset, where it lands, and whether the base
+// guid is on the target (or the new one already is: a replay) are the caller's decisions,
+// from [Signed.Signer] and the manifest's fields.
+//
+// [Import] first checks that every volume is present, a regular file and exactly its size,
+// so a missing, truncated or padded volume, or two swapped volumes of different sizes, are
+// refused before a byte reaches the writer. Then it makes one pass over the media: a reader
+// goroutine reads the volumes in order, one segment at a time, into a small pool of segment
+// buffers (at most seven, and within 64 MiB unless three segments are more); hash workers
+// compute each segment's SHA-256 and compare it with the manifest; the decryptor is given a
+// segment's bytes only after its hash matched, in order. So age only ever sees verified
+// ciphertext, and every refusal has its own [*VolumeError] [Reason]: Missing, NotRegular,
+// Truncated, ExtraBytes, Swapped (the file holds the data of another volume), Corrupt (a
+// segment's hash differs: a flipped bit) or ReadFailed. An identity that matches none of the
+// recipients is [ErrWrongIdentity], found in the first segment before any plaintext.
+//
+// # Holding back the tail
+//
+// Verification is per segment, so the plaintext of early segments reaches the writer before
+// later segments have been read. That is safe because of how zfs receive commits: a send
+// stream (full or -i incremental) ends with a DRR_END record, the last 312 bytes, and zfs
+// receive commits the snapshot only after it has read that record; a stream that stops
+// early, or a receive that is killed, commits nothing.
+//
+// So Import withholds the end of the stream: it fills two buffers of [HoldBack] (1 MiB)
+// bytes in turn and writes one to the writer only when the other is full, so the last
+// HoldBack bytes at least, which contain the END record, are never written until all of
+// these hold:
+//
+//  1. every segment of every volume has been read and its SHA-256 matched the signed
+//     manifest, and no volume had a byte beyond its size (the reader reports a clean end
+//     only then, and age asks for that end);
+//  2. age has authenticated the final STREAM chunk (the one with the last-chunk flag) and
+//     seen end of file right after it, so the payload is neither truncated nor extended;
+//  3. the plaintext is exactly stream_bytes long.
+//
+// On any failure Import returns an error without writing the tail; the caller then kills
+// zfs receive (or closes its stdin so that it fails on a truncated stream), and the target
+// is as it was. Caveats for the caller:
+//
+//   - zfs receive -s (resumable) keeps the partial state of an aborted receive as a
+//     receive_resume_token on the target; run `zfs receive -A TARGET` after a failed import,
+//     or receive imports without -s.
+//   - A -I stream (every intermediate snapshot) or a -R stream is a package of streams, each
+//     with its own END record, and zfs receive commits each snapshot as it arrives. Holding
+//     back the tail keeps only the last snapshot from being committed when a late volume
+//     fails; the earlier ones (verified, authentic) stay. Export single -i increments if a
+//     failed import must leave no snapshot at all.
+//   - Import cannot interrupt a Write that blocks; when ctx ends, the caller must kill zfs
+//     receive.
+//
+// Memory is bounded by the segment buffers, the two hold-back buffers and age's own 64 KiB
+// chunks; nothing holds a volume.
+package sneakernet

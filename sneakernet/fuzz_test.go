@@ -1,0 +1,76 @@
+package sneakernet
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzReadManifest feeds untrusted bytes to VerifyManifest twice: once with a signature file
+// made from them (so that parsing and validation are reached) and once as the signature file
+// of a valid manifest. Neither may panic; a bad signature must be reported as such before
+// any parsing; whatever is accepted must be valid and canonical.
+func FuzzReadManifest(f *testing.F) {
+	good, err := exampleManifest(f).Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(bytes.Replace(good, []byte(`"raw": true`), []byte(`"raw": false`), 1))
+	f.Add(bytes.Replace(good, []byte(`vol0002`), []byte(`../../x`), 1))
+	f.Add(bytes.Replace(good, []byte(`"segments": 1`), []byte(`"segments": -1`), 1))
+	f.Add([]byte(`{"format": "vault-sneakernet/1"}`))
+	f.Add([]byte(`{"format": "vault-sneakernet/2"}`))
+	f.Add(signManifest(testSigningKey(1), good))
+	f.Add([]byte{})
+	key := testSigningKey(1)
+	trusted := pinned(key)
+	goodSig := signManifest(key, good)
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := VerifyManifest(data, signManifest(key, data), trusted)
+		if err == nil {
+			m := s.Manifest()
+			if err := m.validate(); err != nil {
+				t.Fatalf("accepted an invalid manifest: %v", err)
+			}
+			canon, err := m.Marshal()
+			if err != nil || !bytes.Equal(canon, data) {
+				t.Fatalf("accepted a manifest that is not canonical")
+			}
+		} else if !errors.Is(err, ErrInvalidManifest) {
+			t.Fatalf("a signed manifest was refused with %v, not ErrInvalidManifest", err)
+		}
+
+		// data as the signature file of a good manifest.
+		if _, err := VerifyManifest(good, data, trusted); err == nil && !bytes.Equal(data, goodSig) {
+			t.Fatalf("accepted signature file %q", data)
+		}
+		// data as a manifest with the signature of another: refused before parsing.
+		if !bytes.Equal(data, good) {
+			if _, err := VerifyManifest(data, goodSig, trusted); !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("unsigned manifest refused with %v, want ErrBadSignature", err)
+			}
+		}
+	})
+}
+
+func FuzzParseSigningKey(f *testing.F) {
+	good := MarshalSigningKey(testSigningKey(1), testCreated)
+	f.Add(good)
+	f.Add(bytes.ReplaceAll(good, []byte("\n"), []byte("\r\n")))
+	f.Add([]byte(SigningKeyPrefix + "\n"))
+	f.Add([]byte(SigningKeyPrefix + "AAAA====\n"))
+	f.Add([]byte("# x\n\n" + SigningKeyPrefix))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := ParseSigningKey(data)
+		if err != nil {
+			return
+		}
+		// Whatever parses, marshals and parses back to the same key.
+		k2, err := ParseSigningKey(MarshalSigningKey(k, testCreated))
+		if err != nil || !k2.Equal(k) {
+			t.Fatalf("key does not round-trip: %v", err)
+		}
+	})
+}

@@ -1,0 +1,1 @@
+vault-ed25519:iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w= x3PXHAxL5uL1ezsn5fSG9vtUNjNmCsp0TBAyai0WdGCBitVrflQRdOSxfKpQX+srwE50wOG/7owbKAI+Y4DgBg==
