@@ -509,6 +509,10 @@ func (s *stdoutReader) Read(b []byte) (int, error) {
 		if errors.As(s.p.sessErr, &me) && s.p.c.isDown(time.Second) {
 			return n, s.p.c.lost()
 		}
+	} else if err != nil && s.p.c.isDown(time.Second) {
+		// Any other read error on a connection that is gone is the connection's loss (the
+		// transport may report it as a closed socket first).
+		return n, s.p.c.lost()
 	}
 	return n, err
 }

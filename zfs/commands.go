@@ -253,6 +253,21 @@ func (z *ZFS) createArgv(ds Dataset, props map[string]string, flags ...string) (
 	return appendNames(argv, []Dataset{ds})
 }
 
+// Clone runs `zfs clone [-o prop=value]... SNAP DATASET`.
+func (z *ZFS) Clone(ctx context.Context, snap Snapshot, ds Dataset, props map[string]string) error {
+	if snap.IsZero() {
+		return errors.New("cannot clone: no snapshot")
+	}
+	argv, err := z.createArgv(ds, props)
+	if err != nil {
+		return fmt.Errorf("cannot clone %q: %w", snap.String(), err)
+	}
+	// createArgv gives zfs create [-o]... DS; a clone is zfs clone [-o]... SNAP DS.
+	argv[1] = "clone"
+	argv = append(argv[:len(argv)-1], snap.String(), ds.String())
+	return z.run(ctx, argv)
+}
+
 // argv starts an argv with the zfs binary and args.
 func (z *ZFS) argv(args ...string) ([]string, error) {
 	if !path.IsAbs(z.Bin) {

@@ -115,10 +115,13 @@ type ReceiveOptions struct {
 	// Set and Exclude apply -o and -x (used on the first full receive of a dataset).
 	Set     []PropSetting
 	Exclude []string
+	// NotResumable leaves out -s: a failed receive then leaves nothing behind (imports from
+	// media, which are all or nothing, use it).
+	NotResumable bool
 }
 
-// ReceiveCmd builds `zfs receive -s -u [-o p=v]... [-x p]... TARGET`: resumable (-s) and never
-// mounted (-u; an unprivileged receive cannot mount on Linux anyway).
+// ReceiveCmd builds `zfs receive -s -u [-o p=v]... [-x p]... TARGET`: resumable (-s, unless
+// NotResumable) and never mounted (-u; an unprivileged receive cannot mount on Linux anyway).
 func (z *ZFS) ReceiveCmd(o ReceiveOptions) (Cmd, error) {
 	argv, err := z.receiveArgv(o)
 	if err != nil {
@@ -132,6 +135,9 @@ func (z *ZFS) receiveArgv(o ReceiveOptions) ([]string, error) {
 		return nil, errors.New("no target dataset")
 	}
 	args := []string{"receive", "-s", "-u"}
+	if o.NotResumable {
+		args = []string{"receive", "-u"}
+	}
 	for _, p := range o.Set {
 		if err := CheckPropertyName(p.Name); err != nil {
 			return nil, err

@@ -102,3 +102,10 @@ func FuzzParseSendSize(f *testing.F) {
 		}
 	})
 }
+
+func TestReceiveArgvNotResumable(t *testing.T) {
+	argv, err := testZFS.receiveArgv(ReceiveOptions{Target: mustDataset(t, "rust10/x"), NotResumable: true})
+	if err != nil || !slices.Equal(argv, []string{"/sbin/zfs", "receive", "-u", "rust10/x"}) {
+		t.Errorf("got %q, %v", argv, err)
+	}
+}
