@@ -397,7 +397,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 		send = zfs.SendOptions{Token: st.Token}
 	case Full:
 		send.Snapshot = st.To.Name
-		recv.Set, recv.Exclude = receiveProps(job, dp.Type)
+		recv.Set, recv.Exclude = ReceiveProps(job, dp.Type)
 	case Incremental:
 		send.Snapshot = st.To.Name
 		send.FromSnapshot = st.From.Name
@@ -440,6 +440,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 		pw.Close()
 		return sr, fmt.Errorf("cannot start the receive: %w", err)
 	}
+	WatchReceive(rp, pr)
 	sp, err := p.Source.Starter.Start(ctx, sendCmd)
 	if err != nil {
 		pw.CloseWithError(err)
@@ -447,7 +448,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 		return sr, fmt.Errorf("cannot start the send: %w", err)
 	}
 	var counter atomic.Int64
-	stopProgress := p.showProgress(fmt.Sprintf("%s %s", dp.Target, st.Kind), total, &counter)
+	stopProgress := p.ShowProgress(fmt.Sprintf("%s %s", dp.Target, st.Kind), total, &counter)
 	n, cerr := copyStream(ctx, pw, sp.Stdout(), streamOptions{Limit: job.BandwidthLimit, Counter: &counter})
 	stopProgress()
 	sr.Bytes = n
@@ -467,6 +468,8 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	}
 	rerr := rp.Wait()
 	switch {
+	case errors.Is(cerr, errReceiveEnded) && rerr != nil:
+		return sr, fmt.Errorf("receive failed: %w", rerr)
 	case serr != nil && st.Kind == Resume && isTokenUnusable(serr):
 		return sr, fmt.Errorf("%w: %v", errTokenUnusable, serr)
 	case serr != nil && (cerr == nil || errors.Is(cerr, errEmptySend)):
@@ -478,6 +481,21 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	}
 	log.Info("step done", "bytes", n, "duration", p.now().Sub(start).Round(time.Millisecond))
 	return sr, nil
+}
+
+var errReceiveEnded = errors.New("zfs receive ended before its input")
+
+// WatchReceive closes pr, the receive's input, as soon as the receive process ends, so that a
+// writer into it fails at once instead of blocking for ever when zfs receive gave up early
+// (a missing parent, a refused permission, a modified destination).
+func WatchReceive(p zfs.Process, pr *io.PipeReader) {
+	go func() {
+		err := p.Wait()
+		if err == nil {
+			err = errors.New("zfs receive ended")
+		}
+		pr.CloseWithError(fmt.Errorf("%w: %w", errReceiveEnded, err))
+	}()
 }
 
 func firstErr(errs ...error) error {
@@ -501,7 +519,9 @@ func isTokenUnusable(err error) bool {
 var volumeIgnores = map[string]bool{"canmount": true, "atime": true, "relatime": true, "mountpoint": true,
 	"exec": true, "setuid": true, "devices": true, "xattr": true, "sharenfs": true, "sharesmb": true, "snapdir": true}
 
-func receiveProps(job *Job, typ zfs.Type) ([]zfs.PropSetting, []string) {
+// ReceiveProps gives the job's first-receive -o and -x settings that apply to a dataset of
+// the type typ.
+func ReceiveProps(job *Job, typ zfs.Type) ([]zfs.PropSetting, []string) {
 	var set []zfs.PropSetting
 	var exclude []string
 	for _, s := range job.ReceiveSet {
@@ -522,7 +542,7 @@ func receiveProps(job *Job, typ zfs.Type) ([]zfs.PropSetting, []string) {
 // checkReceivedProps reads back the properties a first receive was asked to set: a delegated
 // receive that lacks the permission for one prints an error yet exits 0, leaving it unset.
 func (p *Puller) checkReceivedProps(ctx context.Context, job *Job, dp DatasetPlan) []string {
-	set, _ := receiveProps(job, dp.Type)
+	set, _ := ReceiveProps(job, dp.Type)
 	if len(set) == 0 {
 		return nil
 	}
@@ -592,8 +612,8 @@ func holdMissing(err error) bool {
 	return errors.As(err, &ee) && (strings.Contains(ee.Stderr, "no such tag") || strings.Contains(ee.Stderr, "does not exist"))
 }
 
-// showProgress draws a progress bar on the terminal until the returned function is called.
-func (p *Puller) showProgress(what string, total int64, counter *atomic.Int64) func() {
+// ShowProgress draws a progress bar on the terminal until the returned function is called.
+func (p *Puller) ShowProgress(what string, total int64, counter *atomic.Int64) func() {
 	if p.Progress == nil {
 		return func() {}
 	}

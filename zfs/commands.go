@@ -253,6 +253,21 @@ func (z *ZFS) createArgv(ds Dataset, props map[string]string, flags ...string) (
 	return appendNames(argv, []Dataset{ds})
 }
 
+// Set runs `zfs set prop=value DATASET`.
+func (z *ZFS) Set(ctx context.Context, ds Dataset, prop, value string) error {
+	if err := CheckPropertyName(prop); err != nil {
+		return err
+	}
+	if err := checkPropertyValue(prop, value); err != nil {
+		return err
+	}
+	argv, err := z.argv("set", prop+"="+value, ds.String())
+	if err != nil {
+		return err
+	}
+	return z.run(ctx, argv)
+}
+
 // Clone runs `zfs clone [-o prop=value]... SNAP DATASET`.
 func (z *ZFS) Clone(ctx context.Context, snap Snapshot, ds Dataset, props map[string]string) error {
 	if snap.IsZero() {

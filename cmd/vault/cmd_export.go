@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/belltech/vault/sneakernet"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "export", summary: "on an offline host: zfs send -> age -> volumes + a signed manifest, on media", run: runExport})
+}
+
+const exportUsage = "usage: vault export --to DIR --signing-key FILE --recipient AGE1... [--recipient ...] [--from SNAP] [-I] [--name NAME] [--volume-size SIZE] [--host NAME] [--zfs PATH] DATASET@SNAP"
+
+// recipients collects repeated --recipient flags.
+type recipients []string
+
+func (r *recipients) String() string     { return strings.Join(*r, ",") }
+func (r *recipients) Set(s string) error { *r = append(*r, s); return nil }
+
+func runExport(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), exportUsage)
+		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.")
+		fs.PrintDefaults()
+	}
+	var rcpts recipients
+	dir := fs.String("to", "", "the `DIR`ectory on the media")
+	keyFile := fs.String("signing-key", "", "the host's signing key `FILE` (vault keygen --signing)")
+	fs.Var(&rcpts, "recipient", "an age `RECIPIENT` (age1...) to encrypt to; repeat for several")
+	from := fs.String("from", "", "incremental source `SNAP` (name or DATASET@NAME)")
+	intermediates := fs.Bool("I", false, "with --from, include every snapshot in between (-I)")
+	name := fs.String("name", "", "base `NAME` of the files (default: DATASET_SNAP with / and @ replaced)")
+	volSize := fs.String("volume-size", "", "largest volume, e.g. 4000MiB (default just under 4 GiB, for FAT32)")
+	host := fs.String("host", "", "the host `NAME` recorded in the manifest (default: the hostname)")
+	zfsBin := fs.String("zfs", "/sbin/zfs", "the zfs binary")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("name one DATASET@SNAP to export; %s", exportUsage)
+	}
+	snap, err := zfs.ParseSnapshot(fs.Arg(0))
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	var fromSnap zfs.Snapshot
+	if *from != "" {
+		f := *from
+		if !strings.Contains(f, "@") {
+			f = snap.Dataset().String() + "@" + strings.TrimPrefix(f, "@")
+		}
+		if fromSnap, err = zfs.ParseSnapshot(f); err != nil {
+			return usageErrorf("--from: %v", err)
+		}
+	}
+	if *intermediates && fromSnap.IsZero() {
+		return usageErrorf("-I needs --from")
+	}
+	if *dir == "" || *keyFile == "" || len(rcpts) == 0 {
+		return usageErrorf("--to, --signing-key and at least one --recipient are needed; %s", exportUsage)
+	}
+	var ageRcpts []age.Recipient
+	for _, r := range rcpts {
+		x, err := age.ParseX25519Recipient(r)
+		if err != nil {
+			return usageErrorf("--recipient %q: %v", r, err)
+		}
+		ageRcpts = append(ageRcpts, x)
+	}
+	key, err := sneakernet.ReadSigningKeyFile(*keyFile)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	var vs int64
+	if *volSize != "" {
+		if vs, err = parseSizeFlag(*volSize); err != nil {
+			return usageErrorf("--volume-size %q: %v", *volSize, err)
+		}
+	}
+	if *host == "" {
+		*host, _ = os.Hostname()
+	}
+	if *name == "" {
+		*name = strings.NewReplacer("/", "_", "@", "_", " ", "_", ":", "_").Replace(snap.String())
+	}
+	local := &zfs.Local{}
+	z := &zfs.ZFS{Bin: *zfsBin, Exec: local}
+	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, sneakernet.ExportOptions{
+		Dir: *dir, Name: *name, VolumeSize: vs, Recipients: ageRcpts, SigningKey: key, Host: *host})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, humanBytes(m.StreamBytes), *dir, len(m.Volumes), *name)
+	return nil
+}
+
+func parseSizeFlag(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"K", 1e3}, {"", 1}}
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseInt(n, 10, 64)
+			if err != nil || v <= 0 {
+				return 0, fmt.Errorf("want a positive whole number with K, M, G, T, KiB, MiB, GiB or TiB")
+			}
+			return v * u.mult, nil
+		}
+	}
+	return 0, fmt.Errorf("not a size")
+}
+
+// exportSnapshot sends snap (incremental from from, if set) through the sneakernet exporter.
+// The export is committed only after zfs send exited 0: a send that dies early closes its
+// output like a finished one.
+func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, snap, from zfs.Snapshot, intermediates bool, o sneakernet.ExportOptions) (*sneakernet.Manifest, error) {
+	guid := func(n zfs.Name) (uint64, error) {
+		props, err := z.Get(ctx, []string{"guid"}, n)
+		if err != nil {
+			return 0, err
+		}
+		if len(props) != 1 {
+			return 0, fmt.Errorf("zfs get guid %s: %d answers", n, len(props))
+		}
+		return strconv.ParseUint(props[0].Value, 10, 64)
+	}
+	var err error
+	if o.ToGUID, err = guid(snap); err != nil {
+		return nil, err
+	}
+	o.ToSnapshot = snap
+	if !from.IsZero() {
+		if o.FromGUID, err = guid(from); err != nil {
+			return nil, err
+		}
+		o.FromSnapshot = from
+	}
+	enc, err := z.Get(ctx, []string{"encryption"}, snap.Dataset())
+	if err != nil {
+		return nil, err
+	}
+	o.Raw = len(enc) == 1 && enc[0].Value != "off" && enc[0].Value != "-"
+	o.Created = time.Now()
+	cmd, err := z.SendCmd(zfs.SendOptions{Snapshot: snap, FromSnapshot: from, Intermediates: intermediates, Raw: o.Raw})
+	if err != nil {
+		return nil, err
+	}
+	x, err := sneakernet.NewExporter(o)
+	if err != nil {
+		return nil, err
+	}
+	p, err := st.Start(ctx, cmd)
+	if err != nil {
+		_ = x.Abort()
+		return nil, err
+	}
+	buf := make([]byte, 1<<20)
+	if _, err := io.CopyBuffer(x, p.Stdout(), buf); err != nil {
+		_ = p.Abort()
+		_ = x.Abort()
+		return nil, fmt.Errorf("export failed, nothing left on the media: %w", err)
+	}
+	if err := p.Wait(); err != nil {
+		_ = x.Abort()
+		return nil, fmt.Errorf("zfs send failed, nothing left on the media: %w", err)
+	}
+	return x.Commit()
+}

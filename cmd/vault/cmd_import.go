@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/sneakernet"
+	"github.com/belltech/vault/state"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "import", summary: "on the vault: verify, decrypt and receive an export from media, all or nothing", run: runImport})
+}
+
+const importUsage = "usage: vault import [-c FILE] [-v] MANIFEST"
+
+func runImport(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), importUsage)
+		fmt.Fprintln(fs.Output(), "\nChecks the manifest's signature against the signers the configuration pins and that the\nsigner may export the dataset, maps it to its media job's target, checks the base is on the\ntarget and the snapshot is not (a replay is \"already imported\", exit 0), then reads the media\nonce: every segment is verified before it is decrypted, and zfs receive gets the stream's\nend only when everything verified. Any failure leaves the target as it was.")
+		fs.PrintDefaults()
+	}
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	verbose := fs.Bool("v", false, "log each step")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("name one MANIFEST; %s", importUsage)
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	if c.AgeIdentity == "" {
+		return usageErrorf("the configuration %s has no age_identity: imports cannot be decrypted", *path)
+	}
+	log := consoleLogger(s, *verbose)
+	dir, name := filepath.Split(fs.Arg(0))
+	if dir == "" {
+		dir = "."
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("cannot open the media directory: %w", err)}
+	}
+	defer root.Close()
+	media := root.FS()
+
+	// 1. Who signed it, and may they export this dataset?
+	trusted := func(pub ed25519.PublicKey) (string, bool) {
+		for _, sg := range c.Signers {
+			if sg.Key.Equal(pub) {
+				return sg.Name, true
+			}
+		}
+		return "", false
+	}
+	signed, err := sneakernet.ReadManifest(media, name, trusted)
+	if err != nil {
+		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+	}
+	m := signed.Manifest()
+	signer, _ := c.Signer(signed.Signer())
+	if !coveredBy(m.Dataset, signer.Datasets) {
+		return fmt.Errorf("refused %s: signer %q may not export %q (its datasets are %s)", fs.Arg(0), signer.Name, m.Dataset, joinQuoted(signer.Datasets))
+	}
+	// 2. Where does it land?
+	job, target, err := importTarget(c, signer.Name, m.Dataset)
+	if err != nil {
+		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+	}
+	local := &zfs.Local{Log: log.Named("zfs")}
+	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
+	// 3. Does it fit what the target holds?
+	have, newest, exists, err := targetSnapshots(ctx, z, target)
+	if err != nil {
+		return err
+	}
+	if _, ok := have[m.ToGUID]; ok {
+		fmt.Fprintf(s.out, "already imported: %s is on %s as %s\n", m.ToSnapshot, target, have[m.ToGUID])
+		return nil
+	}
+	switch {
+	case m.FromGUID == 0 && exists:
+		return fmt.Errorf("refused %s: a full stream of %s, but %s exists; the vault never forces a receive (rename the target away to start afresh)", fs.Arg(0), m.Dataset, target)
+	case m.FromGUID != 0 && !exists:
+		return fmt.Errorf("refused %s: an incremental from %s, but %s does not exist; import the full export first", fs.Arg(0), fromName(m), target)
+	case m.FromGUID != 0:
+		if _, ok := have[m.FromGUID]; !ok {
+			return fmt.Errorf("refused %s: its base %s (guid %d) is not on %s; import the exports in order", fs.Arg(0), fromName(m), m.FromGUID, target)
+		}
+		if newest != m.FromGUID {
+			return fmt.Errorf("refused %s: its base %s is on %s but not its newest snapshot (%s); the vault never rolls back", fs.Arg(0), fromName(m), target, have[newest])
+		}
+	}
+	// 4. What can be checked before a receive starts: volumes, first segment, identity.
+	ids, err := sneakernet.ReadIdentityFile(c.AgeIdentity)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if err := sneakernet.Preflight(signed, media, ids); err != nil {
+		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+	}
+	// 5. One pass: verify, decrypt, receive. The receive is not resumable: on any failure
+	// nothing of it stays.
+	pj, err := pullerJob(c, job)
+	if err != nil {
+		return err
+	}
+	// The stream does not say whether it is a filesystem or a volume, so the first receive
+	// sets only readonly (valid for both) and the rest of the job's properties are set right
+	// after, for the type that arrived (-u: nothing is mounted in between).
+	recv := zfs.ReceiveOptions{Target: target, NotResumable: true}
+	if !exists {
+		for _, p := range pj.ReceiveSet {
+			if p.Name == "readonly" {
+				recv.Set = append(recv.Set, p)
+			}
+		}
+	}
+	cmd, err := z.ReceiveCmd(recv)
+	if err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	cmd.Stdin = pr
+	if parent, ok := target.Parent(); ok && !exists {
+		if _, _, pexists, err := targetSnapshots(ctx, z, parent); err == nil && !pexists {
+			if err := z.CreateAll(ctx, parent, map[string]string{"canmount": "noauto"}); err != nil {
+				return fmt.Errorf("cannot create %s for the import: %w", parent, err)
+			}
+		}
+	}
+	p, err := local.Start(context.WithoutCancel(ctx), cmd)
+	if err != nil {
+		return err
+	}
+	puller.WatchReceive(p, pr)
+	var counter atomic.Int64
+	start := time.Now()
+	stop := showBytes(s, "import "+m.ToSnapshot.Short(), m.StreamBytes, &counter)
+	n, ierr := sneakernet.Import(ctx, signed, media, ids, &countWriter{w: pw, n: &counter})
+	stop()
+	if ierr != nil {
+		pw.CloseWithError(ierr)
+		_ = p.Abort()
+		return fmt.Errorf("refused %s, nothing received: %w", fs.Arg(0), ierr)
+	}
+	pw.Close()
+	if err := p.Wait(); err != nil {
+		return fmt.Errorf("zfs receive failed, nothing received: %w", err)
+	}
+	if !exists {
+		if warn := setReceivedProps(ctx, z, pj, target); warn != "" {
+			fmt.Fprintf(s.err, "vault import: warning: %s\n", warn)
+		}
+	}
+	// 6. Hold the new snapshot like a pulled one, and release the old base.
+	newSnap, err := target.Snapshot(m.ToSnapshot.Short())
+	if err != nil {
+		return err
+	}
+	tag := pj.HoldTag()
+	if err := z.Hold(ctx, tag, newSnap); err != nil {
+		fmt.Fprintf(s.err, "vault import: warning: cannot hold %s: %v\n", newSnap, err)
+	} else if m.FromGUID != 0 {
+		if old, err := zfs.ParseSnapshot(have[m.FromGUID]); err == nil {
+			_ = z.Release(ctx, tag, old)
+		}
+	}
+	journalImport(c, job.Name, m, n, time.Since(start))
+	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap, humanBytes(n), time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+func fromName(m sneakernet.Manifest) string {
+	if !m.FromSnapshot.IsZero() {
+		return m.FromSnapshot.String()
+	}
+	return m.FromBookmark.String()
+}
+
+func coveredBy(ds zfs.Dataset, roots []string) bool {
+	for _, r := range roots {
+		if rd, err := zfs.ParseDataset(r); err == nil && (rd == ds || rd.IsAncestorOf(ds)) {
+			return true
+		}
+	}
+	return false
+}
+
+// importTarget finds the media job that takes the signer's dataset, and where it lands.
+func importTarget(c *conf.Config, signer string, ds zfs.Dataset) (*conf.Job, zfs.Dataset, error) {
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		if !j.IsMedia() || !contains(j.MediaSigners, signer) {
+			continue
+		}
+		if t, ok := j.TargetFor(ds.String()); ok {
+			td, err := zfs.ParseDataset(t)
+			return j, td, err
+		}
+	}
+	return nil, zfs.Dataset{}, fmt.Errorf("no media job with signer %q takes %q: add it to a job's source_datasets", signer, ds)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// targetSnapshots lists the target's snapshots by GUID, and the GUID of its newest; exists is
+// false when the target dataset does not exist.
+func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have map[uint64]string, newest uint64, exists bool, err error) {
+	entries, err := z.List(ctx, []zfs.Dataset{target}, true, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot},
+		[]zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG})
+	var ee *zfs.ExitError
+	if errors.As(err, &ee) && bytes.Contains([]byte(ee.Stderr), []byte("does not exist")) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	have = map[uint64]string{}
+	var newestTXG uint64
+	for _, e := range entries {
+		if s, ok := e.Snapshot(); ok && s.Dataset() == target {
+			have[e.GUID] = s.String()
+			if e.CreateTXG >= newestTXG {
+				newest, newestTXG = e.GUID, e.CreateTXG
+			}
+		}
+	}
+	return have, newest, true, nil
+}
+
+// setReceivedProps sets the job's first-receive properties that apply to what arrived.
+func setReceivedProps(ctx context.Context, z *zfs.ZFS, j *puller.Job, target zfs.Dataset) string {
+	props, err := z.Get(ctx, []string{"type"}, target)
+	if err != nil || len(props) != 1 {
+		return fmt.Sprintf("cannot read the type of %s to set its properties: %v", target, err)
+	}
+	set, _ := puller.ReceiveProps(j, zfs.Type(props[0].Value))
+	for _, p := range set {
+		if p.Name == "readonly" {
+			continue
+		}
+		if err := z.Set(ctx, target, p.Name, p.Value); err != nil {
+			return fmt.Sprintf("cannot set %s=%s on %s: %v", p.Name, p.Value, target, err)
+		}
+	}
+	return ""
+}
+
+type countWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// showBytes prints progress (bytes, rate, ETA) on a terminal until stopped.
+func showBytes(s *stdio, what string, total int64, n *atomic.Int64) func() {
+	if !isTerminal(s, s.err) {
+		return func() {}
+	}
+	p := &puller.Puller{Progress: s.err}
+	return p.ShowProgress(what, total, n)
+}
+
+func journalImport(c *conf.Config, job string, m sneakernet.Manifest, n int64, d time.Duration) {
+	store, err := openStateForConsole(c)
+	if err != nil {
+		return
+	}
+	defer store.Close()
+	j, err := store.OpenJournal()
+	if err != nil {
+		return
+	}
+	defer j.Close()
+	_ = j.Append(state.Record{Time: time.Now(), Kind: state.KindImport, Job: job, Dataset: m.Dataset.String(),
+		Outcome: state.OutcomeOK, Bytes: n, DurationMS: d.Milliseconds(),
+		Details: map[string]string{"snapshot": m.ToSnapshot.String(), "host": m.Host}})
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/sneakernet"
+)
+
+func init() {
+	register(command{name: "keygen", summary: "make the vault's age identity or an exporting host's signing key", run: runKeygen})
+}
+
+const keygenUsage = "usage: vault keygen --age FILE | --signing FILE"
+
+func runKeygen(_ context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), keygenUsage)
+		fmt.Fprintln(fs.Output(), "\n--age FILE writes an age X25519 identity (the format of age-keygen) for the vault, and prints\nits recipient for the exporting hosts. --signing FILE writes an ed25519 signing key for an\nexporting host, and prints the public_key line for the vault's [[signer]]. Files are written\n0600 and never replaced.")
+		fs.PrintDefaults()
+	}
+	ageFile := fs.String("age", "", "write an age identity to `FILE`")
+	signFile := fs.String("signing", "", "write a signing key to `FILE`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() > 0 || (*ageFile == "") == (*signFile == "") {
+		return usageErrorf("give exactly one of --age FILE and --signing FILE; %s", keygenUsage)
+	}
+	now := time.Now()
+	if *ageFile != "" {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			return err
+		}
+		if err := sneakernet.WriteKeyFile(*ageFile, sneakernet.MarshalIdentity(id, now)); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "wrote %s\nrecipient (for vault export --recipient on the exporting hosts): %s\n", *ageFile, id.Recipient())
+		return nil
+	}
+	k, err := sneakernet.GenerateSigningKey()
+	if err != nil {
+		return err
+	}
+	if err := sneakernet.WriteKeyFile(*signFile, sneakernet.MarshalSigningKey(k, now)); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "wrote %s\npublic key, for the vault's [[signer]] table:\npublic_key = %q\n", *signFile, conf.FormatSignerKey(k.Public().(ed25519.PublicKey)))
+	return nil
+}
