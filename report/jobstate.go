@@ -19,7 +19,10 @@ type JobState struct {
 	// LastExit is the last run's exit code (puller.ExitOK, ExitFailed, ExitConflict).
 	LastExit int `json:"last_exit"`
 	// Error is set when the last run could not run at all (the source unreachable, say).
-	Error    string                   `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// FirstRun is when the job first ran (for state saved before it was recorded: the first
+	// run since). Status measures "no good copy yet" from it.
+	FirstRun time.Time                `json:"first_run,omitzero"`
 	Datasets map[string]*DatasetState `json:"datasets"`
 }
 
@@ -37,6 +40,9 @@ type DatasetState struct {
 	Error       string    `json:"error,omitempty"`
 	Hint        string    `json:"hint,omitempty"`
 	Warnings    []string  `json:"warnings,omitempty"`
+	// FirstAttempt is when the vault first tried the dataset (for state saved before it was
+	// recorded: the first attempt since). Status measures "no good copy yet" from it.
+	FirstAttempt time.Time `json:"first_attempt,omitzero"`
 	// History holds the sizes of the last incrementals received (the newest last), for the
 	// anomaly tripwire.
 	History []int64 `json:"history,omitempty"`
@@ -58,10 +64,14 @@ type Anomaly struct {
 func Apply(prev *JobState, r *puller.Report) *JobState {
 	s := &JobState{Job: r.Job, LastRun: r.Started, LastExit: puller.ExitCode([]*puller.Report{r}), Datasets: map[string]*DatasetState{}}
 	if prev != nil {
+		s.FirstRun = prev.FirstRun
 		for k, v := range prev.Datasets {
 			c := *v
 			s.Datasets[k] = &c
 		}
+	}
+	if s.FirstRun.IsZero() {
+		s.FirstRun = r.Started
 	}
 	if r.Err != nil {
 		s.Error = r.Err.Error()
@@ -79,6 +89,9 @@ func Apply(prev *JobState, r *puller.Report) *JobState {
 		ds.Target = d.Target.String()
 		ds.Outcome = string(d.Outcome)
 		ds.LastAttempt = r.Started
+		if ds.FirstAttempt.IsZero() {
+			ds.FirstAttempt = r.Started
+		}
 		ds.LastBytes = d.Bytes
 		ds.Vanished = d.Vanished
 		ds.Error, ds.Hint, ds.Warnings = d.Err, d.Hint, d.Warnings

@@ -25,7 +25,7 @@ func TestApplyKeepsTheLastSuccessThroughFailures(t *testing.T) {
 	}}
 	s := Apply(nil, ok)
 	a := s.Datasets["p/a"]
-	if a == nil || !a.LastSuccess.Equal(t0) || a.Newest != "s2" || s.LastExit != puller.ExitOK {
+	if a == nil || !a.LastSuccess.Equal(t0) || a.Newest != "s2" || s.LastExit != puller.ExitOK || !a.FirstAttempt.Equal(t0) || !s.FirstRun.Equal(t0) {
 		t.Fatalf("after a good run: %+v", a)
 	}
 	t1 := t0.Add(24 * time.Hour)
@@ -34,7 +34,8 @@ func TestApplyKeepsTheLastSuccessThroughFailures(t *testing.T) {
 	}}
 	s = Apply(s, failed)
 	a = s.Datasets["p/a"]
-	if !a.LastSuccess.Equal(t0) || !a.LastAttempt.Equal(t1) || a.Newest != "s2" || a.Error != "boom" || s.LastExit != puller.ExitFailed {
+	if !a.LastSuccess.Equal(t0) || !a.LastAttempt.Equal(t1) || a.Newest != "s2" || a.Error != "boom" || s.LastExit != puller.ExitFailed ||
+		!a.FirstAttempt.Equal(t0) || !s.FirstRun.Equal(t0) {
 		t.Errorf("after a failed run: got %+v (exit %d), want last success %s kept, attempt %s, newest s2", a, s.LastExit, t0, t1)
 	}
 	unreachable := &puller.Report{Job: "j", Started: t1.Add(time.Hour), Err: errors.New("dial: no route")}

@@ -129,6 +129,7 @@ type JobStatus struct {
 	// NeverRun: the job has no saved state; Unreadable: it has one that cannot be read.
 	NeverRun   bool      `json:"never_run,omitempty"`
 	Unreadable string    `json:"unreadable,omitempty"`
+	FirstRun   time.Time `json:"first_run,omitzero"`
 	LastRun    time.Time `json:"last_run,omitzero"`
 	LastExit   *int      `json:"last_exit,omitempty"`
 	// Error is why the last run could not start at all (JobState.Error).
@@ -143,9 +144,10 @@ type DatasetStatus struct {
 	Level    Level     `json:"level"`
 	Findings []Finding `json:"findings"`
 	// Outcome is the last pull's (puller.Outcome), as saved.
-	Outcome     string    `json:"outcome"`
-	LastAttempt time.Time `json:"last_attempt,omitzero"`
-	LastSuccess time.Time `json:"last_success,omitzero"`
+	Outcome      string    `json:"outcome"`
+	FirstAttempt time.Time `json:"first_attempt,omitzero"`
+	LastAttempt  time.Time `json:"last_attempt,omitzero"`
+	LastSuccess  time.Time `json:"last_success,omitzero"`
 	// LagSeconds is the age of the newest good copy (Time - LastSuccess); nil if there is none.
 	LagSeconds *int64 `json:"lag_seconds,omitempty"`
 	// Newest is the newest snapshot on the vault after the last pull (its short name).
@@ -179,23 +181,25 @@ type DatasetStatus struct {
 // A dataset's level is the worst of its findings, OK when there are none:
 //
 //   - CRIT: the last pull found it in conflict (diverged, no common snapshot, target not ours);
-//     the anomaly alarm is up (until vault ack); its last good pull is older than rpo_critical.
+//     the anomaly alarm is up (until vault ack); its last good pull is older than rpo_critical;
+//     it never pulled successfully and was first tried longer than rpo_critical ago.
 //   - WARN: its last good pull is older than rpo; it never pulled successfully (no good copy
 //     yet); its last pull failed, was skipped (its parent did not pull), or found it new on the
 //     source (needs bootstrap); the source has no snapshots left and the vault keeps the ones it
 //     lost; the pull had warnings; the job's last run could not start at all (JobState.Error:
 //     the age of every dataset keeps counting from its last success); the job's last run
-//     started but did not report it (gone from the source, or the run was cut short).
+//     started but did not report it (gone from the source, or the run was cut short; not for
+//     media jobs, whose imports come one dataset at a time).
 //
 // A job's own findings: UNKNOWN when it has no state (never run: nothing is known, and its
 // first run will tell), when its state cannot be read (MarkUnreadable), or when none of the
 // datasets in its state belongs to the job as configured now; WARN when its last run could not
-// start and it has no dataset yet. Datasets in the state that the configuration no longer
+// start and it has no dataset yet, CRIT when that has lasted longer than rpo_critical since its
+// first run. Datasets in the state that the configuration no longer
 // includes (excluded, or a root removed) are left out: that is how an operator retires a
 // dataset gone from the source for good.
 //
-// The age of a dataset that never pulled successfully cannot be measured (the state keeps no
-// first attempt), so it stays WARN however long it lasts.
+// State saved before first attempts were recorded counts them from the first run since.
 func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Status {
 	s := Status{Time: now, Location: cfg.Location}
 	for i := range cfg.Jobs {
@@ -204,7 +208,7 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 		if st := states[j.Name]; st == nil {
 			js.NeverRun = true
 		} else {
-			js.LastRun, js.Error = st.LastRun, st.Error
+			js.FirstRun, js.LastRun, js.Error = st.FirstRun, st.LastRun, st.Error
 			exit := st.LastExit
 			js.LastExit = &exit
 			freezes := Freezes(st, j.Name)
@@ -215,11 +219,12 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 				}
 				ds := DatasetStatus{
 					Dataset: name, Target: d.Target, Outcome: d.Outcome,
-					LastAttempt: d.LastAttempt, LastSuccess: d.LastSuccess, Newest: d.Newest,
+					FirstAttempt: d.FirstAttempt, LastAttempt: d.LastAttempt, LastSuccess: d.LastSuccess, Newest: d.Newest,
 					LastBytes: d.LastBytes, Vanished: d.Vanished, Error: d.Error, Hint: d.Hint,
 					Warnings: slices.Clone(d.Warnings),
 					Diverged: d.Outcome == string(puller.Conflicted), NeedsBootstrap: d.Outcome == string(puller.NeedsBootstrap),
-					NotInLastRun: st.Error == "" && d.LastAttempt.Before(st.LastRun),
+					// A media job imports one dataset at a time: its runs need not name them all.
+					NotInLastRun: !j.IsMedia() && st.Error == "" && d.LastAttempt.Before(st.LastRun),
 				}
 				if d.Anomaly != nil {
 					a := *d.Anomaly
@@ -278,9 +283,16 @@ func (js *JobStatus) evaluate(now time.Time) {
 	case js.NeverRun && js.Media:
 		js.add(LevelUnknown, KindNeverRun, "no state yet: no stream imported")
 	case js.NeverRun:
-		js.add(LevelUnknown, KindNeverRun, "no state yet: never run (the daemon saves it after each run)")
+		js.add(LevelUnknown, KindNeverRun, "no state yet: never run")
 	case len(js.Datasets) == 0 && js.Error != "":
-		js.add(LevelWarn, KindRunError, "no dataset pulled yet; the last run (%s) could not start: %s", stamp(js.LastRun), oneLine(js.Error))
+		l, since := LevelWarn, "yet"
+		if !js.FirstRun.IsZero() {
+			since = "since the first run (" + stamp(js.FirstRun) + ")"
+			if js.RPOCritical > 0 && now.Sub(js.FirstRun) > js.RPOCritical {
+				l = LevelCrit
+			}
+		}
+		js.add(l, KindRunError, "no dataset pulled %s; the last run (%s) could not start: %s", since, stamp(js.LastRun), oneLine(js.Error))
 	case len(js.Datasets) == 0:
 		js.add(LevelUnknown, KindNoDatasets, "no dataset of the job as configured now in its state; its next run will tell")
 	}
@@ -323,9 +335,13 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 			stamp(d.Anomaly.At), oneLine(d.Anomaly.Detail), js.Job, d.Dataset)
 	}
 	d.LagSeconds = nil
-	if d.LastSuccess.IsZero() {
+	switch {
+	case d.LastSuccess.IsZero() && !d.FirstAttempt.IsZero() && js.RPOCritical > 0 && now.Sub(d.FirstAttempt) > js.RPOCritical:
+		add(LevelCrit, KindNoGoodCopy, "no good copy yet: never pulled successfully since %s, %s ago, over rpo_critical %s",
+			stamp(d.FirstAttempt), Age(now.Sub(d.FirstAttempt)), conf.FormatDuration(js.RPOCritical))
+	case d.LastSuccess.IsZero():
 		add(LevelWarn, KindNoGoodCopy, "no good copy yet: never pulled successfully")
-	} else {
+	default:
 		age := max(now.Sub(d.LastSuccess), 0)
 		secs := int64(age / time.Second)
 		d.LagSeconds = &secs
@@ -549,7 +565,7 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 		good, age := "never", "-"
 		if !d.LastSuccess.IsZero() {
 			good = d.LastSuccess.In(loc).Format("2006-01-02 15:04")
-			age = Age(s.Time.Sub(d.LastSuccess))
+			age = Age(max(s.Time.Sub(d.LastSuccess), 0))
 		}
 		frozen := "no"
 		if d.PruneFreeze != "" {

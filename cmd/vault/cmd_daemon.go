@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -135,6 +136,10 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 			}
 		}
 	}()
+	// A restart refreshes the monitoring textfile at once.
+	if err := writeMetrics(store, c, time.Now()); err != nil {
+		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
+	}
 	// The console's way in: a unix socket owned by the user, peer credentials checked, made
 	// after the drop so that it belongs to the user. No network listener of any kind.
 	srv := &control.Server{Path: controlSocket(c), AllowUIDs: []int{u.UID}, Log: log.Named("control"),
@@ -180,6 +185,8 @@ func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, pe
 			printPullReport(&b, r, false)
 		}
 		return pullReply{Text: b.String(), Exit: puller.ExitCode(reports)}, nil
+	case "status":
+		return readStates(store, d.Config(), req.Jobs), nil
 	case "ack":
 		if len(req.Jobs) != 1 {
 			return nil, fmt.Errorf("ack takes one job")
@@ -236,6 +243,9 @@ func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *con
 	}
 	if err := store.Save("jobs/"+r.Job, next); err != nil {
 		log.Error("cannot save the job's state", "job", r.Job, "error", err)
+	}
+	if err := writeMetrics(store, c, time.Now()); err != nil {
+		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
 	}
 	if journal != nil {
 		for _, rec := range report.Lines(r) {

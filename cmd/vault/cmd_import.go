@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sneakernet"
@@ -186,7 +188,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 			_ = z.Release(ctx, tag, old)
 		}
 	}
-	journalImport(c, job.Name, m, n, time.Since(start))
+	journalImport(c, job.Name, target.String(), m, n, time.Since(start))
 	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap, humanBytes(n), time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
@@ -294,7 +296,7 @@ func showBytes(s *stdio, what string, total int64, n *atomic.Int64) func() {
 	return p.ShowProgress(what, total, n)
 }
 
-func journalImport(c *conf.Config, job string, m sneakernet.Manifest, n int64, d time.Duration) {
+func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest, n int64, d time.Duration) {
 	store, err := openStateForConsole(c)
 	if err != nil {
 		return
@@ -308,4 +310,17 @@ func journalImport(c *conf.Config, job string, m sneakernet.Manifest, n int64, d
 	_ = j.Append(state.Record{Time: time.Now(), Kind: state.KindImport, Job: job, Dataset: m.Dataset.String(),
 		Outcome: state.OutcomeOK, Bytes: n, DurationMS: d.Milliseconds(),
 		Details: map[string]string{"snapshot": m.ToSnapshot.String(), "host": m.Host}})
+	// The import is the media job's "pull": its state says when the copy was last good.
+	target, _ := zfs.ParseDataset(targetName)
+	r := &puller.Report{Job: job, Started: time.Now().Add(-d), Duration: d, Datasets: []puller.DatasetReport{{
+		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(),
+		Steps: []puller.StepReport{{Kind: importKind(m), To: m.ToSnapshot.Short(), Bytes: n}}}}}
+	record(store, nil, hclog.NewNullLogger(), c, r)
+}
+
+func importKind(m sneakernet.Manifest) puller.StepKind {
+	if m.FromGUID == 0 {
+		return puller.Full
+	}
+	return puller.Incremental
 }

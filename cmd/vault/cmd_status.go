@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/report"
+	"github.com/belltech/vault/state"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "status", summary: "the state of every job and dataset at a glance", run: runStatus})
+}
+
+const statusUsage = "usage: vault status [-c FILE] [--json] [JOB...]"
+
+const (
+	// daemonTimeout bounds a console's status request to the daemon, which only reads files.
+	// A daemon that does not answer in time is passed by and the state read directly, well
+	// inside the 10 seconds Nagios gives a plugin.
+	daemonTimeout = 5 * time.Second
+	// holdingsTimeout bounds the zfs listing of one job's target.
+	holdingsTimeout = 30 * time.Second
+)
+
+func runStatus(ctx context.Context, s *stdio, args []string) error {
+	flags := flag.NewFlagSet("status", flag.ContinueOnError)
+	flags.SetOutput(s.err)
+	flags.Usage = func() {
+		fmt.Fprintln(flags.Output(), statusUsage)
+		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo, the newest snapshot,\nwhat the vault holds of it, and why it is not OK. From the running daemon, or without one\nfrom the state directory. For monitors: vault check, and the Prometheus textfile.")
+		flags.PrintDefaults()
+	}
+	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	asJSON := flags.Bool("json", false, "print JSON (stable field names) instead of the table")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	jobs, err := selectJobs(c, flags.Args(), "")
+	if err != nil {
+		return err
+	}
+	st, note, err := gatherStatus(ctx, c, jobs, time.Now())
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintf(s.err, "vault status: %s\n", note)
+	}
+	for _, msg := range fillHoldings(ctx, c, jobs, &st) {
+		fmt.Fprintf(s.err, "vault status: %s\n", msg)
+	}
+	if *asJSON {
+		b, err := st.JSON()
+		if err != nil {
+			return err
+		}
+		_, err = s.out.Write(b)
+		return err
+	}
+	return st.WriteTable(s.out, isTerminal(s, s.out))
+}
+
+// statusReply is the daemon's answer to the "status" request: the saved state of each job
+// asked for (a job never run has none), and why a job's state could not be read.
+type statusReply struct {
+	Jobs   map[string]*report.JobState `json:"jobs"`
+	Errors map[string]string           `json:"errors,omitempty"`
+}
+
+// readStates reads the saved state of the jobs named, or of every job of c when none is. It
+// takes no lock: state files are replaced by rename, so a read sees the old file or the new.
+// The daemon answers "status" with it; consoles without a daemon call it themselves.
+func readStates(store *state.Store, c *conf.Config, names []string) statusReply {
+	if len(names) == 0 {
+		for _, j := range c.Jobs {
+			names = append(names, j.Name)
+		}
+	}
+	r := statusReply{Jobs: map[string]*report.JobState{}}
+	for _, n := range names {
+		var js report.JobState
+		ok, err := store.Load("jobs/"+n, &js)
+		switch {
+		case err != nil:
+			if r.Errors == nil {
+				r.Errors = map[string]string{}
+			}
+			r.Errors[n] = err.Error()
+		case ok:
+			r.Jobs[n] = &js
+		}
+	}
+	return r
+}
+
+// statusOf turns saved states into a status for the jobs of c.
+func statusOf(c *conf.Config, r statusReply, now time.Time) report.Status {
+	st := report.Evaluate(c, r.Jobs, now)
+	for job, msg := range r.Errors {
+		st.MarkUnreadable(job, errors.New(msg))
+	}
+	return st
+}
+
+// gatherStatus gets the saved state of jobs from the running daemon or, when there is none (or
+// it does not answer), from the state directory, read only: nothing is created, chowned or
+// locked, so any user who can read the directory may look. note says why the daemon was
+// passed by, when it was there but did not answer.
+func gatherStatus(ctx context.Context, c *conf.Config, jobs []*conf.Job, now time.Time) (st report.Status, note string, err error) {
+	sub := *c
+	sub.Jobs = make([]conf.Job, len(jobs))
+	names := make([]string, len(jobs))
+	for i, j := range jobs {
+		sub.Jobs[i], names[i] = *j, j.Name
+	}
+
+	dctx, cancel := context.WithTimeout(ctx, daemonTimeout)
+	var reply statusReply
+	err = control.Call(dctx, controlSocket(c), control.Request{Op: "status", Jobs: names}, &reply)
+	cancel()
+	if err == nil {
+		return statusOf(&sub, reply, now), "", nil
+	}
+	if !errors.Is(err, control.ErrNoDaemon) {
+		note = fmt.Sprintf("the daemon did not answer (%v); read the state directory instead", err)
+	}
+	reply, err = readStateDir(c, names)
+	if err != nil {
+		return report.Status{}, note, err
+	}
+	return statusOf(&sub, reply, now), note, nil
+}
+
+// readStateDir reads the saved state of the jobs named from the state directory. A directory
+// that does not exist yet holds no state: every job is "never run".
+func readStateDir(c *conf.Config, names []string) (statusReply, error) {
+	if _, err := os.Stat(c.StateDir); errors.Is(err, fs.ErrNotExist) {
+		return statusReply{}, nil
+	} else if err != nil {
+		return statusReply{}, stateDirError(c, fmt.Errorf("cannot open the state directory: %w", err))
+	}
+	// The directory exists, so Open creates nothing; uid -1 changes no owner or mode.
+	store, err := state.Open(c.StateDir, -1, -1)
+	if err != nil {
+		return statusReply{}, stateDirError(c, err)
+	}
+	defer store.Close()
+	return readStates(store, c, names), nil
+}
+
+// stateDirError adds the hint an operator needs to an error opening the state directory.
+func stateDirError(c *conf.Config, err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w (run this as root or as %s)", err, c.User)
+	}
+	return err
+}
+
+// fillHoldings adds what the vault holds (snapshots, space, holds) to st, with one zfs listing
+// of each job's target, when this host has the configured zfs. It returns what could not be
+// listed, for the operator; a host without zfs (a copy of the state elsewhere) lists nothing.
+func fillHoldings(ctx context.Context, c *conf.Config, jobs []*conf.Job, st *report.Status) []string {
+	if fi, err := os.Stat(c.ZFSBinary); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{}}
+	var msgs []string
+	for _, j := range jobs {
+		if !hasDatasets(st, j.Name) {
+			continue
+		}
+		target, err := zfs.ParseDataset(j.Target)
+		if err != nil {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, holdingsTimeout)
+		entries, err := z.List(lctx, []zfs.Dataset{target}, true,
+			[]zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot},
+			[]zfs.Column{zfs.ColName, zfs.ColUsed, zfs.ColUserRefs})
+		cancel()
+		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("cannot list what the vault holds for %s: %v", j.Name, err))
+			continue
+		}
+		st.SetHoldings(j.Name, entries)
+	}
+	return msgs
+}
+
+func hasDatasets(st *report.Status, job string) bool {
+	for _, js := range st.Jobs {
+		if js.Job == job {
+			return len(js.Datasets) > 0
+		}
+	}
+	return false
+}
+
+// writeMetrics rewrites the Prometheus textfile, when the configuration names one, from the
+// saved state of every job, as of now. The daemon calls it after each run.
+func writeMetrics(store *state.Store, c *conf.Config, now time.Time) error {
+	if c.PrometheusTextfile == "" {
+		return nil
+	}
+	return report.WritePrometheusFile(c.PrometheusTextfile, statusOf(c, readStates(store, c, nil), now))
+}
