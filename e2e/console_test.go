@@ -75,13 +75,28 @@ func TestLabConsole(t *testing.T) {
 	if !strings.Contains(status, "CRIT") || !strings.Contains(status, "vault resolve con "+src) {
 		t.Errorf("vault status does not show the divergence and its command:\n%s", status)
 	}
-	// --warn/--crit overrides are accepted; a bad one is UNKNOWN, exit 3.
-	if line, code = check(t, cfg, "--warn", "2d", "--crit", "1d"); code != 3 {
-		t.Errorf("--crit below --warn: %q exit %d, want exit 3", line, code)
-	}
 	// In a real terminal, as an operator sees it: the emoji mark the levels.
 	screen := labtest.As(t, "backup", `tmux new-session -d -s st -x 200 -y 40 "TERM=xterm-256color /mnt/lab/vault status -c `+cfg+`; sleep 30" && sleep 3 && tmux capture-pane -p -t st && tmux kill-session -t st`)
 	if !strings.Contains(screen, "🚨") || !strings.Contains(screen, src) {
 		t.Errorf("vault status in tmux:\n%s", screen)
+	}
+	// vault resolve archives the diverged copy (every snapshot kept) and receives it afresh.
+	out := labtest.Root(t, "/mnt/lab/vault resolve -c "+cfg+" con "+src+" --archive")
+	if !strings.Contains(out, "archived rust10/Backups/con/fs as rust10/Archive/") {
+		t.Errorf("vault resolve printed:\n%s", out)
+	}
+	archived := labtest.Root(t, "zfs list -H -t snapshot -o name -r rust10/Archive | grep -c 'Backups_con_fs.*@2026-11-23' || true")
+	if strings.TrimSpace(archived) != "1" {
+		t.Errorf("the archive lacks the diverged copy's newest snapshot")
+	}
+	if got := snapNames(t, "rust10/Backups/con/fs"); len(got) == 0 || got[len(got)-1] != "2026-11-24_00.00.00--1w" {
+		t.Errorf("after resolve the vault holds %q, want the source's history up to @2026-11-24", got)
+	}
+	if line, code = check(t, cfg); code != 0 {
+		t.Errorf("after resolve: vault check %q exit %d, want 0", line, code)
+	}
+	// --warn/--crit overrides are accepted; a bad one is UNKNOWN, exit 3.
+	if line, code = check(t, cfg, "--warn", "2d", "--crit", "1d"); code != 3 {
+		t.Errorf("--crit below --warn: %q exit %d, want exit 3", line, code)
 	}
 }

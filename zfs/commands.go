@@ -268,6 +268,18 @@ func (z *ZFS) Set(ctx context.Context, ds Dataset, prop, value string) error {
 	return z.run(ctx, argv)
 }
 
+// Rename runs `zfs rename FROM TO` (never -f: a busy dataset stays where it is).
+func (z *ZFS) Rename(ctx context.Context, from, to Dataset) error {
+	if from.IsZero() || to.IsZero() {
+		return errors.New("cannot rename: a name is missing")
+	}
+	argv, err := z.argv("rename", from.String(), to.String())
+	if err != nil {
+		return err
+	}
+	return z.run(ctx, argv)
+}
+
 // Clone runs `zfs clone [-o prop=value]... SNAP DATASET`.
 func (z *ZFS) Clone(ctx context.Context, snap Snapshot, ds Dataset, props map[string]string) error {
 	if snap.IsZero() {

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/zfs"
+)
+
+func init() {
+	register(command{name: "resolve", summary: "as root: archive a diverged target and receive it afresh", run: runResolve})
+}
+
+const resolveUsage = "usage: vault resolve [-c FILE] JOB DATASET --archive"
+
+// runResolve settles a dataset in conflict (diverged, no common snapshot) the only way the vault
+// allows: nothing is destroyed or rolled back. The target (with its children) is renamed into
+// the pool's Archive dataset under a timestamped name, where it keeps every snapshot it had,
+// and the dataset is bootstrapped afresh from the source.
+func runResolve(ctx context.Context, s *stdio, args []string) error {
+	fs := flag.NewFlagSet("resolve", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), resolveUsage)
+		fmt.Fprintln(fs.Output(), "\nRenames the vault's copy of DATASET (the source's name, or the target's) with its children\nto POOL/Archive/NAME-TIMESTAMP, keeping every snapshot, then receives it afresh from the source.")
+		fs.PrintDefaults()
+	}
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	archive := fs.Bool("archive", false, "archive the target (the only resolution there is; required, to say so)")
+	// Accept the flag after the operands too, as the status hint prints it.
+	var operands []string
+	for _, a := range args {
+		if a == "--archive" || a == "-archive" {
+			*archive = true
+			continue
+		}
+		operands = append(operands, a)
+	}
+	if err := fs.Parse(operands); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() != 2 || !*archive {
+		return usageErrorf("%s", resolveUsage)
+	}
+	if os.Geteuid() != 0 {
+		return usageErrorf("runs as root at the console: it renames the target and makes a first full receive")
+	}
+	c, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	j, ok := c.Job(fs.Arg(0))
+	if !ok {
+		_, err := selectJobs(c, []string{fs.Arg(0)}, "")
+		return err
+	}
+	name := fs.Arg(1)
+	target := name
+	if t, ok := j.TargetFor(name); ok {
+		target = t
+	} else if !strings.HasPrefix(name, j.Target+"/") {
+		return usageErrorf("%q is neither a source dataset of job %q nor under its target %q", name, j.Name, j.Target)
+	}
+	td, err := zfs.ParseDataset(target)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	pool, _ := zfs.ParseDataset(td.Pool())
+	archiveDS, _ := pool.Child("Archive")
+	leaf := strings.NewReplacer("/", "_", " ", "_").Replace(strings.TrimPrefix(td.String(), pool.String()+"/"))
+	dest, err := archiveDS.Child(leaf + "-" + time.Now().UTC().Format("20060102T150405Z"))
+	if err != nil {
+		return err
+	}
+	log := consoleLogger(s, false)
+	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}
+	if _, err := z.List(ctx, []zfs.Dataset{td}, false, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName}); err != nil {
+		return fmt.Errorf("no target %s to archive: %w", td, err)
+	}
+	if _, err := z.List(ctx, []zfs.Dataset{archiveDS}, false, []zfs.Type{zfs.TypeFilesystem}, []zfs.Column{zfs.ColName}); err != nil {
+		if err := z.Create(ctx, archiveDS, map[string]string{"canmount": "off"}); err != nil {
+			return fmt.Errorf("cannot create %s: %w", archiveDS, err)
+		}
+	}
+	if err := z.Rename(ctx, td, dest); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "archived %s as %s (every snapshot kept)\n", td, dest)
+	b := bootstrapJob(ctx, s, c, j, log, isTerminal(s, s.err))
+	printBootstrapReport(s.out, b, isTerminal(s, s.out))
+	if b.Pull != nil {
+		if store, err := openStateForConsole(c); err == nil {
+			record(store, nil, log, c, b.Pull)
+			store.Close()
+		}
+	}
+	if b.Err != nil {
+		return &exitError{code: exitFailure}
+	}
+	return nil
+}
