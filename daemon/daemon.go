@@ -28,6 +28,8 @@ type Daemon struct {
 	Pull PullFunc
 	// Done, if set, receives every report (to journal it and update the state).
 	Done func(r *puller.Report)
+	// Prune, if set, runs a job's prune on its [job.prune] schedule.
+	Prune func(ctx context.Context, job *conf.Job)
 	// Now and Jitter are the clock and the random delay, replaceable in tests.
 	Now    func() time.Time
 	Jitter func(max time.Duration) time.Duration
@@ -35,8 +37,9 @@ type Daemon struct {
 	mu      sync.Mutex
 	cfg     *conf.Config
 	sem     chan struct{}
-	loops   map[string]*loop // by job name
-	running map[string]*sync.Mutex
+	loops   map[string]*loop       // by job name
+	running map[string]*sync.Mutex // held while a job pulls: pulls of one job never overlap
+	busy    map[string]*sync.Mutex // held while a job pulls or prunes: the two never overlap
 	wg      sync.WaitGroup
 	runCtx  context.Context
 }
@@ -48,7 +51,7 @@ type loop struct {
 
 // New prepares a daemon for cfg.
 func New(cfg *conf.Config, pull PullFunc, log hclog.Logger) *Daemon {
-	return &Daemon{cfg: cfg, Pull: pull, Log: log, loops: map[string]*loop{}, running: map[string]*sync.Mutex{},
+	return &Daemon{cfg: cfg, Pull: pull, Log: log, loops: map[string]*loop{}, running: map[string]*sync.Mutex{}, busy: map[string]*sync.Mutex{},
 		sem: make(chan struct{}, max(1, cfg.MaxParallel))}
 }
 
@@ -90,36 +93,72 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// startLocked starts the loop of a scheduled job. d.mu is held.
+// startLocked starts the loops of a job: its pulls and its prunes, each on its schedule. d.mu
+// is held.
 func (d *Daemon) startLocked(job conf.Job) {
-	if job.IsMedia() || job.Schedule.IsZero() {
+	pulls := !job.IsMedia() && !job.Schedule.IsZero()
+	prunes := d.Prune != nil && !job.Prune.Schedule.IsZero()
+	if !pulls && !prunes {
 		return
 	}
-	if d.running[job.Name] == nil {
-		d.running[job.Name] = &sync.Mutex{}
-	}
+	d.mutexesLocked(job.Name)
 	l := &loop{job: job, stop: make(chan struct{})}
 	d.loops[job.Name] = l
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.loop(d.runCtx, l)
-	}()
+	if pulls {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.loop(d.runCtx, l)
+		}()
+	}
+	if prunes {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.pruneLoop(d.runCtx, l)
+		}()
+	}
 }
 
 // loop waits for each firing of the job's schedule (plus jitter) and pulls. A firing that
 // comes while the job is still running from the last one is skipped and logged: runs of one
 // job never overlap.
 func (d *Daemon) loop(ctx context.Context, l *loop) {
+	d.every(ctx, l, "pull", l.job.Schedule, l.job.Jitter, func() error {
+		_, err := d.run(ctx, l.job, false)
+		return err
+	})
+}
+
+// pruneLoop runs the job's prune on its own schedule, never while the job pulls.
+func (d *Daemon) pruneLoop(ctx context.Context, l *loop) {
+	d.every(ctx, l, "prune", l.job.Prune.Schedule, 0, func() error {
+		d.mu.Lock()
+		_, b := d.mutexesLocked(l.job.Name)
+		d.mu.Unlock()
+		// A pull of the job in progress finishes first, and a pull firing meanwhile waits for
+		// the prune (they usually fire together; skipping either would starve it).
+		b.Lock()
+		defer b.Unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d.Prune(ctx, &l.job)
+		return nil
+	})
+}
+
+// every runs fn at each firing of sched (plus up to jitter) until ctx ends or the loop stops.
+func (d *Daemon) every(ctx context.Context, l *loop, what string, sched conf.Schedule, jitter time.Duration, fn func() error) {
 	log := d.Log.With("job", l.job.Name)
 	for {
-		next := l.job.Schedule.Next(d.now())
+		next := sched.Next(d.now())
 		if next.IsZero() {
-			log.Warn("the schedule never fires again", "schedule", l.job.Schedule.Spec)
+			log.Warn("the schedule never fires again", "what", what, "schedule", sched.Spec)
 			return
 		}
-		next = next.Add(d.jitter(l.job.Jitter))
-		log.Debug("next pull", "at", next.Format(time.RFC3339))
+		next = next.Add(d.jitter(jitter))
+		log.Debug("next run", "what", what, "at", next.Format(time.RFC3339))
 		t := time.NewTimer(next.Sub(d.now()))
 		select {
 		case <-ctx.Done():
@@ -130,10 +169,19 @@ func (d *Daemon) loop(ctx context.Context, l *loop) {
 			return
 		case <-t.C:
 		}
-		if _, err := d.run(ctx, l.job, false); err != nil {
-			log.Warn("scheduled pull skipped", "reason", err)
+		if err := fn(); err != nil {
+			log.Warn("scheduled run skipped", "what", what, "reason", err)
 		}
 	}
+}
+
+// mutexesLocked returns a job's pull and busy mutexes, making them on first use. d.mu is held.
+func (d *Daemon) mutexesLocked(job string) (running, busy *sync.Mutex) {
+	if d.running[job] == nil {
+		d.running[job] = &sync.Mutex{}
+		d.busy[job] = &sync.Mutex{}
+	}
+	return d.running[job], d.busy[job]
 }
 
 // ErrBusy says a job is still running.
@@ -147,11 +195,7 @@ func (e *ErrBusy) Error() string {
 // job that is in progress (a console request) or to skip (a scheduled firing).
 func (d *Daemon) run(ctx context.Context, job conf.Job, wait bool) (*puller.Report, error) {
 	d.mu.Lock()
-	m := d.running[job.Name]
-	if m == nil {
-		m = &sync.Mutex{}
-		d.running[job.Name] = m
-	}
+	m, b := d.mutexesLocked(job.Name)
 	d.mu.Unlock()
 	if wait {
 		m.Lock()
@@ -159,6 +203,9 @@ func (d *Daemon) run(ctx context.Context, job conf.Job, wait bool) (*puller.Repo
 		return nil, &ErrBusy{Job: job.Name}
 	}
 	defer m.Unlock()
+	// A prune of the job in progress finishes first.
+	b.Lock()
+	defer b.Unlock()
 	select {
 	case d.sem <- struct{}{}:
 	case <-ctx.Done():

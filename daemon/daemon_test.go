@@ -160,3 +160,22 @@ func TestReloadAddsRemovesAndSaysWhatNeedsARestart(t *testing.T) {
 		t.Errorf("reloading an unchanged configuration did %q", done)
 	}
 }
+
+// A prune schedule fires on its own, without a pull schedule.
+func TestPruneScheduleFiresAndWaitsForPulls(t *testing.T) {
+	c := config(t, 2, "a")
+	c.Jobs[0].Schedule = conf.Schedule{} // pulls off: only the prune loop runs
+	sched, err := conf.ParseSchedule("* * * * *", time.UTC)
+	require.NoError(t, err)
+	c.Jobs[0].Prune.Schedule = sched
+	var prunes atomic.Int32
+	d := New(c, newGate().pull, hclog.NewNullLogger())
+	d.Prune = func(context.Context, *conf.Job) { prunes.Add(1) }
+	real := time.Now()
+	offset := real.Truncate(time.Minute).Add(time.Minute).Add(-100 * time.Millisecond).Sub(real)
+	d.Now = func() time.Time { return time.Now().Add(offset) }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = d.Run(ctx) }()
+	require.Eventually(t, func() bool { return prunes.Load() == 1 }, 3*time.Second, 10*time.Millisecond, "the prune schedule did not fire")
+}

@@ -76,7 +76,9 @@ func TestLabConsole(t *testing.T) {
 		t.Errorf("vault status does not show the divergence and its command:\n%s", status)
 	}
 	// In a real terminal, as an operator sees it: the emoji mark the levels.
-	screen := labtest.As(t, "backup", `tmux new-session -d -s st -x 200 -y 40 "TERM=xterm-256color /mnt/lab/vault status -c `+cfg+`; sleep 30" && sleep 3 && tmux capture-pane -p -t st && tmux kill-session -t st`)
+	screen := labtest.As(t, "backup", `tmux new-session -d -s st -x 200 -y 40 "TERM=xterm-256color /mnt/lab/vault status -c `+cfg+`; sleep 60"
+for _ in $(seq 60); do tmux capture-pane -p -t st | grep -q 'overall' && break; sleep 0.5; done
+tmux capture-pane -p -t st; tmux kill-session -t st`)
 	if !strings.Contains(screen, "🚨") || !strings.Contains(screen, src) {
 		t.Errorf("vault status in tmux:\n%s", screen)
 	}

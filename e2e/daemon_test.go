@@ -33,9 +33,13 @@ func waitFor(t *testing.T, what string, timeout time.Duration, script string) st
 // appears later as needing bootstrap, and survives SIGTERM mid-pull with its resume token.
 func TestLabDaemon(t *testing.T) {
 	const src = "host05data/dmn"
-	labtest.Root(t, "zfs create -p "+src+"/a && head -c 2M /dev/urandom >/"+src+"/a/f && zfs snapshot -r "+src+"@2026-11-20_00.00.00--1w")
+	// An old snapshot whose TTL has long expired: the daemon's prune schedule takes it.
+	labtest.Root(t, "zfs create -p "+src+"/a && zfs snapshot -r "+src+"@2025-01-01_00.00.00--1d && head -c 2M /dev/urandom >/"+src+"/a/f && zfs snapshot -r "+src+"@2026-11-20_00.00.00--1w")
 	cfg := pullConfig(t, "dmn", []string{src}, `schedule = "* * * * *"
-bandwidth_limit = "3MiB"`)
+bandwidth_limit = "3MiB"
+[job.prune]
+schedule = "* * * * *"
+source_ttl = true`)
 	labtest.Root(t, "sed -i 's#^state_dir = .*#state_dir = \"/var/lib/vault-dmn\"#' "+cfg+" && /mnt/lab/vault config check "+cfg+" >/dev/null")
 	start := func() string {
 		return strings.TrimSpace(labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" >>/tmp/daemon.log 2>&1 </dev/null & echo $!"))
@@ -77,7 +81,8 @@ bandwidth_limit = "3MiB"`)
 		t.Errorf("the scheduled zfs receive runs as %q, want backup", recv)
 	}
 	// SIGTERM mid-stream: the daemon stops within seconds and the cut receive keeps its token.
-	labtest.Root(t, "kill -TERM "+pid)
+	// (A receive cut in its first bytes keeps nothing to resume: let some megabytes arrive.)
+	labtest.Root(t, "sleep 4; kill -TERM "+pid)
 	waitFor(t, "the daemon to exit after SIGTERM", 15*time.Second, "! kill -0 "+pid+" 2>/dev/null")
 	if !strings.Contains(labtest.Root(t, "tail -5 /tmp/daemon.log"), "vault daemon stopped") {
 		t.Errorf("no clean stop in the log:\n%s", labtest.Root(t, "tail -20 /tmp/daemon.log"))
@@ -90,6 +95,11 @@ bandwidth_limit = "3MiB"`)
 	labtest.Root(t, "zfs create "+src+"/b && zfs snapshot "+src+"/b@2026-11-21_00.00.00--1w")
 	pid = start()
 	waitFor(t, "the resumed pull", 3*time.Minute, "zfs list -H -o name rust10/Backups/dmn/dmn/a@2026-11-21_00.00.00--1w")
+	// The prune schedule fires too (once a pull is on record) and takes the expired snapshot.
+	waitFor(t, "the scheduled prune", 3*time.Minute, "! zfs list -H -o name rust10/Backups/dmn/dmn/a@2025-01-01_00.00.00--1d 2>/dev/null")
+	if out := labtest.Root(t, "grep -c '\"kind\":\"prune\"' /var/lib/vault-dmn/journal.jsonl || true"); strings.TrimSpace(out) == "0" {
+		t.Errorf("the scheduled prune is not in the journal")
+	}
 	// The restart's root phase bootstraps what it finds; b was created before the restart, so a
 	// dataset created after the drop is needed for the needs-bootstrap path.
 	waitFor(t, "the drop after restart", time.Minute, "test $(grep -c 'dropped privileges' /tmp/daemon.log) -ge 2")

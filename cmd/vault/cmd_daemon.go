@@ -20,6 +20,7 @@ import (
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/daemon"
 	"github.com/belltech/vault/privdrop"
+	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
@@ -111,6 +112,25 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		return daemonPull(ctx, cfgOf(c), j, log)
 	}, log.Named("daemon"))
 	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
+	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
+	d.Prune = func(ctx context.Context, j *conf.Job) {
+		results, dry, err := pruneJob(ctx, d.Config(), store, journal, pruner, j, false, time.Now())
+		if err != nil {
+			log.Error("prune failed", "job", j.Name, "error", err)
+			return
+		}
+		destroyed := 0
+		for _, r := range results {
+			destroyed += len(r.Destroyed)
+			if r.Plan.Frozen != nil {
+				log.Warn("prune frozen", "job", j.Name, "dataset", r.Plan.Dataset.String(), "reason", r.Plan.Frozen.Reason)
+			}
+		}
+		if dry {
+			log.Warn("prune destroyed nothing: no record of the job's last pull yet", "job", j.Name)
+		}
+		log.Info("pruned", "job", j.Name, "destroyed", destroyed)
+	}
 	// The pull function must see the configuration in force after a reload.
 	cfgOf = func(*conf.Config) *conf.Config { return d.Config() }
 

@@ -61,9 +61,11 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	store, serr := openStateForConsole(c)
 	if serr == nil {
 		defer store.Close()
+	} else {
+		store = nil
 	}
 	var journal *state.Journal
-	if serr == nil && !*dryRun {
+	if store != nil && !*dryRun {
 		if journal, err = store.OpenJournal(); err == nil {
 			defer journal.Close()
 		}
@@ -73,31 +75,17 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	var all []verdictJSON
 	failed := false
 	for _, j := range jobs {
-		rules, err := prune.RulesFromConf(j.Prune, c.Location)
+		results, jobDry, err := pruneJob(ctx, c, store, journal, ex, j, *dryRun, now)
 		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("job %q: %w", j.Name, err)}
-		}
-		target, err := zfs.ParseDataset(j.Target)
-		if err != nil {
-			return err
-		}
-		var st *report.JobState
-		if serr == nil {
-			st, err = loadJobState(store, j.Name)
-			if err != nil {
-				return err
+			if errors.Is(err, errConfig) {
+				return &exitError{code: exitUsage, err: err}
 			}
-		}
-		jobDry := *dryRun
-		if st == nil && !jobDry {
-			fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
-			jobDry = true
-		}
-		results, err := ex.Run(ctx, target, rules, report.Freezes(st, j.Name), now, jobDry)
-		if err != nil {
 			fmt.Fprintf(s.out, "%s %s: %v\n", mark(false, "FAIL"), j.Name, err)
 			failed = true
 			continue
+		}
+		if jobDry && !*dryRun {
+			fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
 		}
 		for _, r := range results {
 			for _, v := range r.Plan.Verdicts {
@@ -106,17 +94,9 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 			if r.Err != nil {
 				failed = true
 			}
-			if journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
-				rec := state.Record{Time: now, Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
-					Details: map[string]string{"destroyed": joinShorts(r.Destroyed)}}
-				if r.Err != nil {
-					rec.Outcome, rec.Error = state.OutcomeFailed, r.Err.Error()
-				}
-				_ = journal.Append(rec)
-			}
 		}
 		if !*asJSON {
-			printPrune(s.out, j.Name, results, jobDry)
+			printPrune(s.out, j.Name, results, jobDry || *dryRun)
 		}
 	}
 	if *asJSON {
@@ -130,6 +110,46 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 		return &exitError{code: exitFailure}
 	}
 	return nil
+}
+
+var errConfig = errors.New("configuration")
+
+// pruneJob prunes one job's target tree (or plans it, dry). Without a record of the job's last
+// pull (store nil, or no state) it only plans: it cannot know the last pull succeeded. It
+// journals what it destroyed. dry reports whether it ended up only planning.
+func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex *prune.Executor, j *conf.Job, dryRun bool, now time.Time) ([]prune.Result, bool, error) {
+	rules, err := prune.RulesFromConf(j.Prune, c.Location)
+	if err != nil {
+		return nil, dryRun, fmt.Errorf("%w: job %q: %w", errConfig, j.Name, err)
+	}
+	target, err := zfs.ParseDataset(j.Target)
+	if err != nil {
+		return nil, dryRun, err
+	}
+	var st *report.JobState
+	if store != nil {
+		if st, err = loadJobState(store, j.Name); err != nil {
+			return nil, dryRun, err
+		}
+	}
+	if st == nil {
+		dryRun = true
+	}
+	results, err := ex.Run(ctx, target, rules, report.Freezes(st, j.Name), now, dryRun)
+	if err != nil {
+		return nil, dryRun, err
+	}
+	for _, r := range results {
+		if journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
+			rec := state.Record{Time: now, Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
+				Details: map[string]string{"destroyed": joinShorts(r.Destroyed)}}
+			if r.Err != nil {
+				rec.Outcome, rec.Error = state.OutcomeFailed, r.Err.Error()
+			}
+			_ = journal.Append(rec)
+		}
+	}
+	return results, dryRun, nil
 }
 
 func joinShorts(snaps []zfs.Snapshot) string {
