@@ -34,11 +34,8 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 		fs.PrintDefaults()
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 {
 		return usageErrorf("%s", ackUsage)

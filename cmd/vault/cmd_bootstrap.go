@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,11 +31,8 @@ func runBootstrap(ctx context.Context, s *stdio, args []string) error {
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log each step")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if os.Geteuid() != 0 {
 		return usageErrorf("runs as root: it makes first full receives and sets zfs allow on the targets (try: sudo vault bootstrap)")

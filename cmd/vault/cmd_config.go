@@ -39,11 +39,8 @@ func runConfigCheck(s *stdio, args []string) error {
 		fmt.Fprintf(fs.Output(), "\nFILE defaults to %s.\n", conf.DefaultPath())
 	}
 	path := fs.String("c", "", "the configuration `FILE` (default "+conf.DefaultPath()+")")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	switch {
 	case fs.NArg() > 1:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -47,11 +46,8 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log at debug level")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("takes no arguments, got %s", joinQuoted(fs.Args()))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,11 +46,8 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	volSize := fs.String("volume-size", "", "largest volume, e.g. 4000MiB (default just under 4 GiB, for FAT32)")
 	host := fs.String("host", "", "the host `NAME` recorded in the manifest (default: the hostname)")
 	zfsBin := fs.String("zfs", "/sbin/zfs", "the zfs binary")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("name one DATASET@SNAP to export; %s", exportUsage)

@@ -38,11 +38,8 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log each step")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("name one MANIFEST; %s", importUsage)

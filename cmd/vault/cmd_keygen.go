@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -30,11 +29,8 @@ func runKeygen(_ context.Context, s *stdio, args []string) error {
 	}
 	ageFile := fs.String("age", "", "write an age identity to `FILE`")
 	signFile := fs.String("signing", "", "write a signing key to `FILE`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() > 0 || (*ageFile == "") == (*signFile == "") {
 		return usageErrorf("give exactly one of --age FILE and --signing FILE; %s", keygenUsage)

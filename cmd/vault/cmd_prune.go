@@ -43,11 +43,8 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "plan and print, destroy nothing")
 	asJSON := fs.Bool("json", false, "print the verdicts as JSON")
 	verbose := fs.Bool("v", false, "log each step")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	c, err := loadConfig(*path)
 	if err != nil {

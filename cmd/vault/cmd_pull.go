@@ -41,11 +41,8 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	newestOnly := fs.Bool("newest-only", false, "send only the newest snapshot (-i, no intermediates): the last pull of a migration")
 	dryRun := fs.Bool("dry-run", false, "list and plan, print what would be sent, send nothing")
 	verbose := fs.Bool("v", false, "log each step")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	c, err := loadConfig(*path)
 	if err != nil {

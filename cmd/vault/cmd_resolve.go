@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -42,11 +41,8 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 		}
 		operands = append(operands, a)
 	}
-	if err := fs.Parse(operands); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, operands); done {
+		return err
 	}
 	if fs.NArg() != 2 || !*archive {
 		return usageErrorf("%s", resolveUsage)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -81,11 +80,8 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	from := fs.String("from", "", "incremental source `SNAP` (short name), which the restored host has")
 	intermediates := fs.Bool("I", false, "with --from, include every snapshot in between")
 	volSize := fs.String("volume-size", "", "largest volume (default just under 4 GiB)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 2 || *dir == "" || *keyFile == "" || len(rcpts) == 0 {
 		return usageErrorf("%s", restoreUsage)
@@ -139,11 +135,8 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	fs := flag.NewFlagSet("restore clone", flag.ContinueOnError)
 	fs.SetOutput(s.err)
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 2 {
 		return usageErrorf("%s", restoreUsage)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"path"
@@ -59,11 +58,8 @@ func runServe(ctx context.Context, s *stdio, args []string) error {
 	fs.Var(&allow, "allow", "a `ROOT` dataset the vault may read, snapshot and hold at and below (comma-separated, repeatable)")
 	zfsBin := fs.String("zfs", serve.DefaultZFS, "the absolute `PATH` of zfs")
 	logTo := fs.String("log", "syslog", "where to log each command: syslog (facility auth, falling back to stderr), stderr or none")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0:

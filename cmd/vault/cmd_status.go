@@ -41,11 +41,8 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	}
 	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	asJSON := flags.Bool("json", false, "print JSON (stable field names) instead of the table")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: exitUsage}
+	if done, err := parseFlags(flags, args); done {
+		return err
 	}
 	c, err := loadConfig(*path)
 	if err != nil {

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -110,6 +111,18 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run \"vault COMMAND -h\" for a command's flags.")
+}
+
+// parseFlags parses a command's flags. done is true when the command should end now: after
+// -h (err nil, exit 0) or on a bad flag, which the flag package has already printed (exit 2).
+func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, &exitError{code: exitUsage}
+	}
+	return false, nil
 }
 
 // joinQuoted formats names for messages: "a", "b".
