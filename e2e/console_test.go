@@ -62,6 +62,11 @@ func TestLabConsole(t *testing.T) {
 	if samples == 0 || !strings.Contains(prom, `dataset="`+src+`"`) {
 		t.Errorf("textfile has no sample for %s:\n%s", src, prom)
 	}
+	// vault snapshots: what the vault holds, with the base's hold and each TTL's expiry.
+	snaps := labtest.As(t, "backup", "/mnt/lab/vault snapshots -c "+cfg+" con "+src)
+	if !strings.Contains(snaps, "@2026-11-23_00.00.00--1w") || !strings.Contains(snaps, "1 hold(s)") || !strings.Contains(snaps, "expires 2026-11-30") {
+		t.Errorf("vault snapshots:\n%s", snaps)
+	}
 	// Diverged: CRIT, exit 2, the resolve command in the status.
 	labtest.Root(t, "zfs release vault:con "+src+"@2026-11-23_00.00.00--1w && zfs rollback -r "+src+"@2026-11-22_00.00.00--1w && zfs snapshot "+src+"@2026-11-24_00.00.00--1w")
 	if res := pull(t, cfg); res.Exit != 3 {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -116,6 +117,9 @@ func Boot(ctx context.Context, o BootOptions) (*Guest, error) {
 	start := time.Now()
 	g.cmd = exec.Command(qemu, args...)
 	g.cmd.Env = append(os.Environ(), "TMPDIR="+runDir)
+	// If the harness dies (a test binary killed on timeout), the guest dies with it instead of
+	// running on, orphaned, eating the CPU of the next run.
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	qlog, _ := os.Create(filepath.Join(runDir, "qemu.log"))
 	g.cmd.Stdout, g.cmd.Stderr = qlog, qlog
 	if err := g.cmd.Start(); err != nil {
