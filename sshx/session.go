@@ -86,7 +86,7 @@ func (c *Client) start(ctx context.Context, cmd zfs.Cmd) (*process, error) {
 		ctx:    ctx,
 		argv:   slices.Clone(cmd.Argv),
 		sess:   sess,
-		stderr: &boundedBuffer{limit: stderrLimit},
+		stderr: zfs.NewBoundedBuffer(stderrLimit),
 		result: make(chan outcome, 1),
 		exited: make(chan struct{}),
 		killed: make(chan struct{}),
@@ -244,7 +244,7 @@ type process struct {
 	argv   []string
 	sess   *ssh.Session
 	in     io.WriteCloser // the session's stdin
-	stderr *boundedBuffer
+	stderr *zfs.BoundedBuffer
 	start  time.Time
 
 	stdout *stdoutReader // for the caller, when Cmd.Stdout was nil
@@ -549,56 +549,6 @@ type countingWriter struct {
 func (c *countingWriter) Write(b []byte) (int, error) {
 	c.n.Add(int64(len(b)))
 	return c.w.Write(b)
-}
-
-// boundedBuffer keeps the first and last limit/2 bytes written to it, as
-// zfs.Local does for stderr.
-type boundedBuffer struct {
-	mu    sync.Mutex
-	limit int
-	head  []byte
-	tail  []byte // the last bytes written after head filled; compacted lazily
-	total int64
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := len(p)
-	b.total += int64(n)
-	half := b.limit / 2
-	if room := half - len(b.head); room > 0 {
-		k := min(room, len(p))
-		b.head = append(b.head, p[:k]...)
-		p = p[k:]
-	}
-	keep := b.limit - half
-	switch {
-	case len(p) == 0:
-	case len(p) >= keep:
-		b.tail = append(b.tail[:0], p[len(p)-keep:]...)
-	default:
-		if len(b.tail)+len(p) > 2*keep {
-			b.tail = append(b.tail[:0], b.tail[len(b.tail)-(keep-len(p)):]...)
-		}
-		b.tail = append(b.tail, p...)
-	}
-	return n, nil
-}
-
-func (b *boundedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	keep := b.limit - b.limit/2
-	tail := b.tail
-	if len(tail) > keep {
-		tail = tail[len(tail)-keep:]
-	}
-	omitted := b.total - int64(len(b.head)) - int64(len(tail))
-	if omitted <= 0 {
-		return string(b.head) + string(tail)
-	}
-	return fmt.Sprintf("%s\n[... %d bytes of stderr omitted ...]\n%s", b.head, omitted, tail)
 }
 
 // summary is the first line of stderr, for the log.

@@ -150,7 +150,7 @@ func (l *Local) Start(ctx context.Context, c Cmd) (Process, error) {
 }
 
 // command builds the exec.Cmd for c, checking its argv.
-func (l *Local) command(ctx context.Context, c Cmd) (*exec.Cmd, *boundedBuffer, error) {
+func (l *Local) command(ctx context.Context, c Cmd) (*exec.Cmd, *BoundedBuffer, error) {
 	if len(c.Argv) == 0 {
 		return nil, nil, errors.New("cannot run a command: empty argv")
 	}
@@ -166,7 +166,7 @@ func (l *Local) command(ctx context.Context, c Cmd) (*exec.Cmd, *boundedBuffer, 
 	if limit <= 0 {
 		limit = defaultStderrLimit
 	}
-	stderr := &boundedBuffer{limit: limit}
+	stderr := NewBoundedBuffer(limit)
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
 	cmd.Env = l.environ()
 	cmd.Dir = "/"
@@ -193,7 +193,7 @@ func (l *Local) environ() []string {
 
 // finish logs the command's one line and turns err into the error Run
 // returns. notStarted says err came from Start.
-func (l *Local) finish(ctx context.Context, argv []string, stderr *boundedBuffer, start time.Time, err error, notStarted bool) error {
+func (l *Local) finish(ctx context.Context, argv []string, stderr *BoundedBuffer, start time.Time, err error, notStarted bool) error {
 	d := time.Since(start)
 	log := l.Log
 	if log == nil {
@@ -233,7 +233,7 @@ type localProcess struct {
 	ctx    context.Context
 	cmd    *exec.Cmd
 	argv   []string
-	stderr *boundedBuffer
+	stderr *BoundedBuffer
 	stdout io.ReadCloser
 	start  time.Time
 
@@ -263,15 +263,28 @@ func (p *localProcess) Abort() error {
 	return p.Wait()
 }
 
-// boundedBuffer keeps the first and last limit/2 bytes written to it.
-type boundedBuffer struct {
+// BoundedBuffer keeps the first and last limit/2 bytes written to it: the stderr of a command,
+// kept bounded whatever the command prints. It is safe for concurrent use; sshx uses it for
+// remote commands too.
+type BoundedBuffer struct {
+	mu    sync.Mutex
 	limit int
 	head  []byte
 	tail  []byte // the last bytes written after head filled; compacted lazily
 	total int64
 }
 
-func (b *boundedBuffer) Write(p []byte) (int, error) {
+// NewBoundedBuffer keeps at most limit bytes (64 KiB if limit <= 0).
+func NewBoundedBuffer(limit int) *BoundedBuffer {
+	if limit <= 0 {
+		limit = defaultStderrLimit
+	}
+	return &BoundedBuffer{limit: limit}
+}
+
+func (b *BoundedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	n := len(p)
 	b.total += int64(n)
 	half := b.limit / 2
@@ -296,7 +309,9 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (b *boundedBuffer) String() string {
+func (b *BoundedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	keep := b.limit - b.limit/2
 	tail := b.tail
 	if len(tail) > keep {

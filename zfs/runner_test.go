@@ -357,7 +357,7 @@ func TestLocalStartMissingBinary(t *testing.T) {
 func TestBoundedBuffer(t *testing.T) {
 	for _, limit := range []int{1, 2, 7, 10, 64} {
 		for _, chunk := range []int{1, 3, 5, 11, 100} {
-			b := &boundedBuffer{limit: limit}
+			b := NewBoundedBuffer(limit)
 			var all []byte
 			for i := 0; i < 300; i += chunk {
 				p := make([]byte, chunk)
@@ -380,13 +380,13 @@ func TestBoundedBuffer(t *testing.T) {
 			}
 		}
 	}
-	b := &boundedBuffer{limit: 100}
+	b := NewBoundedBuffer(100)
 	b.Write([]byte("short"))
 	b.Write([]byte(" and sweet"))
 	if got := b.String(); got != "short and sweet" {
 		t.Errorf("String() = %q, want all of it when under the limit", got)
 	}
-	b = &boundedBuffer{limit: 10}
+	b = NewBoundedBuffer(10)
 	b.Write([]byte("0123456789"))
 	if got := b.String(); got != "0123456789" {
 		t.Errorf("String() = %q, want all of it at exactly the limit", got)
