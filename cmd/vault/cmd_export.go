@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/sneakernet"
 	"github.com/belltech/vault/zfs"
 )
@@ -72,23 +74,9 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	if *dir == "" || *keyFile == "" || len(rcpts) == 0 {
 		return usageErrorf("--to, --signing-key and at least one --recipient are needed; %s", exportUsage)
 	}
-	var ageRcpts []age.Recipient
-	for _, r := range rcpts {
-		x, err := age.ParseX25519Recipient(r)
-		if err != nil {
-			return usageErrorf("--recipient %q: %v", r, err)
-		}
-		ageRcpts = append(ageRcpts, x)
-	}
-	key, err := sneakernet.ReadSigningKeyFile(*keyFile)
+	ageRcpts, key, vs, err := mediaOptions(rcpts, *keyFile, *volSize)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
-	var vs int64
-	if *volSize != "" {
-		if vs, err = parseSizeFlag(*volSize); err != nil {
-			return usageErrorf("--volume-size %q: %v", *volSize, err)
-		}
+		return err
 	}
 	if *host == "" {
 		*host, _ = os.Hostname()
@@ -107,21 +95,28 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	return nil
 }
 
-func parseSizeFlag(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"K", 1e3}, {"", 1}}
-	for _, u := range units {
-		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			v, err := strconv.ParseInt(n, 10, 64)
-			if err != nil || v <= 0 {
-				return 0, fmt.Errorf("want a positive whole number with K, M, G, T, KiB, MiB, GiB or TiB")
-			}
-			return v * u.mult, nil
+// mediaOptions reads what both vault export and vault restore export take: the age
+// recipients, the signing key and the volume size (default: the format's).
+func mediaOptions(rcpts []string, keyFile, volSize string) ([]age.Recipient, ed25519.PrivateKey, int64, error) {
+	var out []age.Recipient
+	for _, r := range rcpts {
+		x, err := age.ParseX25519Recipient(r)
+		if err != nil {
+			return nil, nil, 0, usageErrorf("--recipient %q: %v", r, err)
+		}
+		out = append(out, x)
+	}
+	key, err := sneakernet.ReadSigningKeyFile(keyFile)
+	if err != nil {
+		return nil, nil, 0, &exitError{code: exitUsage, err: err}
+	}
+	var vs conf.Size
+	if volSize != "" {
+		if vs, err = conf.ParseSize(volSize); err != nil {
+			return nil, nil, 0, usageErrorf("--volume-size %q: %v", volSize, err)
 		}
 	}
-	return 0, fmt.Errorf("not a size")
+	return out, key, int64(vs), nil
 }
 
 // exportSnapshot sends snap (incremental from from, if set) through the sneakernet exporter.

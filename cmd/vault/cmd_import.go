@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -210,7 +211,7 @@ func coveredBy(ds zfs.Dataset, roots []string) bool {
 func importTarget(c *conf.Config, signer string, ds zfs.Dataset) (*conf.Job, zfs.Dataset, error) {
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
-		if !j.IsMedia() || !contains(j.MediaSigners, signer) {
+		if !j.IsMedia() || !slices.Contains(j.MediaSigners, signer) {
 			continue
 		}
 		if t, ok := j.TargetFor(ds.String()); ok {
@@ -221,22 +222,13 @@ func importTarget(c *conf.Config, signer string, ds zfs.Dataset) (*conf.Job, zfs
 	return nil, zfs.Dataset{}, fmt.Errorf("no media job with signer %q takes %q: add it to a job's source_datasets", signer, ds)
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // targetSnapshots lists the target's snapshots by GUID, and the GUID of its newest; exists is
 // false when the target dataset does not exist.
 func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have map[uint64]string, newest uint64, exists bool, err error) {
 	entries, err := z.List(ctx, []zfs.Dataset{target}, true, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot},
 		[]zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG})
 	var ee *zfs.ExitError
-	if errors.As(err, &ee) && bytes.Contains([]byte(ee.Stderr), []byte("does not exist")) {
+	if errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist") {
 		return nil, 0, false, nil
 	}
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/sneakernet"
 	"github.com/belltech/vault/zfs"
@@ -100,23 +98,9 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 			return usageErrorf("--from: %v", err)
 		}
 	}
-	var ageRcpts []age.Recipient
-	for _, r := range rcpts {
-		x, err := age.ParseX25519Recipient(r)
-		if err != nil {
-			return usageErrorf("--recipient %q: %v", r, err)
-		}
-		ageRcpts = append(ageRcpts, x)
-	}
-	key, err := sneakernet.ReadSigningKeyFile(*keyFile)
+	ageRcpts, key, vs, err := mediaOptions(rcpts, *keyFile, *volSize)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
-	var vs int64
-	if *volSize != "" {
-		if vs, err = parseSizeFlag(*volSize); err != nil {
-			return usageErrorf("--volume-size %q: %v", *volSize, err)
-		}
+		return err
 	}
 	host, _ := os.Hostname()
 	name := strings.NewReplacer("/", "_", "@", "_", " ", "_", ":", "_").Replace(snap.String())
