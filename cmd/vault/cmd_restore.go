@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/sneakernet"
@@ -118,6 +118,11 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	fs := flag.NewFlagSet("restore clone", flag.ContinueOnError)
 	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), restoreUsage)
+		fmt.Fprintln(fs.Output(), "\nclone makes a read-only clone of a snapshot the vault holds under POOL/Recovery, named\nafter the dataset and the snapshot, and prints how to inspect, keep or discard it. The\nvault's copy and its snapshots are not changed. Run it as root.")
+		fs.PrintDefaults()
+	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	if done, err := parseFlags(fs, args); done {
 		return err
@@ -129,7 +134,7 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, snap, err := vaultSnapshot(c, fs.Arg(0), fs.Arg(1))
+	j, snap, err := vaultSnapshot(c, fs.Arg(0), fs.Arg(1))
 	if err != nil {
 		return err
 	}
@@ -141,23 +146,64 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	// One clone per snapshot, named after it: a second clone of the same snapshot is refused
+	// (naming the first) rather than piling up timestamped copies.
 	leaf := strings.NewReplacer("/", "_", " ", "_").Replace(strings.TrimPrefix(snap.Dataset().String(), pool.String()+"/"))
-	clone, err := recovery.Child(leaf + "-" + snap.Short() + "-" + time.Now().UTC().Format("20060102T150405Z"))
+	clone, err := recovery.Child(leaf + "-" + snap.Short())
 	if err != nil {
-		return err
+		return usageErrorf("cannot name the clone of %s: %v", snap, err)
 	}
 	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{}}
-	if _, err := z.List(ctx, []zfs.Dataset{recovery}, false, []zfs.Type{zfs.TypeFilesystem}, []zfs.Column{zfs.ColName}); err != nil {
+	// Everything is checked before anything is created: the snapshot, the clone's name.
+	props, err := z.Get(ctx, []string{"type"}, snap.Dataset())
+	if err == nil {
+		_, err = z.Get(ctx, []string{"type"}, snap)
+	}
+	if isNotExist(err) {
+		return usageErrorf("the vault holds no snapshot %s (job %q); `vault snapshots -c %s %s` lists what it holds", snap, j.Name, *path, j.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", snap, err)
+	}
+	if len(props) != 1 {
+		return fmt.Errorf("cannot read the type of %s: %d answers", snap.Dataset(), len(props))
+	}
+	isVolume := props[0].Value == string(zfs.TypeVolume)
+	if _, err := z.Get(ctx, []string{"type"}, clone); err == nil {
+		return usageErrorf("%s already exists: inspect it, or `zfs destroy %s` first to clone %s afresh", clone, clone, snap)
+	} else if !isNotExist(err) {
+		return fmt.Errorf("cannot check for %s: %w", clone, err)
+	}
+	if _, err := z.Get(ctx, []string{"type"}, recovery); isNotExist(err) {
 		if err := z.Create(ctx, recovery, map[string]string{"canmount": "off"}); err != nil {
 			return fmt.Errorf("cannot create %s: %w", recovery, err)
 		}
+	} else if err != nil {
+		return fmt.Errorf("cannot check for %s: %w", recovery, err)
 	}
-	if err := z.Clone(ctx, snap, clone, map[string]string{"readonly": "on"}); err != nil {
-		return err
+	// noauto: nothing is mounted behind the operator's back (nor fails to be, for a dataset
+	// whose key is not loaded); they mount it to look.
+	cloneProps := map[string]string{"readonly": "on"}
+	if !isVolume {
+		cloneProps["canmount"] = "noauto"
 	}
-	fmt.Fprintf(s.out, "cloned %s to %s (read-only; the snapshot stays held by its clone)\n", snap, clone)
-	fmt.Fprintf(s.out, "inspect it:   zfs mount %s   (a volume appears as /dev/zvol/%s)\n", clone, clone)
+	if err := z.Clone(ctx, snap, clone, cloneProps); err != nil {
+		return fmt.Errorf("cannot clone %s: %w", snap, err)
+	}
+	fmt.Fprintf(s.out, "cloned %s to %s (read-only; the snapshot cannot be pruned while the clone exists)\n", snap, clone)
+	if isVolume {
+		fmt.Fprintf(s.out, "inspect it:  the volume is /dev/zvol/%s\n", clone)
+	} else {
+		fmt.Fprintf(s.out, "inspect it:  zfs mount %s   (it mounts at its mountpoint: zfs get mountpoint %s)\n", clone, clone)
+	}
 	fmt.Fprintf(s.out, "discard it:  zfs destroy %s\n", clone)
-	fmt.Fprintf(s.out, "keep it:     zfs set readonly=off %s && zfs promote %s, then zfs rename it where it belongs\n", clone, clone)
+	fmt.Fprintf(s.out, "keep a copy: zfs send %s | zfs receive POOL/NEW   (independent; the vault's copy keeps its snapshots)\n", snap)
+	fmt.Fprintf(s.out, "or promote:  zfs promote %s && zfs set readonly=off %s  (this moves %s and every older snapshot out of the vault's copy into the clone)\n", clone, clone, snap)
 	return nil
+}
+
+// isNotExist reports whether err is zfs saying that a dataset or snapshot does not exist.
+func isNotExist(err error) bool {
+	var ee *zfs.ExitError
+	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist")
 }
