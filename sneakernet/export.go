@@ -1,12 +1,16 @@
 package sneakernet
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +35,15 @@ type ExportOptions struct {
 	Recipients []age.Recipient
 	// SigningKey is the exporting host's key; it signs the manifest.
 	SigningKey ed25519.PrivateKey
+
+	// Passphrase, if not empty, adds a break-glass way in that needs only the age command
+	// line: a fresh X25519 identity is made for this export, its recipient is added to the
+	// stream's, and the identity is written to NAME.breakglass.age, encrypted with the
+	// passphrase (an age scrypt recipient). `age -d NAME.breakglass.age >id` then opens the
+	// volumes. The identity exists nowhere else and is never reused.
+	Passphrase string
+	// scryptWorkFactor is for tests, which cannot wait for age's default; 0 is the default.
+	scryptWorkFactor int
 
 	// What the stream is, recorded in the manifest. At most one of FromSnapshot and
 	// FromBookmark is set; FromGUID is its guid.
@@ -71,11 +84,13 @@ type Exporter struct {
 	d       exportDir
 	closeFn func() error // closes d
 
-	w     *volumeWriter
-	enc   io.WriteCloser // the age writer, from the first byte on
-	plain int64
-	err   error // sticky: a failed Write fails Commit
-	done  bool  // committed or aborted
+	w          *volumeWriter
+	recipients []age.Recipient // o.Recipients and the break-glass identity's, if any
+	breakGlass []byte          // the contents of NAME.breakglass.age, or nil
+	enc        io.WriteCloser  // the age writer, from the first byte on
+	plain      int64
+	err        error // sticky: a failed Write fails Commit
+	done       bool  // committed or aborted
 }
 
 // NewExporter validates o and checks that o.Dir holds no file of an export called o.Name.
@@ -108,10 +123,56 @@ func newExporter(o ExportOptions, m *Manifest, d exportDir) (*Exporter, error) {
 			return nil, fmt.Errorf("cannot export %s: %s is already in %s: choose another name, or remove the old export first", o.Name, n, o.Dir)
 		}
 	}
-	return &Exporter{
-		o: o, m: m, d: d,
+	x := &Exporter{
+		o: o, m: m, d: d, recipients: o.Recipients,
 		w: &volumeWriter{d: d, base: o.Name, segSize: o.SegmentSize, volSegs: int(o.VolumeSize / o.SegmentSize)},
-	}, nil
+	}
+	if o.Passphrase != "" {
+		if err := x.makeBreakGlass(); err != nil {
+			return nil, fmt.Errorf("cannot export %s: %w", o.Name, err)
+		}
+	}
+	return x, nil
+}
+
+// makeBreakGlass makes the export's break-glass identity, adds its recipient to the
+// stream's and to the manifest, and encrypts it with the passphrase. Nothing is written yet:
+// Commit writes the file, before the manifest that lists it.
+func (x *Exporter) makeBreakGlass() error {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return err
+	}
+	sr, err := age.NewScryptRecipient(x.o.Passphrase)
+	if err != nil {
+		return fmt.Errorf("break-glass passphrase: %w", err)
+	}
+	if x.o.scryptWorkFactor != 0 {
+		sr.SetWorkFactor(x.o.scryptWorkFactor)
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, sr)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(MarshalIdentity(id, x.m.Created)); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	rcpt := id.Recipient()
+	rs := append(slices.Clone(x.m.Recipients), rcpt.String())
+	if err := checkRecipientList(rs); err != nil {
+		return err
+	}
+	x.m.Recipients = rs
+	x.recipients = append(slices.Clone(x.o.Recipients), rcpt)
+	sum := sha256.Sum256(buf.Bytes())
+	x.m.BreakGlass = &BreakGlass{File: x.o.Name + breakGlassSuffix, Bytes: int64(buf.Len()),
+		SHA256: hex.EncodeToString(sum[:]), Recipient: rcpt.String()}
+	x.breakGlass = buf.Bytes()
+	return nil
 }
 
 // Write encrypts p into the volumes.
@@ -126,7 +187,7 @@ func (x *Exporter) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	if x.enc == nil {
-		enc, err := age.Encrypt(x.w, x.o.Recipients...)
+		enc, err := age.Encrypt(x.w, x.recipients...)
 		if err != nil {
 			return 0, x.fail(err)
 		}
@@ -201,6 +262,11 @@ func (x *Exporter) commit() error {
 	manifestName := x.o.Name + ".manifest"
 	for i := range w.volumes {
 		if err := w.commit(w.volumes[i].File); err != nil {
+			return err
+		}
+	}
+	if x.breakGlass != nil {
+		if err := w.writeFile(m.BreakGlass.File, x.breakGlass); err != nil {
 			return err
 		}
 	}
@@ -288,6 +354,9 @@ func (o *ExportOptions) check() (*Manifest, error) {
 	if !ed25519.NewKeyFromSeed(o.SigningKey.Seed()).Equal(o.SigningKey) {
 		return nil, errors.New("the signing key is damaged: its public half does not match its seed")
 	}
+	if o.Passphrase != "" && len(o.Passphrase) < MinPassphraseLen {
+		return nil, fmt.Errorf("the break-glass passphrase is %d bytes; use at least %d (several random words): it alone guards the media", len(o.Passphrase), MinPassphraseLen)
+	}
 	rs, err := recipientStrings(o.Recipients)
 	if err != nil {
 		return nil, err
@@ -334,7 +403,7 @@ func recipientStrings(rs []age.Recipient) ([]string, error) {
 			out = append(out, r.String())
 		case *age.ScryptRecipient:
 			if len(rs) != 1 {
-				return nil, errors.New("a passphrase can't be combined with other recipients (age allows a passphrase only as a file's one recipient); for break-glass access, add a recipient whose identity file is kept passphrase-encrypted (`age -p`)")
+				return nil, errors.New("a passphrase can't be combined with other recipients (age allows a passphrase only as a file's one recipient); for break-glass access, set a break-glass passphrase instead (vault export --passphrase-file), which protects a recipient of its own")
 			}
 			out = append(out, PassphraseRecipient)
 		default:

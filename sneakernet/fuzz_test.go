@@ -3,6 +3,7 @@ package sneakernet
 import (
 	"bytes"
 	"errors"
+	"os"
 	"testing"
 )
 
@@ -19,6 +20,13 @@ func FuzzReadManifest(f *testing.F) {
 	f.Add(bytes.Replace(good, []byte(`"raw": true`), []byte(`"raw": false`), 1))
 	f.Add(bytes.Replace(good, []byte(`vol0002`), []byte(`../../x`), 1))
 	f.Add(bytes.Replace(good, []byte(`"segments": 1`), []byte(`"segments": -1`), 1))
+	if bgm, err := os.ReadFile("testdata/example-breakglass.manifest"); err == nil {
+		f.Add(bgm)
+		f.Add(bytes.Replace(bgm, []byte(`"bytes": 350`), []byte(`"bytes": 0`), 1))
+		f.Add(bytes.Replace(bgm, []byte(`.breakglass.age"`), []byte(`.vol0001"`), 1))
+	} else {
+		f.Fatal(err)
+	}
 	f.Add([]byte(`{"format": "vault-sneakernet/1"}`))
 	f.Add([]byte(`{"format": "vault-sneakernet/2"}`))
 	f.Add(signManifest(testSigningKey(1), good))

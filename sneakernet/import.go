@@ -115,6 +115,9 @@ func Import(ctx context.Context, s *Signed, media fs.FS, ids []age.Identity, out
 			return 0, err
 		}
 	}
+	if err := checkBreakGlass(m, media); err != nil {
+		return 0, err
+	}
 
 	v := newVerifier(ctx, im)
 	defer v.stop()

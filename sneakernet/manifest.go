@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,9 @@ type Manifest struct {
 	Recipients []string `json:"recipients"`
 	// Signer is the exporting host's public key, in the form [conf.FormatSignerKey] writes.
 	Signer string `json:"signer"`
+	// BreakGlass describes the export's passphrase-encrypted identity file, if it has one
+	// ([ExportOptions.Passphrase]). Manifests without it are as older versions wrote them.
+	BreakGlass *BreakGlass `json:"break_glass,omitempty"`
 
 	Volumes []Volume `json:"volumes"`
 	// Segments are the lowercase hex SHA-256 of each segment of the ciphertext, in order.
@@ -99,6 +103,23 @@ type Volume struct {
 	FirstSegment int    `json:"first_segment"` // index into Manifest.Segments
 	Segments     int    `json:"segments"`
 }
+
+// BreakGlass is the file NAME.breakglass.age of an export: an age identity file encrypted
+// with a passphrase (an age scrypt recipient), whose recipient is one of the export's. The
+// age command line alone opens it, then the volumes.
+type BreakGlass struct {
+	File      string `json:"file"`
+	Bytes     int64  `json:"bytes"`
+	SHA256    string `json:"sha256"`    // lowercase hex, of the whole file
+	Recipient string `json:"recipient"` // the identity's recipient, listed in Recipients
+}
+
+// breakGlassSuffix ends the name of an export's break-glass file: NAME.breakglass.age.
+const breakGlassSuffix = ".breakglass.age"
+
+// maxBreakGlassBytes bounds the break-glass file: an identity file of a few hundred bytes,
+// in an age file with one scrypt stanza.
+const maxBreakGlassBytes = 16 << 10
 
 // ErrInvalidManifest is wrapped by the error for a manifest that is signed but malformed.
 var ErrInvalidManifest = errors.New("invalid manifest")
@@ -119,6 +140,10 @@ func (m *Manifest) Clone() Manifest {
 	c.Recipients = append([]string(nil), m.Recipients...)
 	c.Volumes = append([]Volume(nil), m.Volumes...)
 	c.Segments = append([]string(nil), m.Segments...)
+	if m.BreakGlass != nil {
+		bg := *m.BreakGlass
+		c.BreakGlass = &bg
+	}
 	return c
 }
 
@@ -258,6 +283,14 @@ func (m *Manifest) validate() error {
 		}
 		total += v.Bytes
 	}
+	if bg := m.BreakGlass; bg != nil {
+		if err := checkBaseName(bg.File); err != nil {
+			return bad("break_glass.file", "%v", err)
+		}
+		if _, dup := files[bg.File]; dup {
+			return bad("break_glass.file", "%q is also a volume", bg.File)
+		}
+	}
 	if next != len(m.Segments) {
 		return bad("volumes", "hold %d of the %d segments", next, len(m.Segments))
 	}
@@ -310,6 +343,19 @@ func (m *Manifest) validateMeta() error {
 	}
 	if _, err := conf.ParseSignerKey(m.Signer); err != nil {
 		return bad("signer", "%v", err)
+	}
+	if bg := m.BreakGlass; bg != nil {
+		switch {
+		case bg.Bytes < 1 || bg.Bytes > maxBreakGlassBytes:
+			return bad("break_glass.bytes", "%d; want 1 to %d", bg.Bytes, maxBreakGlassBytes)
+		case !isHexSHA256(bg.SHA256):
+			return bad("break_glass.sha256", "%s is not a lowercase hex SHA-256", quoteTrunc(bg.SHA256, 80))
+		case !slices.Contains(m.Recipients, bg.Recipient) || !strings.HasPrefix(bg.Recipient, "age1") || strings.HasPrefix(bg.Recipient, "age1pq1"):
+			return bad("break_glass.recipient", "%s is not one of the X25519 recipients", quoteTrunc(bg.Recipient, 80))
+		}
+		if err := checkBaseName(bg.File); err != nil {
+			return bad("break_glass.file", "%v", err)
+		}
 	}
 	return nil
 }

@@ -236,6 +236,7 @@ func TestIsExportFile(t *testing.T) {
 		"x.vol0001": true, "x.vol12345": true, "x.vol0001.partial": true,
 		"x.vol": false, "x.volume": false, "x.vol0001x": false, "y.vol0001": false, "x.y.manifest": false,
 		"x.manifest.bak": false, "x": false,
+		"x.breakglass.age": true, "x.breakglass.age.partial": true, "x.breakglass": false, "y.breakglass.age": false,
 	} {
 		require.Equal(t, want, isExportFile("x", name), name)
 	}

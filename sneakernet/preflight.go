@@ -14,7 +14,7 @@ import (
 
 // Preflight decides before any stream starts what can be decided without reading the whole
 // export: every volume is there, a regular file of its size (a swap is named), the first
-// segment matches its hash, and one of ids opens the age header. A caller runs it before
+// segment matches its hash, the break-glass file (if the export has one) matches, and one of ids opens the age header. A caller runs it before
 // starting zfs receive, so that these refusals start none; Import checks all of it again.
 func Preflight(s *Signed, media fs.FS, ids []age.Identity) error {
 	if s == nil {
@@ -29,6 +29,9 @@ func Preflight(s *Signed, media fs.FS, ids []age.Identity) error {
 		if err := im.preflight(i); err != nil {
 			return err
 		}
+	}
+	if err := checkBreakGlass(m, media); err != nil {
+		return err
 	}
 	f, err := im.open(0)
 	if err != nil {

@@ -75,7 +75,7 @@ func isExportFile(base, name string) bool {
 		return false
 	}
 	rest = strings.TrimSuffix(rest, partialSuffix)
-	if rest == "manifest" || rest == "manifest"+SigSuffix {
+	if rest == "manifest" || rest == "manifest"+SigSuffix || "."+rest == breakGlassSuffix {
 		return true
 	}
 	digits, ok := strings.CutPrefix(rest, "vol")

@@ -22,7 +22,10 @@ func init() {
 	register(command{name: "export", summary: "on an offline host: zfs send -> age -> volumes + a signed manifest, on media", run: runExport})
 }
 
-const exportUsage = "usage: vault export --to DIR --signing-key FILE --recipient AGE1... [--recipient ...] [--from SNAP] [-I] [--name NAME] [--volume-size SIZE] [--host NAME] [--zfs PATH] DATASET@SNAP"
+const exportUsage = "usage: vault export --to DIR --signing-key FILE --recipient AGE1... [--recipient ...] [--passphrase-file FILE | --ask-passphrase] [--from SNAP] [-I] [--name NAME] [--volume-size SIZE] [--host NAME] [--zfs PATH] DATASET@SNAP"
+
+// breakGlassHelp explains the passphrase flags of both export commands.
+const breakGlassHelp = "\nWith a break-glass passphrase (--passphrase-file or --ask-passphrase), the export also gets\nNAME.breakglass.age: a fresh age identity, one of the stream's recipients, encrypted with the\npassphrase. Without vault: `age -d NAME.breakglass.age >id` (asks for the passphrase), then\n`cat NAME.vol* | age -d -i id | zfs receive ...`; with vault: vault import --passphrase-file."
 
 // recipients collects repeated --recipient flags.
 type recipients []string
@@ -36,6 +39,7 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), exportUsage)
 		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.")
+		fmt.Fprintln(fs.Output(), breakGlassHelp)
 		fs.PrintDefaults()
 	}
 	var rcpts recipients
@@ -48,11 +52,16 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	volSize := fs.String("volume-size", "", "largest volume, e.g. 4000MiB (default just under 4 GiB, for FAT32)")
 	host := fs.String("host", "", "the host `NAME` recorded in the manifest (default: the hostname)")
 	zfsBin := fs.String("zfs", "/sbin/zfs", "the zfs binary")
+	var pass passphraseFlags
+	pass.register(fs, "(at least 12 characters)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usageErrorf("name one DATASET@SNAP to export; %s", exportUsage)
+	}
+	if err := pass.check(); err != nil {
+		return err
 	}
 	snap, err := zfs.ParseSnapshot(fs.Arg(0))
 	if err != nil {
@@ -78,6 +87,10 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	passphrase, err := pass.read(s, true)
+	if err != nil {
+		return err
+	}
 	if *host == "" {
 		*host, _ = os.Hostname()
 	}
@@ -87,12 +100,19 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	local := &zfs.Local{}
 	z := &zfs.ZFS{Bin: *zfsBin, Exec: local}
 	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, sneakernet.ExportOptions{
-		Dir: *dir, Name: *name, VolumeSize: vs, Recipients: ageRcpts, SigningKey: key, Host: *host})
+		Dir: *dir, Name: *name, VolumeSize: vs, Recipients: ageRcpts, SigningKey: key, Host: *host, Passphrase: passphrase})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, humanBytes(m.StreamBytes), *dir, len(m.Volumes), *name)
+	printExported(s, snap, *dir, *name, m)
 	return nil
+}
+
+func printExported(s *stdio, snap zfs.Snapshot, dir, name string, m *sneakernet.Manifest) {
+	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, humanBytes(m.StreamBytes), dir, len(m.Volumes), name)
+	if m.BreakGlass != nil {
+		fmt.Fprintf(s.out, "break-glass: %s opens it with the passphrase alone: age -d %s >id; cat %s.vol* | age -d -i id | zfs receive ...\n", m.BreakGlass.File, m.BreakGlass.File, name)
+	}
 }
 
 // mediaOptions reads what both vault export and vault restore export take: the age

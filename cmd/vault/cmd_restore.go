@@ -17,7 +17,7 @@ func init() {
 	register(command{name: "restore", summary: "export a held snapshot to media for a restore, or clone it for inspection", run: runRestore})
 }
 
-const restoreUsage = `usage: vault restore export [-c FILE] --to DIR --signing-key FILE --recipient AGE1... [--from SNAP] [-I] JOB DATASET@SNAP
+const restoreUsage = `usage: vault restore export [-c FILE] --to DIR --signing-key FILE --recipient AGE1... [--passphrase-file FILE | --ask-passphrase] [--from SNAP] [-I] JOB DATASET@SNAP
        vault restore clone [-c FILE] JOB DATASET@SNAP`
 
 func runRestore(ctx context.Context, s *stdio, args []string) error {
@@ -68,6 +68,7 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), restoreUsage)
 		fmt.Fprintln(fs.Output(), "\nWrites a snapshot the vault holds to media in the sneakernet format (age-encrypted to the\nrecipients, signed with --signing-key), for vault import on the host being restored.")
+		fmt.Fprintln(fs.Output(), breakGlassHelp)
 		fs.PrintDefaults()
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
@@ -78,11 +79,16 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	from := fs.String("from", "", "incremental source `SNAP` (short name), which the restored host has")
 	intermediates := fs.Bool("I", false, "with --from, include every snapshot in between")
 	volSize := fs.String("volume-size", "", "largest volume (default just under 4 GiB)")
+	var pass passphraseFlags
+	pass.register(fs, "(at least 12 characters)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
 	if fs.NArg() != 2 || *dir == "" || *keyFile == "" || len(rcpts) == 0 {
 		return usageErrorf("%s", restoreUsage)
+	}
+	if err := pass.check(); err != nil {
+		return err
 	}
 	c, err := loadConfig(*path)
 	if err != nil {
@@ -102,16 +108,20 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	passphrase, err := pass.read(s, true)
+	if err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	name := strings.NewReplacer("/", "_", "@", "_", " ", "_", ":", "_").Replace(snap.String())
 	local := &zfs.Local{}
 	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
 	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, sneakernet.ExportOptions{
-		Dir: *dir, Name: name, VolumeSize: vs, Recipients: ageRcpts, SigningKey: key, Host: host})
+		Dir: *dir, Name: name, VolumeSize: vs, Recipients: ageRcpts, SigningKey: key, Host: host, Passphrase: passphrase})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, humanBytes(m.StreamBytes), *dir, len(m.Volumes), name)
+	printExported(s, snap, *dir, name, m)
 	return nil
 }
 

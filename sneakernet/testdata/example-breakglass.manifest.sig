@@ -1,0 +1,1 @@
+vault-ed25519:iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w= RhCNdJ0bkXwmog7PP+qAwIqQqKZ2f0QArprtsfYNOo0g6YkQn7YZhANNhuS+hiCeHTSvZwYr2XTC0ouv00nACw==
