@@ -12,6 +12,8 @@
 //     hybrid recipients, or to one passphrase) cut into pieces. Concatenated, they are a
 //     standard age file: in a break-glass restore without vault,
 //     `cat NAME.vol* | age -d -i KEY | zfs receive ...` works (without any verification).
+//   - NAME.breakglass.age, only if the export was made with a break-glass passphrase
+//     ([ExportOptions.Passphrase]): see Keys.
 //   - NAME.manifest: JSON in one canonical encoding ([Manifest.Marshal]; an importer accepts
 //     nothing else): format "vault-sneakernet/1", creation time (UTC), host, dataset, source
 //     and target snapshots (or source bookmark) with their guids as decimal strings, raw,
@@ -33,9 +35,26 @@
 // ed25519 seed) after comment lines that give the public key to pin ([MarshalSigningKey]).
 // The vault's age identity file is what age-keygen writes ([MarshalIdentity]). Key files are
 // created 0600 ([WriteKeyFile]) and refused when their group or others may read or write
-// them ([ReadKeyFile]). age allows a passphrase (scrypt) recipient only as the one recipient
-// of a file, so a break-glass passphrase cannot sit beside the vault's recipient: give a
-// second X25519 recipient whose identity file is kept encrypted with `age -p` instead.
+// them ([ReadKeyFile]).
+//
+// Break glass: age allows a passphrase (scrypt) recipient only as the one recipient of a
+// file, so a passphrase cannot sit beside the vault's recipient directly. Instead an export
+// with [ExportOptions.Passphrase] makes a fresh X25519 identity, used for that export only,
+// adds its recipient to the stream's, and writes the identity, in age-keygen's format,
+// encrypted with the passphrase (age's scrypt recipient, default work factor), to
+// NAME.breakglass.age. The manifest lists that file in the optional break_glass object
+// (file, bytes, the SHA-256 of the file, and the identity's recipient, which must be one of
+// recipients); manifests without it encode exactly as before, so older exports still verify.
+// With the age command line alone, and the passphrase:
+//
+//	umask 077; age -d -o id NAME.breakglass.age   # asks for the passphrase
+//	cat NAME.vol* | age -d -i id | zfs receive -u POOL/DATASET
+//
+// (without any verification, like every restore without vault). With vault,
+// [BreakGlassIdentities] opens the file with the passphrase and gives the identity to
+// [Preflight] and [Import] in place of the vault's. Whoever holds the media and guesses the
+// passphrase holds the stream: scrypt only slows guessing down, so an export refuses a
+// passphrase shorter than [MinPassphraseLen].
 //
 // # Export
 //
@@ -69,7 +88,9 @@
 //
 // [Import] first checks that every volume is present, a regular file and exactly its size,
 // so a missing, truncated or padded volume, or two swapped volumes of different sizes, are
-// refused before a byte reaches the writer. Then it makes one pass over the media: a reader
+// refused before a byte reaches the writer; so is a break-glass file that is missing or does
+// not match the manifest (the media is not what was signed, and its break-glass copy would
+// fail when it is needed). Import to io.Discard checks a whole medium without receiving it. Then it makes one pass over the media: a reader
 // goroutine reads the volumes in order, one segment at a time, into a small pool of segment
 // buffers (at most seven, and within 64 MiB unless three segments are more); hash workers
 // compute each segment's SHA-256 and compare it with the manifest; the decryptor is given a
