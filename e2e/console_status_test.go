@@ -20,8 +20,8 @@ type consoleJob struct{ name, root, extra string }
 // TestLabConsoleEveryStatus brings one job into each status an operator must tell apart, on
 // real pools and real runs, and reads them back through vault status (plain and --json) and
 // vault check: fresh (never run), OK, lagging past its RPO, failed (the target's quota is
-// full), the source unreachable, frozen (the tripwire), and needs bootstrap. (Diverged is in
-// TestLabConsole.)
+// full), the source unreachable, frozen (the tripwire), needs bootstrap, the source's snapshots
+// all gone, and a damaged state file. (Diverged is in TestLabConsole.)
 func TestLabConsoleEveryStatus(t *testing.T) {
 	jobs := []consoleJob{
 		{"cstfresh", "host05data/cst/fresh", ""},
@@ -31,6 +31,8 @@ func TestLabConsoleEveryStatus(t *testing.T) {
 		{"cstdown", "host05data/cst/down", ""},
 		{"cstfrz", "host05data/cst/frz", "[job.anomaly]\nfactor = 10\nfloor = \"2MiB\"\nwindow = 3"},
 		{"cstboot", "host05data/cst/boot", ""},
+		{"cstlost", "host05data/cst/lost", ""},
+		{"cstbad", "host05data/cst/bad", ""},
 	}
 	var toml strings.Builder
 	toml.WriteString(`user = "backup"
@@ -68,7 +70,7 @@ connect_timeout = "20s"
 		t.Fatalf("first pull of cstlag: exit %d", code)
 	}
 	lagPulled := time.Now()
-	for _, j := range []string{"cstok", "cstfail", "cstfrz", "cstboot"} {
+	for _, j := range []string{"cstok", "cstfail", "cstfrz", "cstboot", "cstlost", "cstbad"} {
 		if code := pullJob(j); code != 0 {
 			t.Fatalf("first pull of %s: exit %d", j, code)
 		}
@@ -106,6 +108,12 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 		t.Errorf("the daemon's pull of a new child: exit %d, want non-zero and the bootstrap command:\n%s", res.Exit, res)
 	}
 	labtest.Root(t, "kill "+pid+" && for i in $(seq 60); do kill -0 "+pid+" 2>/dev/null || exit 0; sleep 0.5; done; exit 1")
+	// Source lost: every snapshot destroyed on the source (the vault's hold released first);
+	// the vault keeps its own.
+	labtest.Root(t, "zfs release vault:cstlost host05data/cst/lost@2026-11-20_00.00.00--1w && zfs destroy host05data/cst/lost@2026-11-20_00.00.00--1w")
+	pullJob("cstlost")
+	// Unreadable: the job's state file is damaged (by hand: vault itself writes atomically).
+	labtest.Root(t, "echo '{\"job\": ' >/var/lib/vault-cst/jobs/cstbad.json")
 	// OK: pulled again now, so nothing is old.
 	if code := pullJob("cstok"); code != 0 {
 		t.Errorf("second pull of cstok: exit %d", code)
@@ -132,6 +140,8 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 		"cstdown":  {report.LevelWarn, report.KindRunError},
 		"cstfrz":   {report.LevelCrit, report.KindAnomaly},
 		"cstboot":  {report.LevelWarn, report.KindNeedsBootstrap},
+		"cstlost":  {report.LevelWarn, report.KindSourceLost},
+		"cstbad":   {report.LevelUnknown, report.KindUnreadable},
 	}
 	seen := map[string]bool{}
 	for _, js := range st.Jobs {
@@ -194,7 +204,7 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 	for job, w := range wants {
 		ds := "host05data/cst/" + strings.TrimPrefix(job, "cst")
 		switch job {
-		case "cstfresh", "cstdown":
+		case "cstfresh", "cstdown", "cstbad":
 			continue // no dataset row yet: the job's own line says why
 		case "cstboot":
 			ds += "/new"
@@ -231,6 +241,8 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 		{[]string{"cstboot"}, 1, "VAULT WARNING"},
 		{[]string{"cstfrz"}, 2, "VAULT CRITICAL"},
 		{[]string{"cstfresh"}, 3, "VAULT UNKNOWN"},
+		{[]string{"cstbad"}, 3, "VAULT UNKNOWN"},
+		{[]string{"cstlost"}, 1, "VAULT WARNING"},
 	} {
 		line, code := check(t, cfg, c.jobs...)
 		if code != c.exit || !strings.HasPrefix(line, c.word) {
