@@ -1,0 +1,213 @@
+//go:build lab && linux
+
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/belltech/vault/lab/labtest"
+)
+
+// sourcePermissions is the delegation README's "On each source host" tells the operator to grant
+// on the source (vault cannot set it: it never has root there).
+var sourcePermissions = []string{"send", "snapshot", "hold", "release"}
+
+// The zfs allow delegation is the smallest that works, measured: with the set vault bootstrap
+// grants on the target (read back from zfs allow, so the test follows the code) and the set the
+// README gives for the source, everything the unprivileged user does works: an incremental
+// pull (-I through an expired snapshot), snapshot on pull, a first receive of a new child with
+// the job's -o properties, the holds moved to the new base on both sides, and a prune that
+// destroys. Then, one permission at a time taken away, some vault command must fail or warn,
+// naming what went wrong; a permission nothing misses is not needed and fails the test.
+//
+// The backup user's grants on rust10/Backups and host05data are inherited by everything under
+// them and cannot be taken away below, so this test runs as a user of its own, vdeleg, with
+// grants only on its own datasets, logging in over SSH through vault serve as backup does.
+func TestLabDaemonMinimalDelegation(t *testing.T) {
+	const (
+		srcRoot = "host05data/deleg"
+		src     = srcRoot + "/fs"
+		tgt     = "rust10/Backups/deleg"
+		dst     = tgt + "/fs"
+		user    = "vdeleg"
+		dir     = "/var/lib/vault-deleg"
+		cfg     = "/etc/vault/deleg.toml"
+	)
+	t.Cleanup(func() {
+		labtest.Try(t, "", `pkill -9 -u `+user+`; sleep 1
+for ds in `+srcRoot+` `+tgt+`; do
+  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:deleg $s 2>/dev/null; done
+  zfs destroy -r $ds
+done
+userdel -r `+user+` 2>/dev/null; rm -rf `+dir+` `+cfg)
+	})
+	labtest.Root(t, `useradd -m -s /bin/bash `+user+`
+install -d -o `+user+` -g `+user+` -m 0700 /home/`+user+`/.ssh `+dir+`
+su `+user+` -c "ssh-keygen -q -t ed25519 -N '' -f /home/`+user+`/.ssh/id_ed25519"
+echo "command=\"/mnt/lab/vault serve --allow `+srcRoot+`\",restrict $(cat /home/`+user+`/.ssh/id_ed25519.pub)" >/home/`+user+`/.ssh/authorized_keys
+cp /home/backup/.ssh/known_hosts /home/`+user+`/.ssh/known_hosts
+chown `+user+`:`+user+` /home/`+user+`/.ssh/authorized_keys /home/`+user+`/.ssh/known_hosts
+zfs create -p `+src+` && head -c 1M /dev/urandom >/`+src+`/f0 && zfs snapshot `+src+`@2026-11-01_00.00.00--forever
+zfs allow -u `+user+` `+strings.Join(sourcePermissions, ",")+` `+srcRoot+`
+mkdir -p /etc/vault && cat >`+cfg+` <<'EOF'
+user = "`+user+`"
+state_dir = "`+dir+`"
+zfs_binary = "/sbin/zfs"
+timezone = "UTC"
+
+[ssh]
+identity = "/home/`+user+`/.ssh/id_ed25519"
+known_hosts = "/home/`+user+`/.ssh/known_hosts"
+connect_timeout = "20s"
+
+[[job]]
+name = "deleg"
+source = "`+user+`@127.0.0.1:22"
+source_datasets = ["`+src+`"]
+target = "`+tgt+`"
+schedule = "15 1 * * *"
+rpo = "26h"
+[job.snapshot_on_pull]
+ttl = "1w"
+[job.prune]
+source_ttl = true
+EOF
+/mnt/lab/vault config check `+cfg+` >/dev/null`)
+
+	// The root phase: vault bootstrap creates the target, delegates, verifies, first receive.
+	out := labtest.Root(t, "/mnt/lab/vault bootstrap -c "+cfg)
+	if !strings.Contains(out, "delegated") {
+		t.Fatalf("vault bootstrap did not delegate:\n%s", out)
+	}
+	allow := labtest.Root(t, "zfs allow "+tgt)
+	m := regexp.MustCompile(`(?m)^\s*user ` + user + ` (\S+)$`).FindStringSubmatch(allow)
+	if m == nil {
+		t.Fatalf("no delegation for %s on %s:\n%s", user, tgt, allow)
+	}
+	targetPermissions := strings.Split(m[1], ",")
+	t.Logf("vault bootstrap delegates %s on the target; the README's source set is %s", m[1], strings.Join(sourcePermissions, ","))
+
+	round := 0
+	// operate runs what the unprivileged user does in one round and returns what vault said
+	// went wrong and what went wrong that vault did not say.
+	operate := func() (said, unsaid []string) {
+		round++
+		expired := fmt.Sprintf("2025-01-%02d_00.00.00--1d", round)
+		kept := fmt.Sprintf("2026-11-%02d_00.00.00--forever", round+1)
+		child := fmt.Sprintf("%s/n%d", src, round)
+		labtest.Root(t, fmt.Sprintf(`head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[2]s
+head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[3]s
+zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
+		before := snapNames(t, src)
+		res := labtest.Try(t, user, "/mnt/lab/vault pull -c "+cfg)
+		if res.Exit != 0 {
+			said = append(said, fmt.Sprintf("vault pull exit %d: %s", res.Exit, strings.TrimSpace(res.Stdout+res.Stderr)))
+		} else if strings.Contains(res.Stdout+res.Stderr, "warning:") {
+			said = append(said, "vault pull warned: "+strings.TrimSpace(res.Stdout+res.Stderr))
+		}
+		// Snapshot on pull, then the whole chain, arrived; the holds moved to the new base.
+		srcSnaps := snapNames(t, src)
+		onPull := ""
+		if len(srcSnaps) == len(before)+1 {
+			onPull = srcSnaps[len(srcSnaps)-1]
+		} else {
+			unsaid = append(unsaid, "no snapshot on pull on the source")
+		}
+		dstSnaps := snapNames(t, dst)
+		for _, s := range []string{kept, onPull} {
+			if s != "" && !slices.Contains(dstSnaps, s) {
+				unsaid = append(unsaid, "the vault lacks @"+s)
+			}
+		}
+		if onPull != "" {
+			for side, ds := range map[string]string{"source": src, "vault": dst} {
+				holds := labtest.Root(t, "zfs list -H -t snapshot -o name -d 1 "+ds+" | xargs zfs holds -H | awk '$2 == \"vault:deleg\" {print $1}'")
+				if got := strings.Fields(holds); !slices.Equal(got, []string{ds + "@" + onPull}) {
+					unsaid = append(unsaid, fmt.Sprintf("%s: vault:deleg holds on %q, want only the new base", side, got))
+				}
+			}
+		}
+		props := labtest.Try(t, "", "zfs get -H -o value canmount,readonly "+dst+"/"+child[len(src)+1:])
+		if f := strings.Fields(props.Stdout); props.Exit != 0 || !slices.Equal(f, []string{"noauto", "on"}) {
+			unsaid = append(unsaid, "the new child's first receive: canmount,readonly "+strings.Join(strings.Fields(props.Stdout+props.Stderr), " "))
+		}
+		// Prune takes the expired snapshot (source TTL), when the pull is on record as good.
+		res = labtest.Try(t, user, "/mnt/lab/vault prune -c "+cfg)
+		if res.Exit != 0 {
+			said = append(said, fmt.Sprintf("vault prune exit %d: %s", res.Exit, strings.TrimSpace(res.Stdout+res.Stderr)))
+		}
+		if slices.Contains(snapNames(t, dst), expired) {
+			unsaid = append(unsaid, "prune left the expired @"+expired)
+		}
+		// The child served its purpose; keep the next rounds short. A round that could not hold
+		// or release leaves holds that later runs do not touch (vault releases only the base it
+		// moves from): each round starts with a hold on the newest snapshot of each side at most.
+		labtest.Root(t, `for ds in `+child+` `+dst+`/`+child[len(src)+1:]+`; do
+  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:deleg $s 2>/dev/null || true; done
+  zfs destroy -r $ds 2>/dev/null || true
+done
+for ds in `+src+` `+dst+`; do
+  zfs list -H -t snapshot -o name -s createtxg -d 1 $ds | head -n -1 | xargs -r zfs holds -H | awk '$2 == "vault:deleg" {print $1}' | xargs -r -n1 zfs release vault:deleg
+done`)
+		return said, unsaid
+	}
+	grant := func(verb, perm, ds string) {
+		labtest.Root(t, "zfs "+verb+" -u "+user+" "+perm+" "+ds)
+	}
+
+	said, unsaid := operate()
+	if len(said)+len(unsaid) > 0 {
+		t.Fatalf("with the full delegation:\nvault said: %q\nand: %q", said, unsaid)
+	}
+	for _, side := range []struct {
+		name  string
+		ds    string
+		perms []string
+	}{{"target", tgt, targetPermissions}, {"source", srcRoot, sourcePermissions}} {
+		for _, p := range side.perms {
+			grant("unallow", p, side.ds)
+			said, unsaid := operate()
+			grant("allow", p, side.ds)
+			switch {
+			case len(said) == 0 && len(unsaid) == 0:
+				t.Errorf("%s without %q: everything works, so it is not needed", side.name, p)
+			case len(said) == 0:
+				t.Errorf("%s without %q: vault said nothing, yet %q", side.name, p, unsaid)
+			default:
+				t.Logf("%s without %q: %s", side.name, p, summary(said, unsaid))
+			}
+			// A run that failed is repeated with the grant restored, to start the next one from
+			// a clean state. (Warnings leave nothing behind: the next round has fresh data, and
+			// stale holds are released after each round.)
+			if slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, " exit ") }) {
+				if s, u := operate(); len(s)+len(u) > 0 {
+					t.Fatalf("%s: with %q granted again:\nvault said: %q\nand: %q", side.name, p, s, u)
+				}
+			}
+		}
+	}
+}
+
+// summary is the first line of each problem, for the test log.
+func summary(said, unsaid []string) string {
+	var b strings.Builder
+	for _, s := range said {
+		fmt.Fprintf(&b, "\n    vault: %s", firstLines(s, 6))
+	}
+	for _, s := range unsaid {
+		fmt.Fprintf(&b, "\n    found: %s", s)
+	}
+	return b.String()
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n      ")
+}
