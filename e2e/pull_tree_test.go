@@ -50,6 +50,10 @@ zfs snapshot host05data/tree/jail/www.client/logs@2026-10-01_00.00.00--1y
 		if round == 0 && !strings.Contains(out, "ok") {
 			t.Errorf("first pull printed no ok line:\n%s", out)
 		}
+		// Six MiB through emulated SSH take a measurable time, and the summary says how long.
+		if strings.Contains(out, "MiB in 0s") {
+			t.Errorf("round %d: a pull's duration reads 0s:\n%s", round, out)
+		}
 	}
 
 	// A fifth pull finds nothing to do.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -215,27 +216,38 @@ func (p *Puller) snapshotOnPull(ctx context.Context, job *Job) (string, error) {
 
 // plan lists both sides (two zfs list calls per side, whatever the number of datasets) and plans.
 func (p *Puller) plan(ctx context.Context, job *Job, o Options) (*JobPlan, error) {
-	srcDS, err := p.Source.ZFS.List(ctx, job.Roots, job.Recursive, datasetTypes, sourceDatasetCols)
-	if err != nil {
-		return nil, fmt.Errorf("cannot list the source: %w", err)
-	}
-	srcSnaps, err := p.Source.ZFS.List(ctx, job.Roots, job.Recursive, snapshotTypes, snapshotCols)
-	if err != nil {
-		return nil, fmt.Errorf("cannot list the source's snapshots: %w", err)
-	}
+	// The four listings are independent: run them at once (the source's two as two sessions on
+	// the one connection), so a run pays one round trip for listing, not four.
 	roots := []zfs.Dataset{job.TargetRoot}
-	var dst []zfs.Entry
-	dstDS, err := p.Target.ZFS.List(ctx, roots, true, datasetTypes, targetDatasetCols)
+	var srcDS, srcSnaps, dstDS, dstSnaps []zfs.Entry
+	var srcDSErr, srcSnapsErr, dstDSErr, dstSnapsErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		srcDS, srcDSErr = p.Source.ZFS.List(ctx, job.Roots, job.Recursive, datasetTypes, sourceDatasetCols)
+	})
+	wg.Go(func() {
+		srcSnaps, srcSnapsErr = p.Source.ZFS.List(ctx, job.Roots, job.Recursive, snapshotTypes, snapshotCols)
+	})
+	wg.Go(func() { dstDS, dstDSErr = p.Target.ZFS.List(ctx, roots, true, datasetTypes, targetDatasetCols) })
+	wg.Go(func() { dstSnaps, dstSnapsErr = p.Target.ZFS.List(ctx, roots, true, snapshotTypes, snapshotCols) })
+	wg.Wait()
 	switch {
-	case isNotExist(err):
+	case srcDSErr != nil:
+		return nil, fmt.Errorf("cannot list the source: %w", srcDSErr)
+	case srcSnapsErr != nil:
+		return nil, fmt.Errorf("cannot list the source's snapshots: %w", srcSnapsErr)
+	}
+	var dst []zfs.Entry
+	switch {
+	case isNotExist(dstDSErr):
 		// The target root does not exist yet: everything is new.
-	case err != nil:
-		return nil, fmt.Errorf("cannot list the target: %w", err)
+	case dstDSErr != nil:
+		return nil, fmt.Errorf("cannot list the target: %w", dstDSErr)
+	case isNotExist(dstSnapsErr):
+		// Destroyed between the two listings: for this run it is gone, and so is all it held.
+	case dstSnapsErr != nil:
+		return nil, fmt.Errorf("cannot list the target's snapshots: %w", dstSnapsErr)
 	default:
-		dstSnaps, err := p.Target.ZFS.List(ctx, roots, true, snapshotTypes, snapshotCols)
-		if err != nil {
-			return nil, fmt.Errorf("cannot list the target's snapshots: %w", err)
-		}
 		dst = append(dstDS, withDatasets(dstDS, dstSnaps)...)
 	}
 	return Plan(Input{
@@ -289,8 +301,8 @@ func (p *Puller) ensureTargetRoot(ctx context.Context, job *Job, plan *JobPlan) 
 }
 
 // pullDataset runs one dataset's plan, re-planning after a resume.
-func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp DatasetPlan) DatasetReport {
-	dr := DatasetReport{Source: dp.Source, Target: dp.Target}
+func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp DatasetPlan) (dr DatasetReport) {
+	dr = DatasetReport{Source: dp.Source, Target: dp.Target}
 	start := p.now()
 	defer func() { dr.Duration = p.now().Sub(start) }()
 	for replans := 0; ; replans++ {
@@ -388,8 +400,8 @@ func newestName(dp DatasetPlan) string {
 var errTokenUnusable = errors.New("resume token can no longer be served")
 
 // runStep streams one send into one receive.
-func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step) (StepReport, error) {
-	sr := StepReport{Kind: st.Kind, To: st.To.Name.Short(), Intermediates: st.Intermediates}
+func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step) (sr StepReport, err error) {
+	sr = StepReport{Kind: st.Kind, To: st.To.Name.Short(), Intermediates: st.Intermediates}
 	send := zfs.SendOptions{Raw: dp.Encrypted}
 	recv := zfs.ReceiveOptions{Target: dp.Target}
 	switch st.Kind {
@@ -578,28 +590,41 @@ func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old, ol
 	if err != nil {
 		return err.Error()
 	}
-	var problems []string
-	if err := p.Source.ZFS.Hold(ctx, tag, to.Name); err != nil && !holdExists(err) {
-		problems = append(problems, fmt.Sprintf("cannot hold %s on the source: %v", to.Name, err))
-	}
-	if err := p.Target.ZFS.Hold(ctx, tag, newTarget); err != nil && !holdExists(err) {
-		problems = append(problems, fmt.Sprintf("cannot hold %s: %v", newTarget, err))
-	}
-	if old != nil && old.GUID != to.GUID && len(problems) == 0 {
-		if err := p.Source.ZFS.Release(ctx, tag, old.Name); err != nil && !holdMissing(err) {
-			problems = append(problems, fmt.Sprintf("cannot release the old base %s on the source: %v", old.Name, err))
+	// Each side's hold, then each side's release: the two sides at once, a side's own commands
+	// in order, so a base is never left without a hold on either side.
+	var srcProblems, dstProblems []string
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := p.Source.ZFS.Hold(ctx, tag, to.Name); err != nil && !holdExists(err) {
+			srcProblems = append(srcProblems, fmt.Sprintf("cannot hold %s on the source: %v", to.Name, err))
 		}
-		releaseTarget, err := dp.Target.Snapshot(old.Name.Short())
+	})
+	wg.Go(func() {
+		if err := p.Target.ZFS.Hold(ctx, tag, newTarget); err != nil && !holdExists(err) {
+			dstProblems = append(dstProblems, fmt.Sprintf("cannot hold %s: %v", newTarget, err))
+		}
+	})
+	wg.Wait()
+	if old != nil && old.GUID != to.GUID && len(srcProblems)+len(dstProblems) == 0 {
+		releaseTarget, terr := dp.Target.Snapshot(old.Name.Short())
 		if oldTarget != nil {
-			releaseTarget, err = oldTarget.Name, nil
+			releaseTarget, terr = oldTarget.Name, nil
 		}
-		if err == nil {
-			if err := p.Target.ZFS.Release(ctx, tag, releaseTarget); err != nil && !holdMissing(err) {
-				problems = append(problems, fmt.Sprintf("cannot release the old base %s: %v", releaseTarget, err))
+		wg.Go(func() {
+			if err := p.Source.ZFS.Release(ctx, tag, old.Name); err != nil && !holdMissing(err) {
+				srcProblems = append(srcProblems, fmt.Sprintf("cannot release the old base %s on the source: %v", old.Name, err))
 			}
+		})
+		if terr == nil {
+			wg.Go(func() {
+				if err := p.Target.ZFS.Release(ctx, tag, releaseTarget); err != nil && !holdMissing(err) {
+					dstProblems = append(dstProblems, fmt.Sprintf("cannot release the old base %s: %v", releaseTarget, err))
+				}
+			})
 		}
+		wg.Wait()
 	}
-	return strings.Join(problems, "; ")
+	return strings.Join(append(srcProblems, dstProblems...), "; ")
 }
 
 func holdExists(err error) bool {
