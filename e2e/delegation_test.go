@@ -103,6 +103,10 @@ EOF
 head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[3]s
 zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
 		before := snapNames(t, src)
+		// The new child's parent on the vault is made writable for the round, as a new job's
+		// top dataset's parent is: otherwise the child inherits readonly=on and the receive's
+		// -o readonly=on could fail unseen.
+		labtest.Root(t, "zfs set readonly=off "+dst)
 		res := labtest.Try(t, user, "/mnt/lab/vault pull -c "+cfg)
 		if res.Exit != 0 {
 			said = append(said, fmt.Sprintf("vault pull exit %d: %s", res.Exit, strings.TrimSpace(res.Stdout+res.Stderr)))
@@ -135,6 +139,7 @@ zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
 		if f := strings.Fields(props.Stdout); props.Exit != 0 || !slices.Equal(f, []string{"noauto", "on"}) {
 			unsaid = append(unsaid, "the new child's first receive: canmount,readonly "+strings.Join(strings.Fields(props.Stdout+props.Stderr), " "))
 		}
+		labtest.Root(t, "zfs set readonly=on "+dst)
 		// Prune takes the expired snapshot (source TTL), when the pull is on record as good.
 		res = labtest.Try(t, user, "/mnt/lab/vault prune -c "+cfg)
 		if res.Exit != 0 {
