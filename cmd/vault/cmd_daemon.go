@@ -102,8 +102,11 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	defer journal.Close()
-	// See vault pull: the SSH transport is GC-bound at the default target.
-	debug.SetGCPercent(400)
+	// See vault pull: the SSH transport is GC-bound at the default target. GOGC, when set,
+	// decides instead.
+	if s.getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		return daemonPull(ctx, cfgOf(c), j, log)
 	}, log.Named("daemon"))

@@ -58,7 +58,10 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	// The SSH transport allocates per packet; measured in sshx's benchmark, the default GC
 	// target costs a third of its throughput. A pull's live heap is mostly the 64 MiB stream
 	// buffer, so letting the heap grow to a few hundred MiB between collections is cheap here.
-	debug.SetGCPercent(400)
+	// GOGC, when set, decides instead.
+	if s.getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	// A running daemon does the pull itself, so runs of a job never overlap. A dry run and a
 	// newest-only pull run here.
 	if !*dryRun && !*newestOnly {

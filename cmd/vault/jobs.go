@@ -109,6 +109,11 @@ func consoleLogger(s *stdio, verbose bool) hclog.Logger {
 	if verbose {
 		level = hclog.Info
 	}
+	// VAULT_LOG_LEVEL=debug shows every command with its duration (what to read when a run is
+	// slow or a source answers oddly).
+	if l := hclog.LevelFromString(s.getenv("VAULT_LOG_LEVEL")); l != hclog.NoLevel {
+		level = l
+	}
 	return hclog.New(&hclog.LoggerOptions{Name: "vault", Level: level, Output: s.err})
 }
 
