@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"io"
@@ -83,11 +82,7 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	if *dir == "" || *keyFile == "" || len(rcpts) == 0 {
 		return usageErrorf("--to, --signing-key and at least one --recipient are needed; %s", exportUsage)
 	}
-	ageRcpts, key, vs, err := mediaOptions(rcpts, *keyFile, *volSize)
-	if err != nil {
-		return err
-	}
-	passphrase, err := pass.read(s, true)
+	o, err := mediaOptions(s, rcpts, *keyFile, *volSize, &pass)
 	if err != nil {
 		return err
 	}
@@ -95,12 +90,12 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 		*host, _ = os.Hostname()
 	}
 	if *name == "" {
-		*name = strings.NewReplacer("/", "_", "@", "_", " ", "_", ":", "_").Replace(snap.String())
+		*name = exportName(snap)
 	}
+	o.Dir, o.Name, o.Host = *dir, *name, *host
 	local := &zfs.Local{}
 	z := &zfs.ZFS{Bin: *zfsBin, Exec: local}
-	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, sneakernet.ExportOptions{
-		Dir: *dir, Name: *name, VolumeSize: vs, Recipients: ageRcpts, SigningKey: key, Host: *host, Passphrase: passphrase})
+	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, o)
 	if err != nil {
 		return err
 	}
@@ -116,27 +111,38 @@ func printExported(s *stdio, snap zfs.Snapshot, dir, name string, m *sneakernet.
 }
 
 // mediaOptions reads what both vault export and vault restore export take: the age
-// recipients, the signing key and the volume size (default: the format's).
-func mediaOptions(rcpts []string, keyFile, volSize string) ([]age.Recipient, ed25519.PrivateKey, int64, error) {
-	var out []age.Recipient
+// recipients, the signing key, the volume size and the break-glass passphrase, into the export
+// options (the caller adds where, what name and which host).
+func mediaOptions(s *stdio, rcpts []string, keyFile, volSize string, pass *passphraseFlags) (sneakernet.ExportOptions, error) {
+	var o sneakernet.ExportOptions
 	for _, r := range rcpts {
 		x, err := age.ParseX25519Recipient(r)
 		if err != nil {
-			return nil, nil, 0, usageErrorf("--recipient %q: %v", r, err)
+			return o, usageErrorf("--recipient %q: %v", r, err)
 		}
-		out = append(out, x)
+		o.Recipients = append(o.Recipients, x)
 	}
 	key, err := sneakernet.ReadSigningKeyFile(keyFile)
 	if err != nil {
-		return nil, nil, 0, &exitError{code: exitUsage, err: err}
+		return o, &exitError{code: exitUsage, err: err}
 	}
-	var vs conf.Size
+	o.SigningKey = key
 	if volSize != "" {
-		if vs, err = conf.ParseSize(volSize); err != nil {
-			return nil, nil, 0, usageErrorf("--volume-size %q: %v", volSize, err)
+		vs, err := conf.ParseSize(volSize)
+		if err != nil {
+			return o, usageErrorf("--volume-size %q: %v", volSize, err)
 		}
+		o.VolumeSize = int64(vs)
 	}
-	return out, key, int64(vs), nil
+	if o.Passphrase, err = pass.read(s, true); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// exportName is the default name of an export of snap: its full name, made a file name.
+func exportName(snap zfs.Snapshot) string {
+	return strings.NewReplacer("/", "_", "@", "_", " ", "_", ":", "_").Replace(snap.String())
 }
 
 // exportSnapshot sends snap (incremental from from, if set) through the sneakernet exporter.

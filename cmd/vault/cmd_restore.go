@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/belltech/vault/conf"
-	"github.com/belltech/vault/sneakernet"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -104,24 +103,19 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 			return usageErrorf("--from: %v", err)
 		}
 	}
-	ageRcpts, key, vs, err := mediaOptions(rcpts, *keyFile, *volSize)
+	o, err := mediaOptions(s, rcpts, *keyFile, *volSize, &pass)
 	if err != nil {
 		return err
 	}
-	passphrase, err := pass.read(s, true)
-	if err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	name := strings.NewReplacer("/", "_", "@", "_", " ", "_", ":", "_").Replace(snap.String())
+	o.Dir, o.Name = *dir, exportName(snap)
+	o.Host, _ = os.Hostname()
 	local := &zfs.Local{}
 	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
-	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, sneakernet.ExportOptions{
-		Dir: *dir, Name: name, VolumeSize: vs, Recipients: ageRcpts, SigningKey: key, Host: host, Passphrase: passphrase})
+	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, o)
 	if err != nil {
 		return err
 	}
-	printExported(s, snap, *dir, name, m)
+	printExported(s, snap, *dir, o.Name, m)
 	return nil
 }
 
