@@ -45,8 +45,7 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	job := fs.Arg(0)
-	if _, ok := c.Job(job); !ok {
-		_, err := selectJobs(c, []string{job}, "")
+	if _, err := namedJob(c, job); err != nil {
 		return err
 	}
 	var reply ackReply

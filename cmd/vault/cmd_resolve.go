@@ -54,9 +54,8 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	j, ok := c.Job(fs.Arg(0))
-	if !ok {
-		_, err := selectJobs(c, []string{fs.Arg(0)}, "")
+	j, err := namedJob(c, fs.Arg(0))
+	if err != nil {
 		return err
 	}
 	name := fs.Arg(1)

@@ -38,9 +38,8 @@ func runRestore(ctx context.Context, s *stdio, args []string) error {
 // vaultSnapshot resolves JOB DATASET@SNAP, where DATASET is the source's name or the vault's,
 // to the snapshot the vault holds.
 func vaultSnapshot(c *conf.Config, jobName, arg string) (*conf.Job, zfs.Snapshot, error) {
-	j, ok := c.Job(jobName)
-	if !ok {
-		_, err := selectJobs(c, []string{jobName}, "")
+	j, err := namedJob(c, jobName)
+	if err != nil {
 		return nil, zfs.Snapshot{}, err
 	}
 	snap, err := zfs.ParseSnapshot(arg)

@@ -49,6 +49,15 @@ func selectJobs(c *conf.Config, names []string, kind string) ([]*conf.Job, error
 	return out, nil
 }
 
+// namedJob is the job called name, or the error selectJobs gives for an unknown one.
+func namedJob(c *conf.Config, name string) (*conf.Job, error) {
+	js, err := selectJobs(c, []string{name}, "")
+	if err != nil {
+		return nil, err
+	}
+	return js[0], nil
+}
+
 // pullerJob translates a configured job into what the puller runs. The configuration has been
 // validated, so a name that does not parse here is a bug, reported as an error all the same.
 func pullerJob(c *conf.Config, j *conf.Job) (*puller.Job, error) {
