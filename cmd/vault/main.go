@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -58,9 +59,36 @@ func usageErrorf(format string, a ...any) error {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile(os.Getenv("VAULT_CPUPROFILE"))
 	code := run(ctx, os.Args[1:], &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv})
 	stop()
+	stopProfile()
 	os.Exit(code)
+}
+
+// startCPUProfile writes a CPU profile of the whole command to path (for go tool pprof) when
+// path is set, and returns the function that finishes it. A profile that cannot be started
+// is reported and the command runs anyway.
+func startCPUProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vault: VAULT_CPUPROFILE: %v; running without a profile\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "vault: VAULT_CPUPROFILE: %v\n", err)
+		}
+	}
 }
 
 // run executes one command line and returns the process exit code. Every error is printed
