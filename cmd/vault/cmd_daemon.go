@@ -22,6 +22,7 @@ import (
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
+	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
 )
@@ -105,7 +106,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// See vault pull: the SSH transport is GC-bound at the default target. GOGC, when set,
 	// decides instead.
 	if s.getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(sshx.GCPercent)
 	}
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		return daemonPull(ctx, cfgOf(c), j, log)

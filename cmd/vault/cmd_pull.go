@@ -55,12 +55,10 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	if len(jobs) == 0 {
 		return usageErrorf("the configuration %s has no SSH job to pull", *path)
 	}
-	// The SSH transport allocates per packet; measured in sshx's benchmark, the default GC
-	// target costs a third of its throughput. A pull's live heap is mostly the 64 MiB stream
-	// buffer, so letting the heap grow to a few hundred MiB between collections is cheap here.
-	// GOGC, when set, decides instead.
+	// The SSH transport allocates per packet (see sshx.GCPercent). GOGC, when set, decides
+	// instead.
 	if s.getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(sshx.GCPercent)
 	}
 	// A running daemon does the pull itself, so runs of a job never overlap. A dry run and a
 	// newest-only pull run here.
