@@ -5,8 +5,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -87,8 +89,10 @@ func ageDecrypt(b *testing.B, path string, id age.Identity) {
 	}
 }
 
-// BenchmarkImportVsAge alternates Import and a plain age decryption of the same 256 MiB, so
-// that both see the same machine load, and reports each one's rate and their ratio.
+// BenchmarkImportVsAge alternates Import, a plain age decryption of the same 256 MiB in this
+// process (age.Decrypt, what the age command line does) and, when the age command line
+// (Debian's age) is on the PATH, `age -d -i ID FILE >/dev/null` itself, so that all see the
+// same machine load, and reports each one's rate and the ratios.
 func BenchmarkImportVsAge(b *testing.B) {
 	const size = 256 << 20
 	e := benchExport(b, size)
@@ -96,7 +100,12 @@ func BenchmarkImportVsAge(b *testing.B) {
 	all := concatenate(b, e)
 	id := testIdentity(b, 0)
 	media := os.DirFS(e.dir)
-	var tImport, tAge, cpuImport, cpuAge time.Duration
+	ageCLI, _ := exec.LookPath("age")
+	idFile := filepath.Join(e.dir, "vault.age")
+	if err := os.WriteFile(idFile, []byte(testIdentities[0]+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var tImport, tAge, tCLI, cpuImport, cpuAge time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		start, cpuStart := time.Now(), cpuTime(b)
@@ -109,11 +118,27 @@ func BenchmarkImportVsAge(b *testing.B) {
 		tAge += time.Since(mid)
 		cpuImport += cpuMid - cpuStart
 		cpuAge += cpuTime(b) - cpuMid
+		if ageCLI != "" {
+			cmd := exec.Command(ageCLI, "-d", "-i", idFile, all)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			start := time.Now()
+			if err := cmd.Run(); err != nil { // Stdout nil is /dev/null
+				b.Fatalf("%s: %v: %s", ageCLI, err, stderr.String())
+			}
+			tCLI += time.Since(start)
+		}
 	}
 	mbs := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
 	b.ReportMetric(mbs(tImport), "import-MB/s")
 	b.ReportMetric(mbs(tAge), "age-MB/s")
 	b.ReportMetric(tAge.Seconds()/tImport.Seconds(), "import/age")
+	if ageCLI != "" {
+		b.ReportMetric(mbs(tCLI), "age-cli-MB/s")
+		b.ReportMetric(tCLI.Seconds()/tImport.Seconds(), "import/age-cli")
+	} else {
+		b.Log("no age command line on the PATH (apt-get install age): compared with age.Decrypt only")
+	}
 	// CPU time (user and system, all threads) for the same bytes: what the hashing costs.
 	b.ReportMetric(cpuImport.Seconds()/cpuAge.Seconds(), "cpu-import/age")
 }
