@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -442,20 +444,28 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	if err != nil {
 		return sr, err
 	}
-	pr, pw := io.Pipe()
+	// The receive reads an OS pipe that copyStream writes in blocking mode: one write(2) per
+	// chunk, where a pipe in Go's poller (or an io.Pipe that os/exec copies into one) costs a
+	// system call, or a wake-up, per 32-64 KiB. When zfs receive ends early, the next write
+	// fails with EPIPE at once.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return sr, fmt.Errorf("cannot make a pipe for the receive: %w", err)
+	}
+	_ = pw.Fd() // Fd puts the write end in blocking mode
 	recvCmd.Stdin = pr
 	// The receive is not tied to ctx: when the run is cancelled (SIGTERM) it must not be killed
 	// but see the end of its input, so that a resumable receive saves what arrived and leaves
 	// a token. Ending the input below always happens, cancelled or not.
 	rp, err := p.Target.Starter.Start(context.WithoutCancel(ctx), recvCmd)
+	pr.Close() // the receive has its own copy; ours would keep EPIPE from ever coming
 	if err != nil {
 		pw.Close()
 		return sr, fmt.Errorf("cannot start the receive: %w", err)
 	}
-	WatchReceive(rp, pr)
 	sp, err := p.Source.Starter.Start(ctx, sendCmd)
 	if err != nil {
-		pw.CloseWithError(err)
+		pw.Close()
 		_ = rp.Wait()
 		return sr, fmt.Errorf("cannot start the send: %w", err)
 	}
@@ -463,6 +473,9 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	stopProgress := p.ShowProgress(fmt.Sprintf("%s %s", dp.Target, st.Kind), total, &counter)
 	n, cerr := copyStream(ctx, pw, sp.Stdout(), streamOptions{Limit: job.BandwidthLimit, Counter: &counter})
 	stopProgress()
+	if errors.Is(cerr, syscall.EPIPE) {
+		cerr = fmt.Errorf("%w: %w", errReceiveEnded, cerr)
+	}
 	sr.Bytes = n
 	var serr error
 	if cerr != nil && !errors.Is(cerr, errEmptySend) {
@@ -473,11 +486,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	}
 	// End the receive's input either way: on a cut stream a resumable receive keeps what it got
 	// and leaves a resume token for the next run.
-	if cerr != nil {
-		pw.CloseWithError(cerr)
-	} else {
-		pw.Close()
-	}
+	pw.Close()
 	rerr := rp.Wait()
 	switch {
 	case errors.Is(cerr, errReceiveEnded) && rerr != nil:
