@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,7 +21,6 @@ import (
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
-	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
 )
@@ -103,11 +101,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	defer journal.Close()
-	// See vault pull: the SSH transport is GC-bound at the default target. GOGC, when set,
-	// decides instead.
-	if s.getenv("GOGC") == "" {
-		debug.SetGCPercent(sshx.GCPercent)
-	}
+	useTransportGC(s)
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		return daemonPull(ctx, cfgOf(c), j, log)
 	}, log.Named("daemon"))

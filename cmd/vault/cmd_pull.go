@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -55,11 +54,7 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	if len(jobs) == 0 {
 		return usageErrorf("the configuration %s has no SSH job to pull", *path)
 	}
-	// The SSH transport allocates per packet (see sshx.GCPercent). GOGC, when set, decides
-	// instead.
-	if s.getenv("GOGC") == "" {
-		debug.SetGCPercent(sshx.GCPercent)
-	}
+	useTransportGC(s)
 	// A running daemon does the pull itself, so runs of a job never overlap. A dry run and a
 	// newest-only pull run here.
 	if !*dryRun && !*newestOnly {
