@@ -38,9 +38,15 @@ cat /home/backup/.ssh/bench_ed25519.pub >>/home/backup/.ssh/authorized_keys
 	const sshOpts = sshDefault + " -c aes128-gcm@openssh.com"
 	// Every contestant starts from the same base.
 	mustPull(b, cfg)
-	labtest.As(b, "backup", "ssh "+sshOpts+" backup@127.0.0.1 zfs send -L -c "+src+"@2026-11-25_00.00.00--1w | zfs receive -s -u rust10/Backups/benchpipe/fs")
-	labtest.As(b, "backup", "ssh "+sshDefault+" backup@127.0.0.1 zfs send -L -c "+src+"@2026-11-25_00.00.00--1w | zfs receive -s -u rust10/Backups/benchpipedef/fs")
-	labtest.As(b, "backup", "syncoid --no-privilege-elevation --no-sync-snap --compress=none --sshkey=/home/backup/.ssh/bench_ed25519 --sshoption=UserKnownHostsFile=/home/backup/.ssh/known_hosts backup@127.0.0.1:"+src+" rust10/Backups/benchsyncoid/fs >/dev/null 2>&1")
+	// pipeScript is the bare pipe with ssh options opts into rust10/Backups/TARGET/fs; sendArgs are
+	// zfs send's snapshot arguments.
+	pipeScript := func(opts, target, sendArgs string) string {
+		return "ssh " + opts + " backup@127.0.0.1 zfs send -L -c " + sendArgs + " | zfs receive -s -u rust10/Backups/" + target + "/fs"
+	}
+	labtest.As(b, "backup", pipeScript(sshOpts, "benchpipe", src+"@2026-11-25_00.00.00--1w"))
+	labtest.As(b, "backup", pipeScript(sshDefault, "benchpipedef", src+"@2026-11-25_00.00.00--1w"))
+	const syncoidScript = "syncoid --no-privilege-elevation --no-sync-snap --compress=none --sshkey=/home/backup/.ssh/bench_ed25519 --sshoption=UserKnownHostsFile=/home/backup/.ssh/known_hosts backup@127.0.0.1:" + src + " rust10/Backups/benchsyncoid/fs"
+	labtest.As(b, "backup", syncoidScript+" >/dev/null 2>&1")
 
 	timed := func(script string) float64 {
 		out := labtest.As(b, "backup", "s=$(date +%s.%N); "+script+" >/dev/null; e=$(date +%s.%N); awk -v s=$s -v e=$e 'BEGIN{print e-s}'")
@@ -61,22 +67,17 @@ cat /home/backup/.ssh/bench_ed25519.pub >>/home/backup/.ssh/authorized_keys
 	for r := range rounds {
 		snap := fmt.Sprintf("2026-11-26_00.00.%02d--1w", r)
 		labtest.Root(b, fmt.Sprintf("head -c %dM /dev/urandom >/host05data/bench/fs/delta.bin && zfs snapshot %s@%s", mib, src, snap))
-		sz, err := strconv.ParseFloat(strings.Fields(labtest.Root(b, "zfs send -n -P -L -c -I "+src+"@"+prev+" "+src+"@"+snap+" | awk '$1==\"size\"{print $2}'"))[0], 64)
+		incr := "-I " + src + "@" + prev + " " + src + "@" + snap
+		sz, err := strconv.ParseFloat(strings.Fields(labtest.Root(b, "zfs send -n -P -L -c "+incr+" | awk '$1==\"size\"{print $2}'"))[0], 64)
 		if err != nil {
 			b.Fatal(err)
 		}
 		size = max(size, sz)
 		contestants := []func(){
 			func() { vault = min(vault, timed("/mnt/lab/vault pull -c "+cfg)) },
-			func() {
-				pipe = min(pipe, timed("ssh "+sshOpts+" backup@127.0.0.1 zfs send -L -c -I "+src+"@"+prev+" "+src+"@"+snap+" | zfs receive -s -u rust10/Backups/benchpipe/fs"))
-			},
-			func() {
-				pipeDef = min(pipeDef, timed("ssh "+sshDefault+" backup@127.0.0.1 zfs send -L -c -I "+src+"@"+prev+" "+src+"@"+snap+" | zfs receive -s -u rust10/Backups/benchpipedef/fs"))
-			},
-			func() {
-				syncoid = min(syncoid, timed("syncoid --no-privilege-elevation --no-sync-snap --compress=none --sshkey=/home/backup/.ssh/bench_ed25519 --sshoption=UserKnownHostsFile=/home/backup/.ssh/known_hosts backup@127.0.0.1:"+src+" rust10/Backups/benchsyncoid/fs 2>/dev/null"))
-			},
+			func() { pipe = min(pipe, timed(pipeScript(sshOpts, "benchpipe", incr))) },
+			func() { pipeDef = min(pipeDef, timed(pipeScript(sshDefault, "benchpipedef", incr))) },
+			func() { syncoid = min(syncoid, timed(syncoidScript+" 2>/dev/null")) },
 		}
 		for i := range contestants {
 			contestants[(i+r)%len(contestants)]()
