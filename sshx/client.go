@@ -27,14 +27,6 @@ var ErrAuth = errors.New("ssh authentication failed")
 // clientVersion names vault in the source's sshd logs.
 const clientVersion = "SSH-2.0-vault"
 
-// GCPercent is the garbage-collection target (GOGC) for a process that moves streams over
-// this transport. x/crypto/ssh allocates a fresh 32 KiB slice per packet; measured in
-// BenchmarkTransportVsOpenSSH, the default target of 100 costs about a third of the
-// throughput. A pull's live heap is mostly its stream buffer, so letting the heap grow to a
-// few hundred MiB between collections is cheap. vault pull and vault daemon set it unless
-// GOGC is in the environment.
-const GCPercent = 400
-
 // Client is one SSH connection to a source host. Its methods may be called
 // from several goroutines; each command gets its own session.
 type Client struct {
@@ -79,8 +71,9 @@ func Dial(ctx context.Context, c Config) (*Client, error) {
 		return nil, fail(err)
 	}
 	triedKey := false
+	choice := cipherOrder()
 	cfg := &ssh.ClientConfig{
-		Config: ssh.Config{Ciphers: ciphers()},
+		Config: ssh.Config{Ciphers: choice.Ciphers},
 		User:   c.User,
 		Auth: []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
 			triedKey = true
@@ -127,7 +120,8 @@ func Dial(ctx context.Context, c Config) (*Client, error) {
 		done:     make(chan struct{}),
 	}
 	log.Debug("ssh connected", "addr", addr, "user", c.User, "duration", time.Since(start),
-		"server", string(sc.ServerVersion()))
+		"server", string(sc.ServerVersion()), "ciphers", choice.Ciphers,
+		"aes-gcm_MBps", int(choice.AESGCM), "chacha20_MBps", int(choice.ChaCha20))
 	go cl.watchConn()
 	if c.Keepalive > 0 {
 		go cl.keepalive(c.Keepalive)
