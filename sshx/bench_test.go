@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strconv"
 	"syscall"
 	"testing"
@@ -28,8 +27,9 @@ const benchCipher = "aes128-gcm@openssh.com" // vault's first choice; OpenSSH is
 //	go test -run '^$' -bench TransportVsOpenSSH -benchtime=3x ./sshx/
 //
 // The Go runtime's settings weigh on the result (see the package
-// documentation): vault's client runs with GCPercent, as vault pull does,
-// unless GOGC is set.
+// documentation): vault's client runs with TuneRuntime's GC target and
+// GOMAXPROCS for one stream, as vault pull does, unless GOGC or GOMAXPROCS
+// is set.
 func BenchmarkTransportVsOpenSSH(b *testing.B) {
 	gib := 2.0
 	if s := os.Getenv("VAULT_BENCH_SSH_GIB"); s != "" {
@@ -88,10 +88,9 @@ func BenchmarkTransportVsOpenSSH(b *testing.B) {
 		return time.Since(start)
 	}
 
-	// Measure the transport as vault pull runs it: with its GC target, unless GOGC says.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(GCPercent))
-	}
+	// Measure the transport as vault pull runs it: its GC target and one P for one stream,
+	// unless GOGC and GOMAXPROCS say.
+	defer TuneRuntime(1, os.Getenv)()
 	var tv, to time.Duration
 	b.ResetTimer()
 	for i := range b.N {

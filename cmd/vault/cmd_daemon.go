@@ -21,6 +21,7 @@ import (
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
+	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
 )
@@ -101,7 +102,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	defer journal.Close()
-	useTransportGC(s)
+	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		return daemonPull(ctx, cfgOf(c), j, log)
 	}, log.Named("daemon"))

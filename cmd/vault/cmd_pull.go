@@ -54,7 +54,7 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	if len(jobs) == 0 {
 		return usageErrorf("the configuration %s has no SSH job to pull", *path)
 	}
-	useTransportGC(s)
+	sshx.TuneRuntime(1, s.getenv) // jobs pull one after another, a dataset at a time
 	// A running daemon does the pull itself, so runs of a job never overlap. A dry run and a
 	// newest-only pull run here.
 	if !*dryRun && !*newestOnly {

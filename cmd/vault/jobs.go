@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -12,7 +11,6 @@ import (
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/policy"
 	"github.com/belltech/vault/puller"
-	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -115,14 +113,6 @@ func firstError(errs ...error) error {
 }
 
 // consoleLogger logs to stderr for console commands: warnings and errors only unless verbose.
-// useTransportGC sets the garbage-collection target the SSH transport runs best with (see
-// sshx.GCPercent), for the commands that stream over it; GOGC, when set, decides instead.
-func useTransportGC(s *stdio) {
-	if s.getenv("GOGC") == "" {
-		debug.SetGCPercent(sshx.GCPercent)
-	}
-}
-
 func consoleLogger(s *stdio, verbose bool) hclog.Logger {
 	level := hclog.Warn
 	if verbose {
