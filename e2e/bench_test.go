@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 
 // BenchmarkLabPullIncremental pulls incrementals of a few hundred MB three ways in one boot,
 // three rounds, and prints the ratios of the fastest rounds side by side: vault (through vault
-// serve), a bare `ssh src zfs send | zfs receive` pipe told vault's cipher, and syncoid; and,
+// serve), a bare `ssh src zfs send | zfs receive` pipe told the cipher vault chose, and syncoid; and,
 // for reference, the pipe with OpenSSH's default cipher. Run with -benchtime=1x (make bench
 // does).
 // Lab figures are emulated-CPU figures: compare them with each other, never with native ones.
@@ -32,12 +33,18 @@ su backup -c "ssh-keygen -q -t ed25519 -N '' -f /home/backup/.ssh/bench_ed25519"
 cat /home/backup/.ssh/bench_ed25519.pub >>/home/backup/.ssh/authorized_keys
 `)
 	cfg := pullConfig(b, "benchvault", []string{src}, "")
-	// The pipe is told vault's cipher (aes128-gcm where the CPU has AES instructions); a second
-	// pipe, "as typed", takes OpenSSH's default (chacha20-poly1305), for reference.
+	// Every contestant starts from the same base. vault's first pull says, in its debug log,
+	// the cipher it chose by measuring this CPU (sshx's cipherOrder): the pipe is told the same
+	// one; a second pipe, "as typed", takes OpenSSH's default (chacha20-poly1305), for
+	// reference.
+	first := labtest.As(b, "backup", "VAULT_LOG_LEVEL=debug /mnt/lab/vault pull -c "+labtest.Q(cfg)+" 2>&1 >/dev/null")
+	m := regexp.MustCompile(`ciphers=\["?([a-z0-9@.-]+)`).FindStringSubmatch(first)
+	if m == nil {
+		b.Fatalf("vault's debug log does not name its ciphers:\n%s", first)
+	}
+	vaultCipher := m[1]
 	const sshDefault = "-i /home/backup/.ssh/bench_ed25519 -o BatchMode=yes -o UserKnownHostsFile=/home/backup/.ssh/known_hosts"
-	const sshOpts = sshDefault + " -c aes128-gcm@openssh.com"
-	// Every contestant starts from the same base.
-	mustPull(b, cfg)
+	sshOpts := sshDefault + " -c " + vaultCipher
 	// pipeScript is the bare pipe with ssh options opts into rust10/Backups/TARGET/fs; sendArgs are
 	// zfs send's snapshot arguments.
 	pipeScript := func(opts, target, sendArgs string) string {
@@ -98,7 +105,7 @@ cat /home/backup/.ssh/bench_ed25519.pub >>/home/backup/.ssh/authorized_keys
 	b.ReportMetric(pipe/vault, "vault/pipe")
 	b.ReportMetric(pipeDef/vault, "vault/pipe-default-cipher")
 	b.ReportMetric(syncoid/vault, "vault/syncoid")
-	b.Logf("incremental of %.0f MB: vault %.1fs (%.1f MB/s), bare pipe %.1fs (%.1f MB/s), syncoid %.1fs (%.1f MB/s); vault = %.2fx the pipe (target 0.95), %.2fx syncoid; "+
+	b.Logf("incremental of %.0f MB, cipher %s: vault %.1fs (%.1f MB/s), bare pipe %.1fs (%.1f MB/s), syncoid %.1fs (%.1f MB/s); vault = %.2fx the pipe (target 0.95), %.2fx syncoid; "+
 		"the pipe with OpenSSH's default cipher %.1fs (%.1f MB/s), vault = %.2fx it",
-		mb, vault, mb/vault, pipe, mb/pipe, syncoid, mb/syncoid, pipe/vault, syncoid/vault, pipeDef, mb/pipeDef, pipeDef/vault)
+		mb, vaultCipher, vault, mb/vault, pipe, mb/pipe, syncoid, mb/syncoid, pipe/vault, syncoid/vault, pipeDef, mb/pipeDef, pipeDef/vault)
 }
