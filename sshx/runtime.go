@@ -24,8 +24,8 @@ func StreamProcs(streams int) int { return max(1, min(streams, runtime.NumCPU())
 
 // TuneRuntime sets the garbage-collection target and GOMAXPROCS for a process whose work is
 // up to streams SSH streams at once; GOGC and GOMAXPROCS in the environment, when set
-// (getenv), decide instead. vault pull and vault daemon call it. It returns a function that
-// puts the previous settings back (for benchmarks).
+// (getenv), decide instead. vault pull, vault bootstrap and vault daemon call it. It returns
+// a function that puts the previous settings back (for benchmarks).
 func TuneRuntime(streams int, getenv func(string) string) (restore func()) {
 	setGC, oldGC, oldProcs := getenv("GOGC") == "", 0, 0
 	if setGC {

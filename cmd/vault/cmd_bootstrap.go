@@ -12,6 +12,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -45,6 +46,8 @@ func runBootstrap(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The first full receives are the largest streams of all, one at a time.
+	sshx.TuneRuntime(1, s.getenv)
 	log := consoleLogger(s, *verbose)
 	tty := isTerminal(s, s.out)
 	var pulls []*puller.Report
