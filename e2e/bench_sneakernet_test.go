@@ -126,11 +126,5 @@ echo "$hwm $(awk -v s=$s -v e=$e 'BEGIN{print e-s}')"`)
 		mb/vault, mb/age, age/vault, mb/recv, hwmKiB/1024, stream/(1<<30))
 	// make bench runs the pull benchmark next in the same boot: give its rounds the space back
 	// (rust10 has about 8 GiB).
-	labtest.Root(b, fmt.Sprintf(`
-for s in $(zfs list -H -o name -t snapshot -r rust10/Backups/benchsn %[1]s); do
-	zfs holds -H "$s" | while read -r _ tag _; do zfs release "$tag" "$s"; done
-done
-zfs destroy -r rust10/Backups/benchsn
-zfs destroy -r %[1]s
-rm -rf /scratch/media /scratch/bench.age`, src))
+	labtest.Root(b, destroyHeldScript("rust10/Backups/benchsn", src)+"rm -rf /scratch/media /scratch/bench.age")
 }

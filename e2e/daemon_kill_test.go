@@ -148,10 +148,7 @@ func TestLabDaemonKill9NeverCorruptsState(t *testing.T) {
 	t.Cleanup(func() {
 		labtest.Try(t, "", `test -s /tmp/vault-kil.pid && kill -9 $(cat /tmp/vault-kil.pid) 2>/dev/null
 sleep 1
-for ds in `+root+` rust10/Backups/kil rust10/Backups/kil1 rust10/Backups/kil2 rust10/Backups/kil3 rust10/Backups/kil4; do
-  zfs list -H -t snapshot -o name -r $ds 2>/dev/null | xargs -r zfs holds -H | awk '{print $2, $1}' | xargs -r -n2 zfs release
-  zfs destroy -r $ds
-done
+`+destroyHeldScript(root, "rust10/Backups/kil", "rust10/Backups/kil1", "rust10/Backups/kil2", "rust10/Backups/kil3", "rust10/Backups/kil4")+`
 rm -rf `+dir+` /etc/vault/kil.toml /tmp/vault-kil.*`)
 	})
 	labtest.Root(t, "for c in c1 c2 c3 c4; do zfs create -p "+root+"/$c && head -c 1M /dev/urandom >/"+root+"/$c/f0; done && zfs snapshot -r "+root+"@2026-11-01_00.00.00--1w")

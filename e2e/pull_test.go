@@ -79,6 +79,17 @@ func snapNames(t testing.TB, ds string) []string {
 	return strings.Fields(strings.TrimSpace(out))
 }
 
+// destroyHeldScript is a script fragment that releases every hold on the datasets' snapshots
+// (vault's and anyone's) and destroys the datasets recursively, for clean-ups.
+func destroyHeldScript(datasets ...string) string {
+	var b strings.Builder
+	for _, ds := range datasets {
+		q := labtest.Q(ds)
+		fmt.Fprintf(&b, "zfs list -H -t snapshot -o name -r %s 2>/dev/null | xargs -r zfs holds -H | awk '{print $2, $1}' | xargs -r -n2 zfs release\nzfs destroy -r %s\n", q, q)
+	}
+	return b.String()
+}
+
 // sameContent checks that every snapshot of src exists on dst with the same content.
 func sameContent(t *testing.T, src, dst string, snaps []string) {
 	t.Helper()
