@@ -63,7 +63,7 @@ cat /home/backup/.ssh/bench_ed25519.pub >>/home/backup/.ssh/authorized_keys
 		}
 		return secs
 	}
-	// Each round writes a new delta and snapshots it, and the three pull that incremental in
+	// Each round writes a new delta and snapshots it, and the four pull that incremental in
 	// turn (in a rotating order), so that each sees the same bytes and, over the rounds, the
 	// same machine. The fastest round of each counts: lab timing noise only ever adds.
 	// Five rounds: now and then a run in the guest takes 25-50% longer (more system time, on

@@ -31,9 +31,9 @@ import (
 //
 // It measures once per process, at the first connection: about 0.1 ms on a
 // CPU with AES instructions, ~20 ms under emulation.
-var cipherOrder = sync.OnceValue(func() CipherChoice {
+var cipherOrder = sync.OnceValue(func() cipherChoice {
 	a, c := measureDecrypt()
-	return CipherChoice{Ciphers: orderCiphers(hasAESGCMHardware(), a, c), AESGCM: a, ChaCha20: c}
+	return cipherChoice{Ciphers: orderCiphers(hasAESGCMHardware(), a, c), AESGCM: a, ChaCha20: c}
 })
 
 var (
@@ -41,8 +41,8 @@ var (
 	chachaFirst = []string{ssh.CipherChaCha20Poly1305, ssh.CipherAES128GCM, ssh.CipherAES256GCM}
 )
 
-// CipherChoice is the cipher order and the measurement it came from.
-type CipherChoice struct {
+// cipherChoice is the cipher order and the measurement it came from.
+type cipherChoice struct {
 	Ciphers []string
 	// AESGCM and ChaCha20 are the measured decryption rates in MB/s.
 	AESGCM, ChaCha20 float64

@@ -12,7 +12,7 @@ import (
 // few hundred MiB between collections is cheap.
 const GCPercent = 400
 
-// StreamProcs is how many Ps (GOMAXPROCS) a process that moves streams at once over this
+// streamProcs is how many Ps (GOMAXPROCS) a process that moves streams at once over this
 // transport runs with: one per stream, at most one per CPU. A stream is one serial chain (the
 // connection's reader decrypts a packet, the channel hands it on, the copy writes it to zfs
 // receive), so a second P does little for it but wake up, spin and sleep between packets, and
@@ -20,7 +20,7 @@ const GCPercent = 400
 // on a 2-core machine (BenchmarkTransportVsOpenSSH): client CPU 0.85 s/GiB with 2 Ps, 0.64
 // with 1, and throughput up from ~1.06 to ~1.25 GB/s; in the lab, a 256 MiB pull ~3 s
 // faster.
-func StreamProcs(streams int) int { return max(1, min(streams, runtime.NumCPU())) }
+func streamProcs(streams int) int { return max(1, min(streams, runtime.NumCPU())) }
 
 // TuneRuntime sets the garbage-collection target and GOMAXPROCS for a process whose work is
 // up to streams SSH streams at once; GOGC and GOMAXPROCS in the environment, when set
@@ -32,7 +32,7 @@ func TuneRuntime(streams int, getenv func(string) string) (restore func()) {
 		oldGC = debug.SetGCPercent(GCPercent)
 	}
 	if getenv("GOMAXPROCS") == "" {
-		oldProcs = runtime.GOMAXPROCS(StreamProcs(streams))
+		oldProcs = runtime.GOMAXPROCS(streamProcs(streams))
 	}
 	return func() {
 		if setGC {

@@ -9,10 +9,10 @@ import (
 )
 
 func TestStreamProcs(t *testing.T) {
-	require.Equal(t, 1, StreamProcs(0))
-	require.Equal(t, 1, StreamProcs(1))
-	require.Equal(t, min(2, runtime.NumCPU()), StreamProcs(2))
-	require.Equal(t, runtime.NumCPU(), StreamProcs(1000))
+	require.Equal(t, 1, streamProcs(0))
+	require.Equal(t, 1, streamProcs(1))
+	require.Equal(t, min(2, runtime.NumCPU()), streamProcs(2))
+	require.Equal(t, runtime.NumCPU(), streamProcs(1000))
 }
 
 // gcPercent reads the current GC target.
