@@ -25,6 +25,7 @@ type Config struct {
 	LogLevel           string      `koanf:"log_level"`
 	PrometheusTextfile string      `koanf:"prometheus_textfile"` // "" when not written
 	AgeIdentity        string      `koanf:"age_identity"`        // "" when not set
+	HoldPrefix         string      `koanf:"hold_prefix"`         // holds are HoldPrefix + job name
 	SSH                SSH         `koanf:"ssh"`
 	Signers            []Signer    `koanf:"signer"`
 	Recipients         []Recipient `koanf:"recipient"`
@@ -82,6 +83,18 @@ type Job struct {
 	Receive        Receive         `koanf:"receive"`
 	Prune          Prune           `koanf:"prune"`
 	Anomaly        Anomaly         `koanf:"anomaly"`
+	// Timezone is the source host's time zone, the one its zfsnap2 names are read in; the
+	// top-level timezone by default.
+	Timezone string `koanf:"timezone"`
+	// Quota is set on the job's target by bootstrap: all the job can make the vault store.
+	// 0 for none.
+	Quota Size `koanf:"quota"`
+	// MaxNewSnapshots bounds how many new snapshots one pull receives into an existing copy
+	// of a dataset; a pull that would bring more receives nothing for it and alarms.
+	MaxNewSnapshots int `koanf:"max_new_snapshots"`
+
+	// Location is Timezone loaded.
+	Location *time.Location `koanf:"-"`
 }
 
 // SnapshotOnPull asks the source to take a zfsnap2 snapshot right before each pull.
@@ -105,6 +118,9 @@ type Prune struct {
 	MinAge       time.Duration `koanf:"min_age"`
 	MaxDestroy   int           `koanf:"max_destroy"`
 	KeepUnparsed bool          `koanf:"keep_unparsed"`
+	// DateTolerance is how far the date in a zfsnap2 name may be from the snapshot's
+	// creation before the name is taken for a lie.
+	DateTolerance time.Duration `koanf:"date_tolerance"`
 }
 
 // Anomaly is the tripwire for an incremental far larger than the dataset's history.
@@ -112,6 +128,13 @@ type Anomaly struct {
 	Factor float64 `koanf:"factor"`
 	Floor  Size    `koanf:"floor"`
 	Window int     `koanf:"window"`
+	// RewriteShare trips the alarm when an incremental is larger than this share of the
+	// dataset's referenced data, and larger than RewriteFloor, whatever its history.
+	RewriteShare float64 `koanf:"rewrite_share"`
+	RewriteFloor Size    `koanf:"rewrite_floor"`
+	// SnapshotFloor: a pull that brings more new snapshots of a dataset than Factor times
+	// the usual count, and more than this, trips the alarm.
+	SnapshotFloor int `koanf:"snapshot_floor"`
 }
 
 // IsMedia reports whether the job's streams arrive on removable media instead of over SSH.
@@ -190,7 +213,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parse(path, data, runtime.GOOS)
+	return parse(path, data, host{goos: runtime.GOOS, name: hostname()})
 }
 
 func readFile(path string) ([]byte, error) {
@@ -220,12 +243,26 @@ func readFile(path string) ([]byte, error) {
 // Parse parses, fills in defaults and checks a configuration. Every problem found is
 // reported, as *Problems.
 func Parse(data []byte) (*Config, error) {
-	return parse("", data, runtime.GOOS)
+	return parse("", data, host{goos: runtime.GOOS, name: hostname()})
 }
 
-// parse does the work of Parse for a file name (for messages) and an operating system (for
-// its defaults).
-func parse(name string, data []byte, goos string) (*Config, error) {
+// host is what defaults depend on: the operating system and the host's name.
+type host struct {
+	goos string
+	name string // "" when unknown
+}
+
+// hostname is this host's name, "" when it has none.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+// parse does the work of Parse for a file name (for messages) and a host (for its defaults).
+func parse(name string, data []byte, h host) (*Config, error) {
 	var ps Problems
 	c, raw, meant, ok := decode(data, &ps)
 	if !ok {
@@ -239,7 +276,7 @@ func parse(name string, data []byte, goos string) (*Config, error) {
 	for _, p := range meant {
 		failed[p] = true
 	}
-	c.applyDefaults(raw, goos)
+	c.applyDefaults(raw, h)
 	v := &validator{c: c, failed: failed}
 	v.run()
 	ps = append(ps, v.problems...)
@@ -286,7 +323,8 @@ func (c *Config) lineOf(path string) int {
 
 // applyDefaults fills in every key the file leaves out. raw is the parsed TOML, which tells a
 // key set to its zero value from an absent one.
-func (c *Config) applyDefaults(raw map[string]any, goos string) {
+func (c *Config) applyDefaults(raw map[string]any, h host) {
+	goos := h.goos
 	has := func(path string) bool { return lookup(raw, path) }
 	if !has("user") {
 		c.User = "backup"
@@ -308,6 +346,9 @@ func (c *Config) applyDefaults(raw map[string]any, goos string) {
 	}
 	if !has("log_level") {
 		c.LogLevel = "info"
+	}
+	if !has("hold_prefix") {
+		c.HoldPrefix = defaultHoldPrefix(h.name)
 	}
 	if !has("ssh.identity") && strings.HasPrefix(c.StateDir, "/") {
 		c.SSH.Identity = strings.TrimSuffix(c.StateDir, "/") + "/ssh/id_ed25519"
@@ -341,11 +382,20 @@ func (c *Config) applyDefaults(raw map[string]any, goos string) {
 		if !has(p + "prune.source_ttl") {
 			j.Prune.SourceTTL = true
 		}
+		if !has(p + "timezone") {
+			j.Timezone = c.Timezone
+		}
+		if !has(p + "max_new_snapshots") {
+			j.MaxNewSnapshots = 500
+		}
 		if !has(p + "prune.ttl_factor") {
-			j.Prune.TTLFactor = 1
+			j.Prune.TTLFactor = 2
 		}
 		if !has(p + "prune.min_keep") {
-			j.Prune.MinKeep = 1
+			j.Prune.MinKeep = 7
+		}
+		if !has(p + "prune.date_tolerance") {
+			j.Prune.DateTolerance = 15 * time.Minute
 		}
 		if !has(p + "prune.min_age") {
 			j.Prune.MinAge = 24 * time.Hour
@@ -365,5 +415,27 @@ func (c *Config) applyDefaults(raw map[string]any, goos string) {
 		if !has(p + "anomaly.window") {
 			j.Anomaly.Window = 10
 		}
+		if !has(p + "anomaly.rewrite_share") {
+			j.Anomaly.RewriteShare = 0.5
+		}
+		if !has(p + "anomaly.rewrite_floor") {
+			j.Anomaly.RewriteFloor = 64 << 20
+		}
+		if !has(p + "anomaly.snapshot_floor") {
+			j.Anomaly.SnapshotFloor = 48
+		}
 	}
 }
+
+// defaultHoldPrefix is "vault:" and the host's short name and ":" ("vault:rust10:"), so that
+// each vault's holds on a shared source are its own; "vault:" when the host has no usable name.
+func defaultHoldPrefix(h string) string {
+	h, _, _ = strings.Cut(h, ".")
+	if !holdPrefixRE.MatchString("vault:" + h + ":") {
+		return "vault:"
+	}
+	return "vault:" + h + ":"
+}
+
+// HoldTag is the tag of the hold a job keeps on its incremental base, on both sides.
+func (c *Config) HoldTag(job string) string { return c.HoldPrefix + job }

@@ -20,7 +20,7 @@ func parseFixture(t *testing.T, path string) (*Config, error) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
-	return parse(filepath.Base(path), data, "linux")
+	return parse(filepath.Base(path), data, host{goos: "linux", name: "rust10.example.org"})
 }
 
 // golden compares got with the golden file, or rewrites it under -update.
@@ -83,7 +83,7 @@ source_datasets = ["p/a"]
 target = "q/b"
 schedule = "@daily"
 rpo = "26h"
-`), "freebsd")
+`), host{goos: "freebsd", name: "rust10"})
 	require.NoError(t, err)
 	j := c.Jobs[0]
 	for _, tc := range []struct {
@@ -110,9 +110,17 @@ rpo = "26h"
 		{"receive.exclude", strings.Join(j.Receive.Exclude, " "), "atime"},
 		{"prune.schedule", j.Prune.Schedule.IsZero(), true},
 		{"prune.source_ttl", j.Prune.SourceTTL, true},
-		{"prune.ttl_factor", j.Prune.TTLFactor, 1.0},
+		{"prune.ttl_factor", j.Prune.TTLFactor, 2.0},
+		{"hold_prefix", c.HoldPrefix, "vault:rust10:"},
+		{"prune.date_tolerance", FormatDuration(j.Prune.DateTolerance), "15m"},
+		{"timezone", j.Timezone, "Local"},
+		{"quota", j.Quota, Size(0)},
+		{"max_new_snapshots", j.MaxNewSnapshots, 500},
+		{"anomaly.rewrite_share", j.Anomaly.RewriteShare, 0.5},
+		{"anomaly.rewrite_floor", j.Anomaly.RewriteFloor, Size(64 << 20)},
+		{"anomaly.snapshot_floor", j.Anomaly.SnapshotFloor, 48},
 		{"prune.grid", len(j.Prune.Grid), 0},
-		{"prune.min_keep", j.Prune.MinKeep, 1},
+		{"prune.min_keep", j.Prune.MinKeep, 7},
 		{"prune.min_age", FormatDuration(j.Prune.MinAge), "24h"},
 		{"prune.max_destroy", j.Prune.MaxDestroy, 20},
 		{"prune.keep_unparsed", j.Prune.KeepUnparsed, true},
@@ -142,7 +150,7 @@ rpo = "26h"
 receive = { set = [], exclude = [] }
 prune = { source_ttl = false, keep_unparsed = false }
 anomaly = { floor = 0 }
-`), "linux")
+`), host{goos: "linux"})
 	require.NoError(t, err)
 	j := c.Jobs[0]
 	if j.Recursive || j.Prune.SourceTTL || j.Prune.KeepUnparsed {

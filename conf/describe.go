@@ -22,6 +22,7 @@ func (c *Config) Describe(w io.Writer) {
 	d.item(1, "log level", c.LogLevel)
 	d.item(1, "metrics", orNone(c.PrometheusTextfile, "written to ", "none (no prometheus_textfile)"))
 	d.item(1, "age identity", orNone(c.AgeIdentity, "", "none: media imports are not possible"))
+	d.item(1, "hold prefix", c.HoldPrefix+"JOB (the tag of the holds on each incremental base)")
 	d.line(0, "ssh")
 	d.item(1, "identity", c.SSH.Identity)
 	d.item(1, "known hosts", c.SSH.KnownHosts+" (host keys pinned, never learned)")
@@ -76,6 +77,13 @@ func (c *Config) describeJob(d *describer, j *Job) {
 		}
 		d.item(1, "schedule", s)
 	}
+	d.item(1, "source time zone", j.Timezone+" (its zfsnap2 names are read in it)")
+	if j.Quota > 0 {
+		d.item(1, "quota", fmt.Sprintf("%s on %s, set by vault bootstrap", j.Quota, j.Target))
+	} else {
+		d.item(1, "quota", "none: the job can fill the pool")
+	}
+	d.item(1, "new snapshots", fmt.Sprintf("at most %d per dataset per pull; more receives nothing and alarms", j.MaxNewSnapshots))
 	d.item(1, "rpo", fmt.Sprintf("warn when the newest copy is older than %s, critical after %s",
 		FormatDuration(j.RPO), FormatDuration(j.RPOCritical)))
 	if !j.IsMedia() {
@@ -136,11 +144,15 @@ func (c *Config) describeJob(d *describer, j *Job) {
 		d.line(3, "- (keep_unparsed = false: snapshots without a zfsnap2 name are judged by the grid, by creation time)")
 	}
 	d.line(3, "- everything in a dataset whose last pull failed, diverged or tripped the anomaly alarm")
+	d.line(3, fmt.Sprintf("- any whose name's date is off its creation by more than %s, or earlier than an older snapshot's (and pruning of its dataset stops until vault ack)", FormatDuration(p.DateTolerance)))
+	d.line(3, "- everything in a dataset whose source lost what the vault holds, until vault ack")
 	d.line(2, fmt.Sprintf("at most %d destroyed per dataset per run", p.MaxDestroy))
 
 	a := &j.Anomaly
 	d.item(1, "anomaly", fmt.Sprintf("an incremental over %v times the usual size of the dataset's last %d and over %s",
 		a.Factor, a.Window, a.Floor))
+	d.line(2, fmt.Sprintf("or over %v of the dataset's referenced data and over %s, or more new snapshots than %v times the usual and over %d,",
+		a.RewriteShare, a.RewriteFloor, a.Factor, a.SnapshotFloor))
 	d.line(2, fmt.Sprintf("is received and reported, and freezes pruning of that dataset until `vault ack %s`", j.Name))
 }
 

@@ -39,6 +39,12 @@
 //     atomically after every run. Default: none written.
 //   - age_identity (path): the vault's age identity, which decrypts media imports. Required
 //     when there is a media job. Default: none.
+//   - hold_prefix: the vault's holds are tagged hold_prefix + job name, on the source and on
+//     the vault: "vault:", then a name for this vault, then ":" ("vault:rust10:"), so that two
+//     vaults pulling one source never touch each other's holds (a source's `vault serve
+//     --hold-prefix` can pin a key to its prefix). Default "vault:" + the host's short name +
+//     ":", or "vault:" when the host has no usable name. Holds made under an older prefix are
+//     not released by a later one: release them by hand (`zfs holds`, `zfs release`).
 //
 // # [ssh]
 //
@@ -64,7 +70,7 @@
 //
 // # [[job]]: one source host's datasets; at least one job
 //
-//   - name: unique among jobs; it names the job in commands and in holds (vault:NAME).
+//   - name: unique among jobs; it names the job in commands and in holds (hold_prefix + NAME).
 //   - source: "user@host", "user@host:port" or "user@[ipv6]:port", port 22 by default, host a
 //     DNS name or an IP address: a pull job logs in there over SSH. Not root.
 //   - media_signers: names of [[signer]]s: a media job, whose streams arrive on removable
@@ -87,6 +93,16 @@
 //     this; longer than rpo. Default twice rpo.
 //   - bandwidth_limit (size): at most this many bytes per second. Default: no limit. Pull
 //     jobs only.
+//   - timezone: the source host's time zone (IANA name or "Local"), the one its zfsnap2 names
+//     are read in, by pruning and by the checks on new snapshots. Default: the top-level
+//     timezone. A wrong one makes every name look hours off its creation: the prune alarm says so.
+//   - quota (size): bootstrap sets this quota on the job's target and reads it back: all that
+//     the job's sources can make the vault store, so that one source cannot fill the pool every
+//     other job shares. A pull that hits it fails with the quota named; other jobs go on.
+//     Default: none (0).
+//   - max_new_snapshots: a pull that would bring more new snapshots than this into an existing
+//     copy of a dataset receives nothing for that dataset and raises the alarm (a flood from a
+//     compromised source). First full receives are not capped. At least 1. Default 500.
 //
 // [job.snapshot_on_pull] (optional; pull jobs only): the source takes a zfsnap2 snapshot
 // right before each pull.
@@ -105,17 +121,24 @@
 //
 //   - schedule (cron): when to prune. Default: none, prune only on demand (vault prune).
 //   - source_ttl: a rule: the TTL in a snapshot's zfsnap2 name must have run out. Default true.
-//   - ttl_factor: stretch that TTL by this factor, at least 1. Default 1.
+//   - ttl_factor: stretch that TTL by this factor, at least 1. Default 2: the source chose the
+//     TTL, and a vault that keeps what the source would already have destroyed is the point of
+//     a third copy (and a compromised source naming everything "--1d" gains half as much).
 //   - grid: a rule: the retention grid, entries "COUNT UNIT" or "forever UNIT" with the units
 //     hourly, daily, weekly, monthly, yearly, one entry per unit: ["14 daily", "8 weekly",
 //     "12 monthly", "forever yearly"] keeps the newest snapshot of each of the last 14 days,
 //     of the last 8 weeks, and so on. Default: no grid.
-//   - min_keep: never prune the newest min_keep snapshots of a dataset; at least 1. Default 1.
+//   - min_keep: never prune the newest min_keep snapshots of a dataset; at least 1. Default 7:
+//     a week of dailies survives whatever the rules say, should the names mislead them.
 //   - min_age (duration): never prune a snapshot younger than this. Default 24h.
 //   - max_destroy: destroy at most this many snapshots per dataset per run; at least 1.
 //     Default 20.
 //   - keep_unparsed: keep snapshots whose names are not zfsnap2 names. Default true; when
 //     false, the grid judges them by their creation time.
+//   - date_tolerance (duration): a zfsnap2 name whose date (read in the job's timezone) is
+//     further than this from the snapshot's creation property, or a snapshot dated before an
+//     older snapshot of its dataset, lies about its age: it is kept, takes no part in the grid,
+//     and freezes pruning of the dataset until vault ack. Positive, at most 1h. Default 15m.
 //
 // [job.anomaly]: the tripwire for an incremental far larger than the dataset's history (as
 // ransomware rewriting everything would send). It is received, reported, and freezes pruning
@@ -125,4 +148,9 @@
 //     dataset's recent incrementals; more than 1. Default 10.
 //   - floor (size): and larger than this. Default "1GiB".
 //   - window: how many recent runs make the usual size; at least 3. Default 10.
+//   - rewrite_share, rewrite_floor (size): also trip when an incremental is larger than this
+//     share of the dataset's referenced data (above 0, at most 1) and larger than the floor,
+//     whatever its history: a small file share encrypted wholesale. Defaults 0.5, "64MiB".
+//   - snapshot_floor: also trip when a pull brings more new snapshots of a dataset than factor
+//     times the usual count of the last window pulls, and more than this. Default 48.
 package conf

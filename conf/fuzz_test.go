@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("job = [{}]\n"))
 	f.Add([]byte("[[job]]\n[[job.prune]]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := parse("fuzz.toml", data, "linux")
+		c, err := parse("fuzz.toml", data, host{goos: "linux", name: "rust10.example.org"})
 		if err != nil {
 			var ps *Problems
 			if !errors.As(err, &ps) || len(*ps) == 0 {

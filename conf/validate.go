@@ -33,6 +33,8 @@ func (v *validator) addf(path, format string, a ...any) {
 var (
 	nameRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	propertyRE = regexp.MustCompile(`^[a-z][a-z0-9_.:-]*$`)
+	// holdPrefixRE: "vault:", then words of letters, digits, "_.-" each ending in ":".
+	holdPrefixRE = regexp.MustCompile(`^vault:([A-Za-z0-9][A-Za-z0-9_.-]*:)*$`)
 )
 
 var logLevels = []string{"trace", "debug", "info", "warn", "error"}
@@ -98,6 +100,9 @@ func (v *validator) top() {
 	}
 	if c.AgeIdentity != "" {
 		v.absPath("age_identity", c.AgeIdentity)
+	}
+	if !holdPrefixRE.MatchString(c.HoldPrefix) || len(c.HoldPrefix) > 64 {
+		v.addf("hold_prefix", "%q is not a hold prefix; write \"vault:\" and a name for this vault ending in \":\", like %q", c.HoldPrefix, "vault:rust10:")
 	}
 }
 
@@ -276,6 +281,26 @@ func (v *validator) job(p string, j *Job) {
 		} else {
 			seen[last] = i
 		}
+	}
+
+	j.Location = nil
+	switch {
+	case j.Timezone == "":
+		v.addf(p+".timezone", "empty time zone; write the source host's IANA time zone, like %q", "America/Chicago")
+	case j.Timezone == c.Timezone:
+		j.Location = c.Location
+	default:
+		if l, err := time.LoadLocation(j.Timezone); err != nil {
+			v.addf(p+".timezone", "unknown time zone %q; write the source host's IANA time zone, like %q", j.Timezone, "America/Chicago")
+		} else {
+			j.Location = l
+		}
+	}
+	if j.Quota < 0 {
+		v.addf(p+".quota", "quota must be positive, like \"2TiB\", or left out for none")
+	}
+	if j.MaxNewSnapshots < 1 {
+		v.addf(p+".max_new_snapshots", "max_new_snapshots must be at least 1, not %d", j.MaxNewSnapshots)
 	}
 
 	// Schedules are read in the configuration's time zone.
@@ -486,6 +511,9 @@ func (v *validator) prune(p string, r *Prune) {
 	if r.MinAge <= 0 {
 		v.addf(p+".min_age", "min_age must be a positive duration, like \"24h\"")
 	}
+	if r.DateTolerance <= 0 || r.DateTolerance > time.Hour {
+		v.addf(p+".date_tolerance", "date_tolerance must be positive and at most 1h (a wrong time zone is off by hours), not %s", FormatDuration(r.DateTolerance))
+	}
 	if r.MaxDestroy < 1 {
 		v.addf(p+".max_destroy", "max_destroy must be at least 1, not %d; to stop pruning, remove the prune schedule and the rules", r.MaxDestroy)
 	}
@@ -500,6 +528,15 @@ func (v *validator) anomaly(p string, a *Anomaly) {
 	}
 	if a.Window < 3 {
 		v.addf(p+".window", "window must be at least 3 runs, not %d", a.Window)
+	}
+	if !(a.RewriteShare > 0 && a.RewriteShare <= 1) {
+		v.addf(p+".rewrite_share", "rewrite_share must be a share of the dataset above 0 and at most 1, like 0.5, not %v", a.RewriteShare)
+	}
+	if a.RewriteFloor < 0 {
+		v.addf(p+".rewrite_floor", "rewrite_floor must not be negative")
+	}
+	if a.SnapshotFloor < 1 {
+		v.addf(p+".snapshot_floor", "snapshot_floor must be at least 1, not %d", a.SnapshotFloor)
 	}
 }
 
