@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/belltech/vault/zfs"
@@ -43,6 +44,9 @@ type BootstrapReport struct {
 	CreatedTarget bool
 	// Delegated lists the permissions granted now; empty when they were all there already.
 	Delegated []string
+	// QuotaSet is the quota set on the target now (bytes), 0 when it was right already or
+	// the job has none.
+	QuotaSet int64
 	// Pull is the first receives of the datasets that had none; nil for media jobs.
 	Pull *Report
 	Err  error
@@ -50,7 +54,7 @@ type BootstrapReport struct {
 
 // Changed reports whether the bootstrap changed anything.
 func (b *BootstrapReport) Changed() bool {
-	if b.CreatedTarget || len(b.Delegated) > 0 {
+	if b.CreatedTarget || len(b.Delegated) > 0 || b.QuotaSet > 0 {
 		return true
 	}
 	if b.Pull != nil {
@@ -103,8 +107,49 @@ func (p *Puller) Bootstrap(ctx context.Context, job *Job, user string, pull bool
 			return b
 		}
 	}
+	if job.Quota > 0 {
+		set, err := p.ensureQuota(ctx, job)
+		if err != nil {
+			b.Err = err
+			return b
+		}
+		b.QuotaSet = set
+	}
 	if pull {
 		b.Pull = p.Pull(ctx, job, Options{OnlyNew: true})
 	}
 	return b
+}
+
+// ensureQuota sets the job's quota on its target unless it is set already, and reads it back.
+// It returns the quota it set, 0 when there was nothing to do. A job without a quota leaves
+// the target's quota as it is (an operator may have set one by hand).
+func (p *Puller) ensureQuota(ctx context.Context, job *Job) (int64, error) {
+	read := func() (string, error) {
+		props, err := p.Target.ZFS.Get(ctx, []string{"quota"}, job.TargetRoot)
+		if err != nil {
+			return "", fmt.Errorf("cannot read the quota of %q: %w", job.TargetRoot, err)
+		}
+		for _, pr := range props {
+			if pr.Property == "quota" {
+				return pr.Value, nil
+			}
+		}
+		return "", fmt.Errorf("cannot read the quota of %q: zfs get printed no quota", job.TargetRoot)
+	}
+	want := strconv.FormatInt(job.Quota, 10)
+	got, err := read()
+	if err != nil || got == want {
+		return 0, err
+	}
+	if err := p.Target.ZFS.Set(ctx, job.TargetRoot, "quota", want); err != nil {
+		return 0, fmt.Errorf("cannot set quota=%s on %q: %w", want, job.TargetRoot, err)
+	}
+	if got, err = read(); err != nil {
+		return 0, err
+	}
+	if got != want {
+		return 0, fmt.Errorf("quota on %q is %s after zfs set quota=%s; set it by hand and check the pool", job.TargetRoot, got, want)
+	}
+	return job.Quota, nil
 }

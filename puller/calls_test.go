@@ -41,8 +41,8 @@ func (e *listingExec) Run(_ context.Context, c zfs.Cmd) error {
 			switch cols[len(cols)-1] {
 			case "encryption":
 				row = append(row, "off")
-			case "receive_resume_token":
-				row = append(row, "-")
+			case "referenced":
+				row = append(row, "-", "0")
 			}
 			lines = append(lines, strings.Join(row[:len(cols)], "\t"))
 		}
@@ -64,7 +64,7 @@ func fakeSource(n int) *listingExec {
 		ds := fmt.Sprintf("src/jail/j%03d", i)
 		e.datasets = append(e.datasets, fmt.Sprintf("%s\tfilesystem\t%d", ds, 100+i))
 		for s := range 3 {
-			e.snaps = append(e.snaps, fmt.Sprintf("%s@2026-11-%02d_00.00.00--1w\t%d\t%d", ds, 20+s, 10000*(i+1)+s, 10+s))
+			e.snaps = append(e.snaps, fmt.Sprintf("%s@2026-11-%02d_00.00.00--1w\t%d\t%d\t0", ds, 20+s, 10000*(i+1)+s, 10+s))
 		}
 	}
 	return e

@@ -111,6 +111,20 @@ type DatasetPlan struct {
 	// the source pruned (normal; info), and in a diverged target the newer
 	// ones as well. The vault keeps them all.
 	Vanished []SnapRef
+
+	// New are the source snapshots the steps would bring into an existing
+	// target, oldest first (empty for a first full receive, a resume, or
+	// nothing to send): what max_new_snapshots bounds.
+	New []SnapRef
+	// Common counts the target's snapshots that the source still has.
+	Common int
+	// TargetReferenced is the target's referenced bytes before the pull (0
+	// when unknown): what the rewrite tripwire compares an incremental with.
+	TargetReferenced uint64
+	// HeldSource and HeldTarget are the snapshots with holds (any tag) on each
+	// side, other than the base: where a stale vault hold may hide. Empty
+	// when the listings have no userrefs column.
+	HeldSource, HeldTarget []SnapRef
 }
 
 // StepKind is what a [Step] sends. The zero StepKind is not a valid kind.
@@ -376,6 +390,7 @@ func planDataset(s *listed, target zfs.Dataset, t *listed, newestOnly bool) (Dat
 		return p, err
 	}
 	ts := t.snaps
+	p.TargetReferenced = t.referenced
 	baseT, baseS := -1, -1
 	for i := len(ts) - 1; i >= 0; i-- {
 		if j, ok := s.byGUID[ts[i].guid]; ok {
@@ -388,9 +403,20 @@ func planDataset(s *listed, target zfs.Dataset, t *listed, newestOnly bool) (Dat
 			p.Vanished = append(p.Vanished, sn.ref())
 		}
 	}
+	p.Common = len(ts) - len(p.Vanished)
 	if baseT >= 0 {
 		b, tb := ss[baseS].ref(), ts[baseT].ref()
 		p.Base, p.TargetBase = &b, &tb
+	}
+	for i, sn := range ss {
+		if sn.userrefs > 0 && i != baseS {
+			p.HeldSource = append(p.HeldSource, sn.ref())
+		}
+	}
+	for i, sn := range ts {
+		if sn.userrefs > 0 && i != baseT {
+			p.HeldTarget = append(p.HeldTarget, sn.ref())
+		}
 	}
 
 	switch {
@@ -431,6 +457,9 @@ func planDataset(s *listed, target zfs.Dataset, t *listed, newestOnly bool) (Dat
 			return p, nil
 		}
 		p.Steps = []Step{step}
+		for _, sn := range sent {
+			p.New = append(p.New, sn.ref())
+		}
 	}
 	return p, nil
 }

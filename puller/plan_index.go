@@ -13,9 +13,10 @@ import (
 
 // snap is one snapshot of a listing.
 type snap struct {
-	name zfs.Snapshot
-	guid uint64
-	txg  uint64
+	name     zfs.Snapshot
+	guid     uint64
+	txg      uint64
+	userrefs uint64 // holds; 0 when the listing has no userrefs column
 }
 
 func (s snap) ref() SnapRef { return SnapRef{Name: s.name, GUID: s.guid, CreateTXG: s.txg} }
@@ -27,6 +28,7 @@ type listed struct {
 	guid       uint64
 	encryption string
 	token      string
+	referenced uint64 // 0 when the listing has no referenced column
 	snaps      []snap // by createtxg once prepared
 
 	prepared bool
@@ -56,9 +58,9 @@ func indexListing(side string, entries []zfs.Entry) (map[zfs.Dataset]*listed, er
 			if all == nil {
 				all = make([]snap, 0, len(entries)-i)
 			}
-			all = append(all, snap{name: sn, guid: e.GUID, txg: e.CreateTXG})
+			all = append(all, snap{name: sn, guid: e.GUID, txg: e.CreateTXG, userrefs: e.UserRefs})
 		case !ds.IsZero():
-			l := &listed{name: ds, typ: e.Type, guid: e.GUID, encryption: e.Encryption, token: e.ResumeToken}
+			l := &listed{name: ds, typ: e.Type, guid: e.GUID, encryption: e.Encryption, token: e.ResumeToken, referenced: e.Referenced}
 			if old, dup := sets[ds]; dup {
 				// zfs list -r with nested roots lists a dataset twice.
 				if old.typ != l.typ || old.guid != l.guid || old.encryption != l.encryption || old.token != l.token {

@@ -49,10 +49,38 @@ type Job struct {
 	SnapshotTTL *policy.TTL
 	// Location is the source's time zone, for the snapshot's name.
 	Location *time.Location
+	// HoldPrefix starts the tag of the job's holds ("vault:rust10:"); "vault:" when empty.
+	HoldPrefix string
+	// Quota, in bytes, is set on TargetRoot by Bootstrap; 0 leaves the target's quota alone.
+	Quota int64
+	// MaxNewSnapshots bounds the snapshots one pull brings into an existing target: a dataset
+	// offering more receives nothing and is Refused. 0 means no bound.
+	MaxNewSnapshots int
+	// AllowNew, if set, gives a dataset (by source name) a one-off larger bound, after the
+	// operator acknowledged a refused flood (vault ack).
+	AllowNew func(src zfs.Dataset) int
 }
 
 // HoldTag is the hold the job keeps on its incremental base on both sides.
-func (j *Job) HoldTag() string { return "vault:" + j.Name }
+func (j *Job) HoldTag() string {
+	if j.HoldPrefix == "" {
+		return legacyHoldPrefix + j.Name
+	}
+	return j.HoldPrefix + j.Name
+}
+
+// legacyHoldPrefix is the prefix of every vault's holds before hold_prefix: the sweep releases
+// the job's old tag too.
+const legacyHoldPrefix = "vault:"
+
+// ownTags are the hold tags that are the job's: its own, and the one it used before hold_prefix.
+func (j *Job) ownTags() []string {
+	tags := []string{j.HoldTag()}
+	if old := legacyHoldPrefix + j.Name; old != tags[0] {
+		tags = append(tags, old)
+	}
+	return tags
+}
 
 // Options are per-run choices.
 type Options struct {
@@ -77,12 +105,13 @@ type Puller struct {
 	Progress io.Writer
 }
 
-// The columns read. Snapshots are listed with name, guid and createtxg only: OpenZFS answers
-// that without loading each snapshot's properties, which matters with thousands of them.
+// The columns read. Snapshots are listed with name, guid, createtxg and userrefs (the hold
+// count, which finds stale holds for the sweep); the target's datasets with referenced, for
+// the rewrite tripwire.
 var (
 	sourceDatasetCols = []zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG, zfs.ColEncryption}
-	targetDatasetCols = []zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG, zfs.ColReceiveResumeToken}
-	snapshotCols      = []zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG}
+	targetDatasetCols = []zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG, zfs.ColReceiveResumeToken, zfs.ColReferenced}
+	snapshotCols      = []zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG, zfs.ColUserRefs}
 	datasetTypes      = []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}
 	snapshotTypes     = []zfs.Type{zfs.TypeSnapshot}
 )
@@ -310,6 +339,17 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 	for replans := 0; ; replans++ {
 		dr.Vanished = len(dp.Vanished)
 		dr.Newest = newestName(dp)
+		if replans == 0 {
+			dr.Common, dr.TargetReferenced = dp.Common, dp.TargetReferenced
+		}
+		dr.NewSnapshots += len(dp.New)
+		if limit := job.newLimit(dp.Source); limit > 0 && len(dp.New) > limit {
+			dr.Outcome = Refused
+			dr.Err = fmt.Sprintf("the source offers %d new snapshots (%s to %s), more than max_new_snapshots %d: nothing received, pruning frozen; "+
+				"check the source, then `vault ack %s %s` lets the next pull receive them", len(dp.New), dp.New[0].Name.Short(), dp.New[len(dp.New)-1].Name.Short(), limit, job.Name, dp.Source)
+			dr.Hint = fmt.Sprintf("vault ack %s %s", job.Name, dp.Source)
+			return dr
+		}
 		switch {
 		case dp.Conflict != nil:
 			dr.Outcome, dr.Conflict = Conflicted, dp.Conflict
@@ -325,6 +365,7 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 			if dr.Outcome == "" {
 				dr.Outcome = UpToDate
 			}
+			dr.Warnings = append(dr.Warnings, p.sweepHolds(ctx, job, dp, dp.Base)...)
 			return dr
 		}
 		base, targetBase := dp.Base, dp.TargetBase
@@ -359,6 +400,7 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 			dr.Outcome = OK
 		}
 		if !dp.Replan && dr.Outcome == OK {
+			dr.Warnings = append(dr.Warnings, p.sweepHolds(ctx, job, dp, base)...)
 			return dr
 		}
 		if replans >= maxReplans {
@@ -489,6 +531,9 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	pw.Close()
 	rerr := rp.Wait()
 	switch {
+	case rerr != nil && zfs.IsQuotaExceeded(rerr):
+		return sr, fmt.Errorf("receive failed: %s is out of space or at its quota (the job's quota, or the pool): %w; "+
+			"raise quota in the configuration and run vault bootstrap, or prune, then pull again", dp.Target, rerr)
 	case errors.Is(cerr, errReceiveEnded) && rerr != nil:
 		return sr, fmt.Errorf("receive failed: %w", rerr)
 	case serr != nil && st.Kind == Resume && isTokenUnusable(serr):
@@ -678,4 +723,60 @@ func (p *Puller) ShowProgress(what string, total int64, counter *atomic.Int64) f
 		}
 	}()
 	return func() { close(done); <-stopped }
+}
+
+// newLimit is how many new snapshots a pull may bring into src's existing target; 0 for no bound.
+func (j *Job) newLimit(src zfs.Dataset) int {
+	limit := j.MaxNewSnapshots
+	if j.AllowNew != nil && limit > 0 {
+		limit = max(limit, j.AllowNew(src))
+	}
+	return limit
+}
+
+// sweepHolds releases the job's holds (its tag, and its tag before hold_prefix) from every
+// snapshot of the dataset but the base, on both sides: a crash between a hold and its release,
+// or a release that failed, leaves one behind, and a held snapshot is never pruned on either
+// side. The listing's userrefs say which snapshots have any hold; zfs holds says whose.
+// Failures are warnings: the data arrived.
+func (p *Puller) sweepHolds(ctx context.Context, job *Job, dp DatasetPlan, base *SnapRef) []string {
+	var warns []string
+	keep := func(r SnapRef) bool { return base != nil && r.GUID == base.GUID }
+	for _, side := range []struct {
+		name string
+		zfs  *zfs.ZFS
+		held []SnapRef
+	}{{"the source", p.Source.ZFS, dp.HeldSource}, {"the vault", p.Target.ZFS, dp.HeldTarget}} {
+		var snaps []zfs.Snapshot
+		for _, r := range side.held {
+			if !keep(r) {
+				snaps = append(snaps, r.Name)
+			}
+		}
+		if len(snaps) == 0 {
+			continue
+		}
+		holds, err := side.zfs.Holds(ctx, snaps)
+		if err != nil {
+			warns = append(warns, fmt.Sprintf("cannot look for stale holds on %s: %v", side.name, err))
+			continue
+		}
+		for _, tag := range job.ownTags() {
+			var stale []zfs.Snapshot
+			for _, h := range holds {
+				if h.Tag == tag {
+					stale = append(stale, h.Snapshot)
+				}
+			}
+			if len(stale) == 0 {
+				continue
+			}
+			if err := side.zfs.Release(ctx, tag, stale...); err != nil && !holdMissing(err) {
+				warns = append(warns, fmt.Sprintf("cannot release stale hold %s on %s: %v", tag, side.name, err))
+				continue
+			}
+			p.log().Info("released stale holds", "job", job.Name, "dataset", dp.Source.String(), "side", side.name, "tag", tag, "snapshots", len(stale))
+		}
+	}
+	return warns
 }

@@ -19,7 +19,10 @@ const (
 	// NeedsBootstrap: new on the source; vault bootstrap receives it as root.
 	NeedsBootstrap Outcome = "needs-bootstrap"
 	Conflicted     Outcome = "conflict" // diverged, no common snapshot, or not ours: needs the operator
-	Failed         Outcome = "failed"   // an error; the next run retries (and resumes)
+	// Refused: the source offered more new snapshots than max_new_snapshots; nothing was
+	// received for the dataset (a flood from a compromised source).
+	Refused Outcome = "refused"
+	Failed  Outcome = "failed" // an error; the next run retries (and resumes)
 )
 
 // Report is what one pull of a job did.
@@ -46,8 +49,14 @@ type DatasetReport struct {
 	Newest string
 	// Vanished counts the target's snapshots the source no longer has (kept).
 	Vanished int
-	Conflict *Conflict
-	Err      string
+	// Common counts the target's snapshots the source still has, before the pull.
+	Common int
+	// NewSnapshots counts the snapshots the pull brought, or offered when Refused.
+	NewSnapshots int
+	// TargetReferenced is the target's referenced bytes before the pull (0 when unknown).
+	TargetReferenced uint64
+	Conflict         *Conflict
+	Err              string
 	// Hint is the command that resolves a conflict.
 	Hint     string
 	Warnings []string
@@ -67,7 +76,7 @@ type StepReport struct {
 const (
 	ExitOK       = 0 // every dataset pulled or up to date
 	ExitFailed   = 1 // something failed; the next run retries
-	ExitConflict = 3 // a dataset needs the operator (vault resolve)
+	ExitConflict = 3 // a dataset needs the operator (vault resolve, vault ack)
 )
 
 // ExitCode summarises reports: conflicts outrank failures, which outrank success.
@@ -79,7 +88,7 @@ func ExitCode(reports []*Report) int {
 		}
 		for _, d := range r.Datasets {
 			switch d.Outcome {
-			case Conflicted:
+			case Conflicted, Refused:
 				code = ExitConflict
 			case Failed, Skipped, NeedsBootstrap:
 				code = max(code, ExitFailed)
@@ -90,7 +99,8 @@ func ExitCode(reports []*Report) int {
 }
 
 func plannedReport(dp DatasetPlan) DatasetReport {
-	dr := DatasetReport{Source: dp.Source, Target: dp.Target, Vanished: len(dp.Vanished), Newest: newestName(dp)}
+	dr := DatasetReport{Source: dp.Source, Target: dp.Target, Vanished: len(dp.Vanished), Newest: newestName(dp),
+		Common: dp.Common, NewSnapshots: len(dp.New), TargetReferenced: dp.TargetReferenced}
 	switch {
 	case dp.Conflict != nil:
 		dr.Outcome, dr.Conflict, dr.Err = Conflicted, dp.Conflict, dp.Conflict.Detail

@@ -1,12 +1,14 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/zfs"
 )
 
 func incr(t *testing.T, at time.Time, bytes int64) *puller.Report {
@@ -60,5 +62,124 @@ func TestTripFreezeAck(t *testing.T) {
 	failed := Apply(nil, &puller.Report{Job: "j", Started: t0, Datasets: []puller.DatasetReport{{Source: ds(t, "p/a"), Target: ds(t, "v/a"), Outcome: puller.Conflicted, Err: "diverged"}}})
 	if f := Freezes(failed, "j")[ds(t, "v/a")]; f == nil || !strings.Contains(f.Reason, "diverged") {
 		t.Errorf("a diverged dataset is not frozen: %+v", f)
+	}
+}
+
+// Each alarm beyond the size tripwire: what a run reports, after a history of ordinary runs,
+// trips the alarm of its kind (or none), and ack lifts it with what it needs to let go.
+func TestTripAlarms(t *testing.T) {
+	a := conf.Anomaly{Factor: 10, Floor: 1 << 30, Window: 10, RewriteShare: 0.5, RewriteFloor: 64 << 20, SnapshotFloor: 48}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// An ordinary day: 1 MiB in 1 snapshot, 10 held in common, 1 GiB referenced.
+	day := func(d puller.DatasetReport) puller.DatasetReport {
+		base := puller.DatasetReport{Source: ds(t, "p/a"), Target: ds(t, "v/a"), Outcome: puller.OK, Bytes: 1 << 20,
+			Steps: []puller.StepReport{{Kind: puller.Incremental, Bytes: 1 << 20}}, Common: 10, NewSnapshots: 1, TargetReferenced: 1 << 30}
+		if d.Outcome != "" {
+			base.Outcome, base.Steps, base.Bytes = d.Outcome, d.Steps, d.Bytes
+		}
+		if d.Steps != nil {
+			base.Steps, base.Bytes = d.Steps, d.Bytes
+		}
+		if d.Common != 0 {
+			base.Common = d.Common
+		}
+		if d.NewSnapshots != 0 {
+			base.NewSnapshots = d.NewSnapshots
+		}
+		if d.TargetReferenced != 0 {
+			base.TargetReferenced = d.TargetReferenced
+		}
+		base.Vanished, base.Err = d.Vanished, d.Err
+		return base
+	}
+	for _, tc := range []struct {
+		name    string
+		last    puller.DatasetReport
+		orphan  bool
+		kind    string // "" and none false: no alarm
+		tripped bool
+	}{
+		{name: "an ordinary day", last: day(puller.DatasetReport{})},
+		{name: "600 MB share encrypted wholesale", last: day(puller.DatasetReport{Bytes: 600 << 20,
+			Steps: []puller.StepReport{{Kind: puller.Incremental, Bytes: 600 << 20}}, TargetReferenced: 700 << 20}), kind: AlarmRewrite, tripped: true},
+		{name: "a rewrite below the floor", last: day(puller.DatasetReport{Bytes: 10 << 20,
+			Steps: []puller.StepReport{{Kind: puller.Incremental, Bytes: 10 << 20}}, TargetReferenced: 12 << 20})},
+		{name: "an unusual number of snapshots", last: day(puller.DatasetReport{NewSnapshots: 200}), kind: AlarmSnapshots, tripped: true},
+		{name: "many snapshots, under the floor", last: day(puller.DatasetReport{NewSnapshots: 40})},
+		{name: "a refused flood", last: day(puller.DatasetReport{Outcome: puller.Refused, Steps: nil, Bytes: 0, NewSnapshots: 5000,
+			Err: "the source offers 5000 new snapshots"}), kind: AlarmFlood, tripped: true},
+		{name: "the source wiped", last: day(puller.DatasetReport{Outcome: puller.SourceEmpty, Steps: nil, Bytes: 0, Common: -1, Vanished: 11}),
+			kind: AlarmSourceLost, tripped: true},
+		{name: "most snapshots gone at once", last: day(puller.DatasetReport{Common: 3}), kind: AlarmSourceLost, tripped: true},
+		{name: "one pruned by the source", last: day(puller.DatasetReport{Common: 10})},
+		{name: "the dataset gone from the source", orphan: true, kind: AlarmSourceLost, tripped: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s *JobState
+			for i := range 5 {
+				r := &puller.Report{Job: "j", Started: t0.Add(time.Duration(i) * 24 * time.Hour), Datasets: []puller.DatasetReport{day(puller.DatasetReport{Common: 10 - 1})}}
+				s = Apply(s, r)
+				if got := Trip(s, r, a); len(got) > 0 {
+					t.Fatalf("ordinary run %d tripped: %+v", i, s.Datasets["p/a"].Anomaly)
+				}
+			}
+			r := &puller.Report{Job: "j", Started: t0.Add(6 * 24 * time.Hour)}
+			if tc.orphan {
+				r.Orphans = []zfs.Dataset{ds(t, "v/a")}
+			} else {
+				last := tc.last
+				if last.Common == -1 {
+					last.Common = 0
+				}
+				r.Datasets = []puller.DatasetReport{last}
+			}
+			s = Apply(s, r)
+			got := Trip(s, r, a)
+			d := s.Datasets["p/a"]
+			if !tc.tripped {
+				if len(got) > 0 || d.Anomaly != nil {
+					t.Fatalf("tripped %q: %+v", got, d.Anomaly)
+				}
+				return
+			}
+			if len(got) != 1 || d.Anomaly == nil || d.Anomaly.Kind != tc.kind {
+				t.Fatalf("tripped %q, alarm %+v; want kind %q", got, d.Anomaly, tc.kind)
+			}
+			if Freezes(s, "j")[ds(t, "v/a")] == nil {
+				t.Fatal("the alarm does not freeze pruning")
+			}
+			// The same condition on the next run raises nothing new once acknowledged.
+			Ack(s, "p/a")
+			if tc.kind == AlarmFlood && d.AllowNew != 5000 {
+				t.Errorf("ack of a flood allows %d new snapshots, want 5000", d.AllowNew)
+			}
+			if !tc.orphan && tc.kind == AlarmSourceLost {
+				r2 := &puller.Report{Job: "j", Started: t0.Add(7 * 24 * time.Hour), Datasets: r.Datasets}
+				s = Apply(s, r2)
+				if got := Trip(s, r2, a); len(got) > 0 {
+					t.Errorf("the acknowledged loss tripped again: %+v", s.Datasets["p/a"].Anomaly)
+				}
+			}
+			if tc.orphan {
+				s = Apply(s, r)
+				if got := Trip(s, r, a); len(got) > 0 {
+					t.Errorf("the acknowledged orphan tripped again")
+				}
+			}
+		})
+	}
+}
+
+// An acknowledged lie is remembered by GUID; an ack lifts every kind of alarm.
+func TestAckRemembersLies(t *testing.T) {
+	d := &DatasetState{Target: "v/a"}
+	d.raise(Anomaly{Kind: AlarmLies, Lies: []uint64{7, 9}, Detail: "two names lie"})
+	d.raise(Anomaly{Kind: AlarmLies, Lies: []uint64{9, 11}, Detail: "another"})
+	s := &JobState{Job: "j", Datasets: map[string]*DatasetState{"p/a": d}}
+	if got := Ack(s, ""); len(got) != 1 {
+		t.Fatalf("ack: %q", got)
+	}
+	if want := []uint64{7, 9, 11}; !slices.Equal(d.AckedLies, want) {
+		t.Errorf("acked lies %v, want %v", d.AckedLies, want)
 	}
 }

@@ -4,6 +4,7 @@
 package report
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,17 +47,70 @@ type DatasetState struct {
 	// History holds the sizes of the last incrementals received (the newest last), for the
 	// anomaly tripwire.
 	History []int64 `json:"history,omitempty"`
-	// Anomaly is set when an incremental was far larger than the dataset's history: its
-	// pruning is frozen until vault ack.
+	// Anomaly is set when an alarm tripped (an incremental far larger than the dataset's
+	// history, a flood of snapshots, names that lie about their dates, a source that lost what
+	// the vault holds): its pruning is frozen until vault ack.
 	Anomaly *Anomaly `json:"anomaly,omitempty"`
+
+	// Counts holds how many new snapshots the last pulls brought (the newest last), for the
+	// tripwire on an unusual number.
+	Counts []int `json:"counts,omitempty"`
+	// Common counts the snapshots the vault and the source both held after the last pull; a
+	// source that then loses most of them raises the source-lost alarm.
+	Common int `json:"common,omitempty"`
+	// Gone is set while the dataset is missing from its source (its source-lost alarm was
+	// raised once for that).
+	Gone bool `json:"gone,omitempty"`
+	// AckedLies are the GUIDs of snapshots whose names lie about their dates, acknowledged
+	// with vault ack: kept and left out of the grid, they no longer freeze pruning.
+	AckedLies []uint64 `json:"acked_lies,omitempty"`
+	// AllowNew lets the next pull bring this many new snapshots (once), after vault ack of a
+	// refused flood.
+	AllowNew int `json:"allow_new,omitempty"`
 }
 
-// Anomaly records a tripped alarm.
+// The kinds of alarm.
+const (
+	AlarmSize       = ""            // an incremental far above the dataset's history (the original tripwire)
+	AlarmRewrite    = "rewrite"     // an incremental that rewrites much of the dataset
+	AlarmSnapshots  = "snapshots"   // a pull brought an unusual number of snapshots
+	AlarmFlood      = "flood"       // more new snapshots than max_new_snapshots: nothing received
+	AlarmLies       = "lying-names" // names that lie about their dates (found by prune)
+	AlarmSourceLost = "source-lost" // the source lost what the vault holds
+)
+
+// Anomaly records a tripped alarm. A second alarm while one is up is added to its Detail.
 type Anomaly struct {
 	At     time.Time `json:"at"`
+	Kind   string    `json:"kind,omitempty"` // one of the Alarm kinds
 	Bytes  int64     `json:"bytes"`
 	Median int64     `json:"median"`
 	Detail string    `json:"detail"`
+	// Lies are the GUIDs of the snapshots whose names lie (AlarmLies); Offered is how many new
+	// snapshots a refused pull offered (AlarmFlood). Ack uses them.
+	Lies    []uint64 `json:"lies,omitempty"`
+	Offered int      `json:"offered,omitempty"`
+}
+
+// raise sets the dataset's alarm, or adds a to the one already up.
+func (d *DatasetState) raise(a Anomaly) {
+	if d.Anomaly == nil {
+		d.Anomaly = &a
+		return
+	}
+	up := d.Anomaly
+	if !strings.Contains(up.Detail, a.Detail) {
+		up.Detail += "; and " + a.Detail
+	}
+	for _, g := range a.Lies {
+		if !slices.Contains(up.Lies, g) {
+			up.Lies = append(up.Lies, g)
+		}
+	}
+	up.Offered = max(up.Offered, a.Offered)
+	if up.Kind != a.Kind && a.Kind != AlarmSize && (up.Kind == AlarmSize || up.Kind == AlarmRewrite || up.Kind == AlarmSnapshots) {
+		up.Kind = a.Kind // the graver kind names the finding
+	}
 }
 
 // Apply folds a pull report into the previous state (nil for a job never run) and returns the
@@ -87,6 +141,7 @@ func Apply(prev *JobState, r *puller.Report) *JobState {
 			s.Datasets[d.Source.String()] = ds
 		}
 		ds.Target = d.Target.String()
+		ds.Gone = false
 		ds.Outcome = string(d.Outcome)
 		ds.LastAttempt = r.Started
 		if ds.FirstAttempt.IsZero() {

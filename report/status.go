@@ -86,9 +86,12 @@ const (
 	KindFailed         = "failed"          // WARN: the last pull of the dataset failed
 	KindSkipped        = "skipped"         // WARN: its parent did not pull
 	KindNeedsBootstrap = "needs-bootstrap" // WARN: new on the source, its first receive needs root
-	KindSourceLost     = "source-lost"     // WARN: the source has no snapshots left; the vault keeps its own
+	KindSourceLost     = "source-lost"     // CRIT while its alarm is up (until vault ack), then WARN: the source lost what the vault holds
+	KindLyingNames     = "lying-names"     // CRIT: snapshot names that lie about their dates; pruning frozen until vault ack
+	KindFlood          = "flood"           // CRIT: more new snapshots than max_new_snapshots; nothing received until vault ack
 	KindWarning        = "warning"         // WARN: a warning of the last pull
 	KindRunError       = "run-error"       // WARN: the job's last run could not start
+	KindQuota          = "quota"           // WARN: the job's target uses 90% of its quota or more
 	KindNotInLastRun   = "not-in-last-run" // WARN: the dataset was not part of the job's last run
 	KindNeverRun       = "never-run"       // UNKNOWN: the job has no state yet
 	KindNoDatasets     = "no-datasets"     // UNKNOWN: no dataset of the configured job in its state
@@ -133,7 +136,12 @@ type JobStatus struct {
 	LastRun    time.Time `json:"last_run,omitzero"`
 	LastExit   *int      `json:"last_exit,omitempty"`
 	// Error is why the last run could not start at all (JobState.Error).
-	Error    string          `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Target is the job's target on the vault; Used and Quota its space and quota in bytes,
+	// from a listing on the vault (SetHoldings): nil when not listed, Quota nil when none.
+	Target   string          `json:"target"`
+	Used     *int64          `json:"used,omitempty"`
+	Quota    *int64          `json:"quota,omitempty"`
 	Datasets []DatasetStatus `json:"datasets"`
 }
 
@@ -204,7 +212,7 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 	s := Status{Time: now, Location: cfg.Location}
 	for i := range cfg.Jobs {
 		j := &cfg.Jobs[i]
-		js := JobStatus{Job: j.Name, Media: j.IsMedia(), RPO: j.RPO, RPOCritical: j.RPOCritical, Datasets: []DatasetStatus{}}
+		js := JobStatus{Job: j.Name, Media: j.IsMedia(), Target: j.Target, RPO: j.RPO, RPOCritical: j.RPOCritical, Datasets: []DatasetStatus{}}
 		if st := states[j.Name]; st == nil {
 			js.NeverRun = true
 		} else {
@@ -331,8 +339,17 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 		}
 	}
 	if d.Anomaly != nil {
-		add(LevelCrit, KindAnomaly, "anomaly alarm since %s (%s): pruning frozen; after checking the data: vault ack %s %s",
-			stamp(d.Anomaly.At), oneLine(d.Anomaly.Detail), js.Job, d.Dataset)
+		kind := KindAnomaly
+		switch d.Anomaly.Kind {
+		case AlarmSourceLost:
+			kind = KindSourceLost
+		case AlarmLies:
+			kind = KindLyingNames
+		case AlarmFlood:
+			kind = KindFlood
+		}
+		add(LevelCrit, kind, "%s since %s (%s): pruning frozen; after checking the data: vault ack %s %s",
+			AlarmName(d.Anomaly.Kind), stamp(d.Anomaly.At), oneLine(d.Anomaly.Detail), js.Job, d.Dataset)
 	}
 	d.LagSeconds = nil
 	switch {
@@ -408,6 +425,33 @@ func (s *Status) SetHoldings(job string, entries []zfs.Entry) {
 	for i := range s.Jobs {
 		if s.Jobs[i].Job != job {
 			continue
+		}
+		js := &s.Jobs[i]
+		for _, e := range entries {
+			if e.Name != js.Target {
+				continue
+			}
+			used := int64(e.Used)
+			js.Used = &used
+			if e.Quota > 0 {
+				q := int64(e.Quota)
+				js.Quota = &q
+				if used >= q/10*9 {
+					f := Finding{Level: LevelWarn, Kind: KindQuota, Text: fmt.Sprintf(
+						"the target %s uses %s of its quota %s (%d%%): raise quota in the configuration and run vault bootstrap, or prune",
+						js.Target, Bytes(used), Bytes(q), used*100/q)}
+					// On each dataset's row (a job's own findings show only when it has none).
+					if len(js.Datasets) == 0 {
+						js.Findings = append(js.Findings, f)
+					}
+					for k := range js.Datasets {
+						d := &js.Datasets[k]
+						d.Findings = append(d.Findings, f)
+						d.Level = Worse(d.Level, LevelWarn)
+					}
+					js.Level = Worse(js.Level, LevelWarn)
+				}
+			}
 		}
 		for k := range s.Jobs[i].Datasets {
 			d := &s.Jobs[i].Datasets[k]
@@ -605,6 +649,11 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 		}
 		if r.ds != nil && r.ds.Hint != "" {
 			b.WriteString(indent + "at the console, as root: " + r.ds.Hint + "\n")
+		}
+	}
+	for _, js := range s.Jobs {
+		if js.Quota != nil && js.Used != nil {
+			fmt.Fprintf(&b, "%s: %s uses %s of its quota %s (%d%%)\n", js.Job, js.Target, Bytes(*js.Used), Bytes(*js.Quota), *js.Used*100/max(*js.Quota, 1))
 		}
 	}
 	sum := s.Summary()

@@ -48,6 +48,7 @@ const (
 	ColReferenced Column = "referenced" // Entry.Referenced; "-" is 0
 	ColWritten    Column = "written"    // Entry.Written; "-" (bookmarks) is 0
 	ColUserRefs   Column = "userrefs"   // Entry.UserRefs, the hold count; "-" (not a snapshot) is 0
+	ColQuota      Column = "quota"      // Entry.Quota in bytes; 0 and "-" (snapshots) are none
 	// ColReceiveResumeToken is Entry.ResumeToken; "-" (no interrupted
 	// receive, or not a filesystem or volume) is "".
 	ColReceiveResumeToken Column = "receive_resume_token"
@@ -59,7 +60,7 @@ const (
 func knownColumn(c Column) bool {
 	switch c {
 	case ColName, ColType, ColGUID, ColCreateTXG, ColCreation, ColUsed, ColReferenced,
-		ColWritten, ColUserRefs, ColReceiveResumeToken, ColEncryption, ColOrigin:
+		ColWritten, ColUserRefs, ColQuota, ColReceiveResumeToken, ColEncryption, ColOrigin:
 		return true
 	}
 	return false
@@ -79,6 +80,7 @@ type Entry struct {
 	Referenced  uint64    `json:"referenced"`
 	Written     uint64    `json:"written"`
 	UserRefs    uint64    `json:"userrefs"`
+	Quota       uint64    `json:"quota"`
 	ResumeToken string    `json:"receive_resume_token"`
 	Encryption  string    `json:"encryption"`
 	Origin      Snapshot  `json:"origin"`
@@ -229,6 +231,8 @@ func parseListLine(line string, cols []Column) (Entry, error) {
 			e.Written, err = parseNumber(f, true)
 		case ColUserRefs:
 			e.UserRefs, err = parseNumber(f, true)
+		case ColQuota:
+			e.Quota, err = parseNumber(f, true)
 		case ColReceiveResumeToken:
 			e.ResumeToken, err = parseToken(f)
 		case ColEncryption:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/zfs"
 )
@@ -101,6 +102,9 @@ func printBootstrapReport(w io.Writer, b *puller.BootstrapReport, tty bool) {
 	}
 	if len(b.Delegated) > 0 {
 		fmt.Fprintf(w, "%s %s: delegated %s on %s, and verified\n", mark(tty, "OK"), b.Job, strings.Join(b.Delegated, ","), b.Target)
+	}
+	if b.QuotaSet > 0 {
+		fmt.Fprintf(w, "%s %s: set quota=%s on %s, and verified\n", mark(tty, "OK"), b.Job, report.Bytes(b.QuotaSet), b.Target)
 	}
 	if b.Err != nil {
 		fmt.Fprintf(w, "%s %s: %v\n", mark(tty, "FAIL"), b.Job, b.Err)

@@ -104,7 +104,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	defer journal.Close()
 	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
-		return daemonPull(ctx, cfgOf(c), j, log)
+		return daemonPull(ctx, cfgOf(c), j, store, log)
 	}, log.Named("daemon"))
 	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
@@ -216,11 +216,12 @@ var cfgOf = func(c *conf.Config) *conf.Config { return c }
 
 // daemonPull is one scheduled pull as the unprivileged user: datasets new on the source are
 // reported as needing bootstrap, never received.
-func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, log hclog.Logger) *puller.Report {
+func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.Store, log hclog.Logger) *puller.Report {
 	pj, err := pullerJob(c, j)
 	if err != nil {
 		return &puller.Report{Job: j.Name, Err: err}
 	}
+	pj.AllowNew = allowNew(store, j.Name)
 	client, err := dialSource(ctx, c, j, log)
 	if err != nil {
 		return &puller.Report{Job: j.Name, Err: err}
@@ -252,7 +253,7 @@ func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *con
 	if j, ok := c.Job(r.Job); ok {
 		for _, ds := range report.Trip(next, r, j.Anomaly) {
 			d := next.Datasets[ds]
-			log.Error("ANOMALY: an incremental far above the dataset's history was received; pruning of it is frozen until vault ack",
+			log.Error("ALARM: pruning of the dataset is frozen until vault ack", "alarm", report.AlarmName(d.Anomaly.Kind),
 				"job", r.Job, "dataset", ds, "detail", d.Anomaly.Detail, "ack", "vault ack "+r.Job+" "+ds)
 		}
 	}

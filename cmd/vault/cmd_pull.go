@@ -93,7 +93,7 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	}
 	var reports []*puller.Report
 	for _, j := range jobs {
-		r := pullJob(ctx, s, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun}, log, tty)
+		r := pullJob(ctx, s, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun}, store, log, tty)
 		printPullReport(s.out, r, tty)
 		if store != nil {
 			record(store, journal, log, c, r)
@@ -110,11 +110,12 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 }
 
 // pullJob connects to the job's source and runs one pull.
-func pullJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, o puller.Options, log hclog.Logger, tty bool) *puller.Report {
+func pullJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, o puller.Options, store *state.Store, log hclog.Logger, tty bool) *puller.Report {
 	pj, err := pullerJob(c, j)
 	if err != nil {
 		return &puller.Report{Job: j.Name, Err: err}
 	}
+	pj.AllowNew = allowNew(store, j.Name)
 	client, err := dialSource(ctx, c, j, log)
 	if err != nil {
 		return &puller.Report{Job: j.Name, Err: err}

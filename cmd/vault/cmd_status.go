@@ -189,7 +189,7 @@ func fillHoldings(ctx context.Context, c *conf.Config, jobs []*conf.Job, st *rep
 		lctx, cancel := context.WithTimeout(ctx, holdingsTimeout)
 		entries, err := z.List(lctx, []zfs.Dataset{target}, true,
 			[]zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot},
-			[]zfs.Column{zfs.ColName, zfs.ColUsed, zfs.ColUserRefs})
+			[]zfs.Column{zfs.ColName, zfs.ColUsed, zfs.ColUserRefs, zfs.ColQuota})
 		cancel()
 		if err != nil {
 			msgs = append(msgs, fmt.Sprintf("cannot list what the vault holds for %s: %v", j.Name, err))

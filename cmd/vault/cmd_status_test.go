@@ -274,15 +274,15 @@ func TestStatusFallsBackWhenTheDaemonCannotAnswer(t *testing.T) {
 func TestStatusListsHoldingsWithZFS(t *testing.T) {
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "zfs")
-	// One listing per job, of its target: name, used, userrefs.
+	// One listing per job, of its target: name, used, userrefs, quota.
 	script := "#!/bin/sh\n" +
-		`[ "$*" = "list -H -p -o name,used,userrefs -t filesystem,volume,snapshot -r rust10/Backups/host05" ] || { echo "unexpected: $*" >&2; exit 1; }` + "\n" +
-		"printf 'rust10/Backups/host05\\t5000\\t-\\n" +
-		"rust10/Backups/host05/jail\\t4000\\t-\\n" +
-		"rust10/Backups/host05/jail@a\\t10\\t0\\n" +
-		"rust10/Backups/host05/jail@b\\t0\\t1\\n" +
-		"rust10/Backups/host05/jail/www\\t3072\\t-\\n" +
-		"rust10/Backups/host05/jail/www@a\\t2048\\t1\\n'\n"
+		`[ "$*" = "list -H -p -o name,used,userrefs,quota -t filesystem,volume,snapshot -r rust10/Backups/host05" ] || { echo "unexpected: $*" >&2; exit 1; }` + "\n" +
+		"printf 'rust10/Backups/host05\\t5000\\t-\\t5400\\n" +
+		"rust10/Backups/host05/jail\\t4000\\t-\\t0\\n" +
+		"rust10/Backups/host05/jail@a\\t10\\t0\\t-\\n" +
+		"rust10/Backups/host05/jail@b\\t0\\t1\\t-\\n" +
+		"rust10/Backups/host05/jail/www\\t3072\\t-\\t0\\n" +
+		"rust10/Backups/host05/jail/www@a\\t2048\\t1\\t-\\n'\n"
 	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
 	v := newVaultDir(t, fake)
 	v.save(t, host05(time.Hour))
@@ -293,6 +293,8 @@ func TestStatusListsHoldingsWithZFS(t *testing.T) {
 	for _, want := range []string{
 		"2026-11-26_00.00.00--1w      2    928 B      1  no\n",
 		"2026-11-26_00.00.00--1w      1  3.0 KiB      1  no\n",
+		"the target rust10/Backups/host05 uses 4.9 KiB of its quota 5.3 KiB (92%): raise quota",
+		"host05: rust10/Backups/host05 uses 4.9 KiB of its quota 5.3 KiB (92%)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)

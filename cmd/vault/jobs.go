@@ -11,6 +11,7 @@ import (
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/policy"
 	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -61,7 +62,8 @@ func namedJob(c *conf.Config, name string) (*conf.Job, error) {
 // pullerJob translates a configured job into what the puller runs. The configuration has been
 // validated, so a name that does not parse here is a bug, reported as an error all the same.
 func pullerJob(c *conf.Config, j *conf.Job) (*puller.Job, error) {
-	pj := &puller.Job{Name: j.Name, Recursive: j.Recursive, BandwidthLimit: int64(j.BandwidthLimit), Location: c.Location}
+	pj := &puller.Job{Name: j.Name, Recursive: j.Recursive, BandwidthLimit: int64(j.BandwidthLimit), Location: j.Location,
+		HoldPrefix: c.HoldPrefix, MaxNewSnapshots: j.MaxNewSnapshots, Quota: int64(j.Quota)}
 	var err error
 	for _, s := range j.SourceDatasets {
 		d, perr := zfs.ParseDataset(s)
@@ -134,4 +136,25 @@ func isTerminal(s *stdio, w any) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// allowNew gives the puller the one-off allowances that vault ack of a refused flood saved in
+// the job's state (read when the puller asks, so an ack during the run counts); nil without a
+// store.
+func allowNew(store *state.Store, job string) func(zfs.Dataset) int {
+	if store == nil {
+		return nil
+	}
+	return func(src zfs.Dataset) int {
+		stateMu.Lock()
+		defer stateMu.Unlock()
+		st, err := loadJobState(store, job)
+		if err != nil || st == nil {
+			return 0
+		}
+		if d := st.Datasets[src.String()]; d != nil {
+			return d.AllowNew
+		}
+		return 0
+	}
 }
