@@ -54,6 +54,7 @@ zfs snapshot %[1]s@%[3]s
 	cfg := fmt.Sprintf(`user = "backup"
 state_dir = "/var/lib/vault-benchsn"
 zfs_binary = "/sbin/zfs"
+hold_prefix = "vault:lab:"
 age_identity = "/root/bsn/vault.age"
 
 [[signer]]

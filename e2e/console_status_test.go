@@ -38,6 +38,7 @@ func TestLabConsoleEveryStatus(t *testing.T) {
 	toml.WriteString(`user = "backup"
 state_dir = "/var/lib/vault-cst"
 zfs_binary = "/sbin/zfs"
+hold_prefix = "vault:lab:"
 timezone = "UTC"
 
 [ssh]
@@ -110,7 +111,7 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 	labtest.Root(t, "kill "+pid+" && for i in $(seq 60); do kill -0 "+pid+" 2>/dev/null || exit 0; sleep 0.5; done; exit 1")
 	// Source lost: every snapshot destroyed on the source (the vault's hold released first);
 	// the vault keeps its own.
-	labtest.Root(t, "zfs release vault:cstlost host05data/cst/lost@2026-11-20_00.00.00--1w && zfs destroy host05data/cst/lost@2026-11-20_00.00.00--1w")
+	labtest.Root(t, "zfs release vault:lab:cstlost host05data/cst/lost@2026-11-20_00.00.00--1w && zfs destroy host05data/cst/lost@2026-11-20_00.00.00--1w")
 	pullJob("cstlost")
 	// Unreadable: the job's state file is damaged (by hand: vault itself writes atomically).
 	labtest.Root(t, "echo '{\"job\": ' >/var/lib/vault-cst/jobs/cstbad.json")

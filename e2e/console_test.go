@@ -68,7 +68,7 @@ func TestLabConsole(t *testing.T) {
 		t.Errorf("vault snapshots:\n%s", snaps)
 	}
 	// Diverged: CRIT, exit 2, the resolve command in the status.
-	labtest.Root(t, "zfs release vault:con "+src+"@2026-11-23_00.00.00--1w && zfs rollback -r "+src+"@2026-11-22_00.00.00--1w && zfs snapshot "+src+"@2026-11-24_00.00.00--1w")
+	labtest.Root(t, "zfs release vault:lab:con "+src+"@2026-11-23_00.00.00--1w && zfs rollback -r "+src+"@2026-11-22_00.00.00--1w && zfs snapshot "+src+"@2026-11-24_00.00.00--1w")
 	if res := pull(t, cfg); res.Exit != 3 {
 		t.Fatalf("pull of a diverged source: exit %d, want 3", res.Exit)
 	}

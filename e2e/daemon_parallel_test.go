@@ -34,6 +34,7 @@ func TestLabDaemonParallelBound(t *testing.T) {
 	fmt.Fprintf(&b, `user = "backup"
 state_dir = %q
 zfs_binary = "/sbin/zfs"
+hold_prefix = "vault:lab:"
 max_parallel = 2
 
 [ssh]

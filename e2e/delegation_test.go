@@ -40,7 +40,7 @@ func TestLabDaemonMinimalDelegation(t *testing.T) {
 	t.Cleanup(func() {
 		labtest.Try(t, "", `pkill -9 -u `+user+`; sleep 1
 for ds in `+srcRoot+` `+tgt+`; do
-  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:deleg $s 2>/dev/null; done
+  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:lab:deleg $s 2>/dev/null; done
   zfs destroy -r $ds
 done
 userdel -r `+user+` 2>/dev/null; rm -rf `+dir+` `+cfg)
@@ -129,9 +129,9 @@ zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
 		}
 		if onPull != "" {
 			for side, ds := range map[string]string{"source": src, "vault": dst} {
-				holds := labtest.Root(t, "zfs list -H -t snapshot -o name -d 1 "+ds+" | xargs zfs holds -H | awk '$2 == \"vault:deleg\" {print $1}'")
+				holds := labtest.Root(t, "zfs list -H -t snapshot -o name -d 1 "+ds+" | xargs zfs holds -H | awk '$2 == \"vault:lab:deleg\" {print $1}'")
 				if got := strings.Fields(holds); !slices.Equal(got, []string{ds + "@" + onPull}) {
-					unsaid = append(unsaid, fmt.Sprintf("%s: vault:deleg holds on %q, want only the new base", side, got))
+					unsaid = append(unsaid, fmt.Sprintf("%s: vault:lab:deleg holds on %q, want only the new base", side, got))
 				}
 			}
 		}
@@ -152,11 +152,11 @@ zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
 		// or release leaves holds that later runs do not touch (vault releases only the base it
 		// moves from): each round starts with a hold on the newest snapshot of each side at most.
 		labtest.Root(t, `for ds in `+child+` `+dst+`/`+child[len(src)+1:]+`; do
-  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:deleg $s 2>/dev/null || true; done
+  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:lab:deleg $s 2>/dev/null || true; done
   zfs destroy -r $ds 2>/dev/null || true
 done
 for ds in `+src+` `+dst+`; do
-  zfs list -H -t snapshot -o name -s createtxg -d 1 $ds | head -n -1 | xargs -r zfs holds -H | awk '$2 == "vault:deleg" {print $1}' | xargs -r -n1 zfs release vault:deleg
+  zfs list -H -t snapshot -o name -s createtxg -d 1 $ds | head -n -1 | xargs -r zfs holds -H | awk '$2 == "vault:lab:deleg" {print $1}' | xargs -r -n1 zfs release vault:lab:deleg
 done`)
 		return said, unsaid
 	}

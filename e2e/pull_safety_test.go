@@ -145,7 +145,7 @@ func TestLabPullDivergedSourceIsAConflict(t *testing.T) {
 	cfg := pullConfig(t, "div", []string{src}, "")
 	mustPull(t, cfg)
 	// Someone on the source releases the vault's hold, rolls back past the base and carries on.
-	labtest.Root(t, "zfs release vault:div "+src+"@2026-11-23_00.00.00--1w && zfs rollback -r "+src+"@2026-11-22_00.00.00--1w")
+	labtest.Root(t, "zfs release vault:lab:div "+src+"@2026-11-23_00.00.00--1w && zfs rollback -r "+src+"@2026-11-22_00.00.00--1w")
 	write(t, src, "other", 1)
 	snap(t, "2026-11-24_00.00.00--1w", src)
 
@@ -174,7 +174,7 @@ func TestLabPullSourceDestroyedEverything(t *testing.T) {
 	mustPull(t, cfg)
 	before := snapshots(t, dst)
 	// An attacker with root on the source removes every snapshot, holds or not.
-	labtest.Root(t, "zfs release vault:wiped "+src+"@2026-11-23_00.00.00--1w && zfs destroy -r "+src+"@%")
+	labtest.Root(t, "zfs release vault:lab:wiped "+src+"@2026-11-23_00.00.00--1w && zfs destroy -r "+src+"@%")
 	out := mustPull(t, cfg)
 	if !strings.Contains(out, "source-empty") || !strings.Contains(out, "3 snapshot(s) gone from the source, kept here") {
 		t.Errorf("want the loss reported with the kept count, got:\n%s", out)

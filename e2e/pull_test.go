@@ -28,6 +28,7 @@ func pullConfig(t testing.TB, name string, roots []string, extra string) string 
 	cfg := fmt.Sprintf(`user = "backup"
 state_dir = "/var/lib/vault"
 zfs_binary = "/sbin/zfs"
+hold_prefix = "vault:lab:"
 
 [ssh]
 identity = "/home/backup/.ssh/id_ed25519"

@@ -82,9 +82,9 @@ zfs snapshot host05data/tree/jail/www.client/logs@2026-10-01_00.00.00--1y
 		names := snapNames(t, ds)
 		newest := names[len(names)-1]
 		for _, d := range []string{ds, target(ds)} {
-			out := labtest.Root(t, "zfs holds -H "+strings.Join(quoteAll(d, names), " ")+" | awk -F'\\t' '$2 == \"vault:tree\" {print $1}'")
+			out := labtest.Root(t, "zfs holds -H "+strings.Join(quoteAll(d, names), " ")+" | awk -F'\\t' '$2 == \"vault:lab:tree\" {print $1}'")
 			if got, want := strings.TrimSpace(out), d+"@"+newest; got != want {
-				t.Errorf("vault:tree holds on %s: %q, want only %q", d, got, want)
+				t.Errorf("vault:lab:tree holds on %s: %q, want only %q", d, got, want)
 			}
 		}
 	}

@@ -154,6 +154,7 @@ zfs snapshot `+src+`@`+snap1+`
 	cfg := fmt.Sprintf(`user = "backup"
 state_dir = "/var/lib/vault-bg"
 zfs_binary = "/usr/local/sbin/zfs-spy-bg"
+hold_prefix = "vault:lab:"
 age_identity = "/root/bg/other.age"
 
 [[signer]]

@@ -41,6 +41,7 @@ zfs snapshot `+src+`@2026-11-24_00.00.00--1m
 	cfg := fmt.Sprintf(`user = "backup"
 state_dir = "/var/lib/vault-sn"
 zfs_binary = "/usr/local/sbin/zfs-spy"
+hold_prefix = "vault:lab:"
 age_identity = "/root/keys/vault.age"
 
 [[signer]]
@@ -102,7 +103,7 @@ rpo = "8d"
 		t.Fatalf("incremental import: exit %d\n%s", code, out)
 	}
 	sameContent(t, src, dst, []string{"2026-11-24_00.00.00--1m", "2026-11-25_00.00.00--1m"})
-	if holds := labtest.Root(t, "zfs holds -H "+dst+"@2026-11-25_00.00.00--1m"); !strings.Contains(holds, "vault:sn") {
+	if holds := labtest.Root(t, "zfs holds -H "+dst+"@2026-11-25_00.00.00--1m"); !strings.Contains(holds, "vault:lab:sn") {
 		t.Errorf("the imported snapshot is not held: %q", holds)
 	}
 	// A replay is "already imported", exit 0, and starts no receive.

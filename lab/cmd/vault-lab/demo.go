@@ -47,6 +47,7 @@ cat >/etc/vault/vault.toml <<'TOML'
 user = "backup"
 state_dir = "/var/lib/vault"
 zfs_binary = "/sbin/zfs"
+hold_prefix = "vault:lab:"
 
 [ssh]
 identity = "/home/backup/.ssh/id_ed25519"
@@ -99,14 +100,14 @@ zfs snapshot -r host05data/jail@2026-11-27_00.00.00--1w host05data/vm@2026-11-27
 		script: "ssh -T -o BatchMode=yes backup@127.0.0.1 'zfs destroy -r host05data/jail@2026-11-26_00.00.00--1w'"},
 	{say: "Ransomware on the client: an attacker with root there releases the vault's holds and destroys every " +
 		"snapshot of the web jail. The vault mirrors no deletion: it keeps its copies and says so.",
-		script: `zfs release -r vault:host05 host05data/jail@2026-11-27_00.00.00--1w
+		script: `zfs release -r vault:lab:host05 host05data/jail@2026-11-27_00.00.00--1w
 zfs destroy -r host05data/jail/www.client@%
 su backup -c '/mnt/lab/vault pull -c /etc/vault/vault.toml'
 zfs list -t snapshot -o name rust10/Backups/host05/jail/www.client`},
 	{say: "Then the attacker rolls the file server's dataset back and writes over it: a diverged source. The vault " +
 		"stops that dataset, keeps everything, exits 3 and names the command for the operator.",
 		expectFail: true,
-		script: `zfs release vault:host05 host05data/vm/fs.client@2026-11-27_00.00.00--1w
+		script: `zfs release vault:lab:host05 host05data/vm/fs.client@2026-11-27_00.00.00--1w
 zfs rollback -r host05data/vm/fs.client@2026-11-26_00.00.00--1w
 head -c 1M /dev/urandom >/host05data/vm/fs.client/encrypted-by-ransomware.bin
 zfs snapshot host05data/vm/fs.client@2026-11-28_00.00.00--1w
