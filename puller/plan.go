@@ -118,6 +118,8 @@ type DatasetPlan struct {
 	New []SnapRef
 	// Common counts the target's snapshots that the source still has.
 	Common int
+	// Brings counts the source snapshots the steps would bring, full receives included.
+	Brings int
 	// TargetReferenced is the target's referenced bytes before the pull (0
 	// when unknown): what the rewrite tripwire compares an incremental with.
 	TargetReferenced uint64
@@ -377,8 +379,10 @@ func planDataset(s *listed, target zfs.Dataset, t *listed, newestOnly bool) (Dat
 		oldest, newest := ss[0].ref(), ss[len(ss)-1].ref()
 		if newestOnly {
 			p.Steps = []Step{{Kind: Full, To: newest}}
+			p.Brings = 1
 			return p, nil
 		}
+		p.Brings = len(ss)
 		p.Steps = []Step{{Kind: Full, To: oldest}}
 		if len(ss) > 1 {
 			p.Steps = append(p.Steps, Step{Kind: Incremental, From: &oldest, To: newest, Intermediates: true})
@@ -460,6 +464,7 @@ func planDataset(s *listed, target zfs.Dataset, t *listed, newestOnly bool) (Dat
 		for _, sn := range sent {
 			p.New = append(p.New, sn.ref())
 		}
+		p.Brings = len(sent)
 	}
 	return p, nil
 }

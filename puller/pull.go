@@ -399,6 +399,9 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 			}
 			dr.Outcome = OK
 		}
+		if dr.Outcome == OK {
+			dr.Received += dp.Brings
+		}
 		if !dp.Replan && dr.Outcome == OK {
 			dr.Warnings = append(dr.Warnings, p.sweepHolds(ctx, job, dp, base)...)
 			return dr

@@ -51,8 +51,11 @@ type DatasetReport struct {
 	Vanished int
 	// Common counts the target's snapshots the source still has, before the pull.
 	Common int
-	// NewSnapshots counts the snapshots the pull brought, or offered when Refused.
+	// NewSnapshots counts the snapshots an incremental pull brought into an existing target,
+	// or offered when Refused.
 	NewSnapshots int
+	// Received counts the snapshots the pull brought, full receives included.
+	Received int
 	// TargetReferenced is the target's referenced bytes before the pull (0 when unknown).
 	TargetReferenced uint64
 	Conflict         *Conflict

@@ -52,7 +52,7 @@ func Trip(s *JobState, r *puller.Report, a conf.Anomaly) []string {
 		}
 		switch d.Outcome {
 		case puller.OK:
-			ds.Common = d.Common + d.NewSnapshots
+			ds.Common = d.Common + d.Received
 		case puller.UpToDate, puller.SourceEmpty, puller.Refused, puller.Failed, puller.Conflicted:
 			ds.Common = d.Common
 		}

@@ -73,7 +73,7 @@ func TestTripAlarms(t *testing.T) {
 	// An ordinary day: 1 MiB in 1 snapshot, 10 held in common, 1 GiB referenced.
 	day := func(d puller.DatasetReport) puller.DatasetReport {
 		base := puller.DatasetReport{Source: ds(t, "p/a"), Target: ds(t, "v/a"), Outcome: puller.OK, Bytes: 1 << 20,
-			Steps: []puller.StepReport{{Kind: puller.Incremental, Bytes: 1 << 20}}, Common: 10, NewSnapshots: 1, TargetReferenced: 1 << 30}
+			Steps: []puller.StepReport{{Kind: puller.Incremental, Bytes: 1 << 20}}, Common: 10, NewSnapshots: 1, Received: 1, TargetReferenced: 1 << 30}
 		if d.Outcome != "" {
 			base.Outcome, base.Steps, base.Bytes = d.Outcome, d.Steps, d.Bytes
 		}
