@@ -141,7 +141,7 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 		"cstdown":  {report.LevelWarn, report.KindRunError},
 		"cstfrz":   {report.LevelCrit, report.KindAnomaly},
 		"cstboot":  {report.LevelWarn, report.KindNeedsBootstrap},
-		"cstlost":  {report.LevelWarn, report.KindSourceLost},
+		"cstlost":  {report.LevelCrit, report.KindSourceLost},
 		"cstbad":   {report.LevelUnknown, report.KindUnreadable},
 	}
 	seen := map[string]bool{}

@@ -34,12 +34,13 @@ func waitFor(t *testing.T, what string, timeout time.Duration, script string) st
 func TestLabDaemon(t *testing.T) {
 	const src = "host05data/dmn"
 	// An old snapshot whose TTL has long expired: the daemon's prune schedule takes it.
-	labtest.Root(t, "zfs create -p "+src+"/a && zfs snapshot -r "+src+"@2025-01-01_00.00.00--1d && head -c 2M /dev/urandom >/"+src+"/a/f && zfs snapshot -r "+src+"@2026-11-20_00.00.00--1w")
+	labtest.Root(t, timeTravel("zfs create -p "+src+"/a\n"+snapAt("-r "+src+"@2025-01-01_00.00.00--1d")+"head -c 2M /dev/urandom >/"+src+"/a/f\n"+snapAt("-r "+src+"@2026-11-20_00.00.00--1w")))
 	cfg := pullConfig(t, "dmn", []string{src}, `schedule = "* * * * *"
 bandwidth_limit = "3MiB"
 [job.prune]
 schedule = "* * * * *"
-source_ttl = true`)
+source_ttl = true
+min_keep = 1`)
 	labtest.Root(t, "sed -i 's#^state_dir = .*#state_dir = \"/var/lib/vault-dmn\"#' "+cfg+" && /mnt/lab/vault config check "+cfg+" >/dev/null")
 	start := func() string {
 		return strings.TrimSpace(labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" >>/tmp/daemon.log 2>&1 </dev/null & echo $!"))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/belltech/vault/lab/labtest"
 )
@@ -75,6 +76,7 @@ rpo = "26h"
 ttl = "1w"
 [job.prune]
 source_ttl = true
+min_keep = 1
 EOF
 /mnt/lab/vault config check `+cfg+` >/dev/null`)
 
@@ -96,12 +98,15 @@ EOF
 	// went wrong and what went wrong that vault did not say.
 	operate := func() (said, unsaid []string) {
 		round++
-		expired := fmt.Sprintf("2025-01-%02d_00.00.00--1d", round)
-		kept := fmt.Sprintf("2026-11-%02d_00.00.00--forever", round+1)
+		// Names dated in the past, each round's after the last's (the clock set to each name's
+		// date: creation agrees with the name, as a real zfsnap2 snapshot's does).
+		at := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Hour).Add(time.Duration(round) * 2 * time.Hour)
+		expired := at.Format("2006-01-02_15.04.05") + "--1d"
+		kept := at.Add(time.Hour).Format("2006-01-02_15.04.05") + "--forever"
 		child := fmt.Sprintf("%s/n%d", src, round)
-		labtest.Root(t, fmt.Sprintf(`head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[2]s
-head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[3]s
-zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
+		labtest.Root(t, timeTravel(fmt.Sprintf("head -c 256K /dev/urandom >/%[1]s/f\n", src)+snapAt(src+"@"+expired)+
+			fmt.Sprintf("head -c 256K /dev/urandom >/%[1]s/f\n", src)+snapAt(src+"@"+kept)+
+			"zfs create "+child+"\n"+snapAt(child+"@"+kept)))
 		before := snapNames(t, src)
 		// The new child's parent on the vault is made writable for the round, as a new job's
 		// top dataset's parent is: otherwise the child inherits readonly=on and the receive's

@@ -83,9 +83,9 @@ func TestLabPruneGridKeepsTheExactSet(t *testing.T) {
 	var script strings.Builder
 	script.WriteString("zfs create -p " + src + "\n")
 	for _, d := range dates {
-		fmt.Fprintf(&script, "zfs snapshot %s@%s\n", src, name(d))
+		script.WriteString(snapAt(src + "@" + name(d)))
 	}
-	labtest.Root(t, script.String())
+	labtest.Root(t, timeTravel(script.String()))
 	// The TTL rule is off: the grid alone decides, within the rails.
 	cfg := pruneConfig(t, "grid", []string{src}, `[job.prune]
 source_ttl = false
@@ -127,9 +127,12 @@ min_keep = 1`)
 func TestLabPruneRailsHold(t *testing.T) {
 	const src = "host05data/rails/fs"
 	const dst = "rust10/Backups/rails/fs"
-	labtest.Root(t, "zfs create -p "+src+` && for d in 01 02 03 04 05 06 07 08; do zfs snapshot `+src+`@2025-01-${d}_00.00.00--1d; done
-zfs snapshot `+src+`@2025-01-09_00.00.00--forever
-zfs snapshot `+src+`@2025-01-10_00.00.00--1d`)
+	var snaps []string
+	for d := 1; d <= 8; d++ {
+		snaps = append(snaps, fmt.Sprintf("%s@2025-01-%02d_00.00.00--1d", src, d))
+	}
+	snaps = append(snaps, src+"@2025-01-09_00.00.00--forever", src+"@2025-01-10_00.00.00--1d")
+	labtest.Root(t, timeTravel("zfs create -p "+src+"\n"+snapAt(snaps...)))
 	cfg := pruneConfig(t, "rails", []string{src}, `[job.prune]
 source_ttl = true
 max_destroy = 3
@@ -172,10 +175,11 @@ min_age = "1h"`)
 func TestLabPruneFrozenByTheTripwireUntilAck(t *testing.T) {
 	const src = "host05data/ransom/fs"
 	const dst = "rust10/Backups/ransom/fs"
-	labtest.Root(t, "zfs create -p "+src+" && head -c 48M /dev/urandom >/"+src+"/data.bin && zfs snapshot "+src+"@2025-01-01_00.00.00--1d")
+	labtest.Root(t, timeTravel("zfs create -p "+src+" && head -c 48M /dev/urandom >/"+src+"/data.bin\n"+snapAt(src+"@2025-01-01_00.00.00--1d")))
 	cfg := pruneConfig(t, "ransom", []string{src}, `[job.prune]
 source_ttl = true
 max_destroy = 100
+min_keep = 1
 [job.anomaly]
 factor = 10
 floor = "8MiB"
@@ -183,11 +187,12 @@ window = 5`)
 	mustPull(t, cfg)
 	// A normal week: small daily changes.
 	for day := 2; day <= 6; day++ {
-		labtest.Root(t, fmt.Sprintf("dd if=/dev/urandom of=/%s/data.bin bs=256k count=2 seek=%d conv=notrunc status=none && zfs snapshot %s@2025-01-%02d_00.00.00--1d", src, day*4, src, day))
+		labtest.Root(t, timeTravel(fmt.Sprintf("dd if=/dev/urandom of=/%s/data.bin bs=256k count=2 seek=%d conv=notrunc status=none\n", src, day*4)+
+			snapAt(fmt.Sprintf("%s@2025-01-%02d_00.00.00--1d", src, day))))
 		mustPull(t, cfg)
 	}
 	// Then everything is rewritten.
-	labtest.Root(t, "dd if=/dev/urandom of=/"+src+"/data.bin bs=1M count=48 conv=notrunc status=none && zfs snapshot "+src+"@2025-01-07_00.00.00--1d")
+	labtest.Root(t, timeTravel("dd if=/dev/urandom of=/"+src+"/data.bin bs=1M count=48 conv=notrunc status=none\n"+snapAt(src+"@2025-01-07_00.00.00--1d")))
 	mustPull(t, cfg)
 	st := labtest.Root(t, "cat /var/lib/vault-ransom/jobs/ransom.json")
 	if !strings.Contains(st, `"anomaly"`) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/belltech/vault/lab"
 	"github.com/belltech/vault/lab/labtest"
@@ -116,4 +117,31 @@ func snap(t *testing.T, name string, datasets ...string) {
 		args = append(args, labtest.Q(d+"@"+name))
 	}
 	labtest.Root(t, "zfs snapshot "+strings.Join(args, " "))
+}
+
+// timeTravel wraps a script that moves the guest's clock (date -s, as snapAt does) so that the
+// clock is put back to the real time when the script ends, however it ends: the uptime counter
+// measures the time the script took.
+func timeTravel(script string) string {
+	return `__u0=$(cut -d' ' -f1 /proc/uptime); __t0=$(date +%s)
+__back() { date -u -s @$(awk -v t0="$__t0" -v u0="$__u0" -v u1="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{printf "%d", t0+u1-u0+1}') >/dev/null; }
+trap __back EXIT
+` + script
+}
+
+// snapAt gives the script lines that take each snapshot ("[-r ]dataset@NAME", NAME a zfsnap2
+// name) with the guest's clock at the date in its name, read in UTC (the lab's time zone), so
+// that its creation agrees with its name as a real zfsnap2 snapshot's does. Run them inside
+// timeTravel, one snapshot after another in createtxg order.
+func snapAt(snaps ...string) string {
+	var b strings.Builder
+	for _, s := range snaps {
+		_, name, _ := strings.Cut(s, "@")
+		at, err := time.ParseInLocation("2006-01-02_15.04.05", name[:min(len(name), 19)], time.UTC)
+		if err != nil {
+			panic(fmt.Sprintf("snapAt %q: %v", s, err))
+		}
+		fmt.Fprintf(&b, "date -u -s @%d >/dev/null && zfs snapshot %s\n", at.Unix(), s)
+	}
+	return b.String()
 }
