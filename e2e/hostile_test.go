@@ -187,7 +187,7 @@ min_age = "1h"`)
 func TestLabHostileQuotaBoundsOneJob(t *testing.T) {
 	const a, b = "host05data/quota/a", "host05data/quota/b"
 	labtest.Root(t, "zfs create -p "+a+" && zfs create -p "+b+" && head -c 4M /dev/urandom >/"+a+"/f && head -c 1M /dev/urandom >/"+b+"/f && zfs snapshot "+a+"@2026-12-01_00.00.00--1w && zfs snapshot "+b+"@2026-12-01_00.00.00--1w")
-	cfgA := pullConfig(t, "quota", []string{a}, `quota = "32MiB"`)
+	cfgA := pruneConfig(t, "quota", []string{a}, `quota = "32MiB"`)
 	out := labtest.Root(t, "/mnt/lab/vault bootstrap -c "+cfgA)
 	if !strings.Contains(out, "set quota=32.0 MiB") {
 		t.Errorf("vault bootstrap does not report the quota:\n%s", out)
@@ -224,7 +224,7 @@ func TestLabHostileFloodIsRefused(t *testing.T) {
 	const src = "host05data/flood/fs"
 	const dst = "rust10/Backups/flood/fs"
 	labtest.Root(t, "zfs create -p "+src+" && zfs snapshot "+src+"@2026-12-01_00.00.00--1w")
-	cfg := pullConfig(t, "flood", []string{src}, `max_new_snapshots = 20`)
+	cfg := pruneConfig(t, "flood", []string{src}, `max_new_snapshots = 20`)
 	mustPull(t, cfg)
 	labtest.Root(t, "for i in $(seq 10 59); do zfs snapshot "+src+"@2026-12-02_00.00.$i--1w; done")
 	res := pull(t, cfg)
