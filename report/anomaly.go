@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/prune"
@@ -197,4 +198,47 @@ func AlarmName(kind string) string {
 		return "source-lost alarm"
 	}
 	return "anomaly alarm"
+}
+
+// AckedLies gives, by target dataset, the GUIDs of the snapshots whose names lie that the
+// operator acknowledged with vault ack: the pruner keeps them out of the grid without freezing.
+func AckedLies(s *JobState) map[zfs.Dataset]map[uint64]bool {
+	out := map[zfs.Dataset]map[uint64]bool{}
+	if s == nil {
+		return out
+	}
+	for _, d := range s.Datasets {
+		t, err := zfs.ParseDataset(d.Target)
+		if err != nil || len(d.AckedLies) == 0 {
+			continue
+		}
+		m := map[uint64]bool{}
+		for _, g := range d.AckedLies {
+			m[g] = true
+		}
+		out[t] = m
+	}
+	return out
+}
+
+// RaiseLies raises the lying-names alarm on the dataset of s whose target is target, for the
+// snapshots guids (prune found their names lie about their dates; why says how, one line). It
+// returns the dataset's source name and whether the alarm is new: false when every one of
+// guids is in the alarm already up, or no dataset of s lands on target.
+func RaiseLies(s *JobState, target string, at time.Time, guids []uint64, why string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	for _, src := range s.Names() {
+		d := s.Datasets[src]
+		if d.Target != target {
+			continue
+		}
+		if d.Anomaly != nil && !slices.ContainsFunc(guids, func(g uint64) bool { return !slices.Contains(d.Anomaly.Lies, g) }) {
+			return src, false
+		}
+		d.raise(Anomaly{At: at, Kind: AlarmLies, Lies: slices.Clone(guids), Detail: why})
+		return src, true
+	}
+	return "", false
 }

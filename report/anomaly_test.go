@@ -183,3 +183,29 @@ func TestAckRemembersLies(t *testing.T) {
 		t.Errorf("acked lies %v, want %v", d.AckedLies, want)
 	}
 }
+
+// Lies found by prune raise the alarm once per set of snapshots; an acknowledged lie reaches
+// the pruner by target dataset.
+func TestRaiseLies(t *testing.T) {
+	at := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	s := &JobState{Job: "j", Datasets: map[string]*DatasetState{"p/a": {Target: "v/a"}}}
+	if src, isNew := RaiseLies(s, "v/a", at, []uint64{7}, "named X but created Y"); src != "p/a" || !isNew {
+		t.Fatalf("first raise: %q %v", src, isNew)
+	}
+	if _, isNew := RaiseLies(s, "v/a", at, []uint64{7}, "named X but created Y"); isNew {
+		t.Error("the same lie raised the alarm again")
+	}
+	if _, isNew := RaiseLies(s, "v/a", at, []uint64{7, 8}, "and another"); !isNew {
+		t.Error("a new lie did not raise the alarm")
+	}
+	if _, isNew := RaiseLies(s, "v/other", at, []uint64{9}, "x"); isNew {
+		t.Error("a target no dataset lands on raised an alarm")
+	}
+	if f := Freezes(s, "j")[ds(t, "v/a")]; f == nil || !strings.Contains(f.Reason, "lying-names") {
+		t.Errorf("freeze %+v, want one naming the lying-names alarm", f)
+	}
+	Ack(s, "p/a")
+	if got := AckedLies(s)[ds(t, "v/a")]; !got[7] || !got[8] || len(got) != 2 {
+		t.Errorf("acked lies by target: %v, want 7 and 8", got)
+	}
+}

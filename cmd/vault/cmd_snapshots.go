@@ -79,7 +79,7 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 		rows := make([]snapshotRow, 0, len(in.Snapshots))
 		for _, sn := range in.Snapshots {
 			r := snapshotRow{Snapshot: sn.Name.Short(), Created: sn.Creation, Holds: sn.UserRefs}
-			if n, ok := policy.ParseName(sn.Name.Short(), c.Location); ok {
+			if n, ok := policy.ParseName(sn.Name.Short(), j.Location); ok {
 				if n.TTL.Forever {
 					r.Expires = "never"
 				} else {
