@@ -43,8 +43,9 @@
 //     the vault: "vault:", then a name for this vault, then ":" ("vault:rust10:"), so that two
 //     vaults pulling one source never touch each other's holds (a source's `vault serve
 //     --hold-prefix` can pin a key to its prefix). Default "vault:" + the host's short name +
-//     ":", or "vault:" when the host has no usable name. Holds made under an older prefix are
-//     not released by a later one: release them by hand (`zfs holds`, `zfs release`).
+//     ":", or "vault:" when the host has no usable name. After each good pull the job's stale
+//     holds are released, under this prefix and under "vault:" (the tag of vaults before
+//     hold_prefix); holds under another earlier prefix are not: release them by hand.
 //
 // # [ssh]
 //
