@@ -798,3 +798,31 @@ func dedent(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// What the planner counts for the alarms and the flood bound: the snapshots an incremental
+// brings into an existing target (New), the snapshots both sides hold (Common), and all the
+// snapshots the steps bring (Brings).
+func TestPlanCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name, in                string
+		newCount, common, bring int
+	}{
+		{"first full and -I", "src: a@1 a@2 a@3", 0, 0, 3},
+		{"first full, newest only", "src: a@1 a@2 a@3\nopts: newest-only", 0, 0, 1},
+		{"incremental", "src: a@1 a@2 a@3 a@4\ndst: a@1 a@2", 2, 2, 2},
+		{"incremental, newest only", "src: a@1 a@2 a@3 a@4\ndst: a@1 a@2\nopts: newest-only", 1, 2, 1},
+		{"source pruned its oldest", "src: a@3 a@4 a@5\ndst: a@1 a@2 a@3 a@4", 1, 2, 1},
+		{"up to date", "src: a@1 a@2\ndst: a@1 a@2", 0, 2, 0},
+		{"source wiped", "src: a\ndst: a@1 a@2", 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Plan(parseWorld(t, tc.in))
+			require.NoError(t, err)
+			require.Len(t, p.Datasets, 1)
+			d := p.Datasets[0]
+			if len(d.New) != tc.newCount || d.Common != tc.common || d.Brings != tc.bring {
+				t.Errorf("new %d, common %d, brings %d; want %d, %d, %d", len(d.New), d.Common, d.Brings, tc.newCount, tc.common, tc.bring)
+			}
+		})
+	}
+}
