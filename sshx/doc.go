@@ -13,9 +13,15 @@
 //     revoked host key is refused with a [*HostKeyError] that names the
 //     host, the offered fingerprint and the file (and line) to fix. There is
 //     no trust on first use. The host key algorithms offered to the server
-//     are restricted to the types pinned for that host, so that a host with
-//     several keys proves the one we know. @cert-authority lines are not
-//     supported: pin the host's own keys.
+//     are restricted to the plain types pinned for that host, so that a
+//     host with several keys proves the one we know.
+//   - Host certificates are refused, all of them. A known_hosts file with a
+//     @cert-authority line, or with a certificate (a *-cert-v01@openssh.com
+//     key type) on any line, is refused as a whole before connecting, with
+//     the file and line: pin each host's own keys. No certificate algorithm
+//     is ever offered, and a certificate a server presents anyway is a
+//     [*HostKeyError] (Certificate). @revoked lines of plain keys are
+//     honoured: a key they name is refused even where it is pinned.
 //   - No pty, no agent, port or X11 forwarding is ever requested, and the
 //     channels a server may try to open towards us are refused.
 //   - A command is an argv list. [shellword.Join] turns it into the one

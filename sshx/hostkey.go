@@ -1,6 +1,8 @@
 package sshx
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -26,6 +28,8 @@ type HostKeyError struct {
 	Changed bool
 	// Revoked says the offered key is marked @revoked, on line Lines[0].
 	Revoked bool
+	// Certificate says the host offered a certificate, not a plain key.
+	Certificate bool
 	// Want holds the SHA256 fingerprints of the keys pinned for the host
 	// when Changed, and Lines their line numbers in File.
 	Want  []string
@@ -37,6 +41,9 @@ type HostKeyError struct {
 
 func (e *HostKeyError) Error() string {
 	switch {
+	case e.Certificate:
+		return fmt.Sprintf("host key of %q is a certificate (%s, of the key %s): vault accepts no host certificates; "+
+			"pin the host's own key in %s", e.Host, e.KeyType, e.Fingerprint, e.File)
 	case e.Revoked:
 		return fmt.Sprintf("host key of %q is revoked: %s %s is marked @revoked in %s; "+
 			"the host must get a new key, verify it out of band and pin it",
@@ -104,6 +111,13 @@ func loadHostKeys(file, addr string) (*hostKeys, error) {
 		return nil, fmt.Errorf("known_hosts file %q is writable by group or others (mode %04o); "+
 			"whoever can write it chooses which hosts vault trusts: run chmod go-w %q", file, perm, file)
 	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read known_hosts file: %w", err)
+	}
+	if err := checkKnownHosts(b, file); err != nil {
+		return nil, err
+	}
 	check, err := knownhosts.New(file)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read known_hosts file: %w", err)
@@ -122,13 +136,52 @@ func loadHostKeys(file, addr string) (*hostKeys, error) {
 	return hk, nil
 }
 
+// checkKnownHosts refuses the lines of a known_hosts file that knownhosts
+// would take and vault does not: @cert-authority lines (knownhosts also
+// matches their key as a plain host key, so a server that presents the
+// CA's key would pass) and certificates pinned as host keys. It reads the
+// lines as knownhosts does. @revoked lines stay: knownhosts refuses a key
+// they name.
+func checkKnownHosts(b []byte, file string) error {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		f := strings.Fields(string(line))
+		if f[0] == "@cert-authority" {
+			return fmt.Errorf("known_hosts file %s:%d: @cert-authority lines are not supported: vault accepts no host certificates; "+
+				"pin each host's own key (verified out of band) instead", file, n)
+		}
+		if f[0] == "@revoked" {
+			f = f[1:]
+		}
+		if len(f) >= 2 && isCertAlgo(f[1]) {
+			return fmt.Errorf("known_hosts file %s:%d: %s is a certificate: vault accepts no host certificates; "+
+				"pin the host's own key instead", file, n, f[1])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("cannot read known_hosts file %s: %w", file, err)
+	}
+	return nil
+}
+
+// isCertAlgo reports whether a key type or host key algorithm is an
+// OpenSSH certificate's (ssh-ed25519-cert-v01@openssh.com and the like).
+func isCertAlgo(algo string) bool {
+	return strings.Contains(algo, "-cert-v0")
+}
+
 // probeAddr stands for the remote address when asking knownhosts what is
 // pinned; knownhosts prefers the host name, which is always given.
 var probeAddr = &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 22}
 
 // algorithms returns the host key algorithms to offer: those of the pinned
 // key types, or, if nothing is pinned, every plain key type with ed25519
-// first, so that the refusal shows the key an operator would pin.
+// first, so that the refusal shows the key an operator would pin. Never a
+// certificate's: a server cannot present one.
 func (hk *hostKeys) algorithms() []string {
 	if len(hk.pinned) == 0 {
 		return []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
@@ -137,7 +190,7 @@ func (hk *hostKeys) algorithms() []string {
 	var algos []string
 	for _, k := range hk.pinned {
 		for _, a := range algorithmsFor(k.Key.Type()) {
-			if !slices.Contains(algos, a) {
+			if !slices.Contains(algos, a) && !isCertAlgo(a) {
 				algos = append(algos, a)
 			}
 		}
@@ -167,15 +220,23 @@ func (hk *hostKeys) pinnedTypes() []string {
 // callback checks the offered host key against the pinned ones and turns a
 // refusal into a *HostKeyError.
 func (hk *hostKeys) callback(hostname string, remote net.Addr, key ssh.PublicKey) error {
-	err := hk.check(hostname, remote, key)
-	if err == nil {
-		return nil
-	}
 	he := &HostKeyError{
 		Host:        hk.host,
 		KeyType:     key.Type(),
 		Fingerprint: ssh.FingerprintSHA256(key),
 		File:        hk.file,
+	}
+	if cert, ok := key.(*ssh.Certificate); ok {
+		// algorithms offers no certificate type, so this is a server
+		// that ignored them: refuse it before knownhosts, which would
+		// take it if a @cert-authority line signed it.
+		he.Certificate = true
+		he.Fingerprint = ssh.FingerprintSHA256(cert.Key)
+		return he
+	}
+	err := hk.check(hostname, remote, key)
+	if err == nil {
+		return nil
 	}
 	var ke *knownhosts.KeyError
 	var re *knownhosts.RevokedError

@@ -38,7 +38,9 @@ type testSSHD struct {
 
 // startSSHD starts sshd and stops it when the test ends. It skips the test
 // when not root or when sshd is not installed: CI runs as root with sshd.
-func startSSHD(t testing.TB) *testSSHD {
+// Each of configure is called once the keys are made, and returns lines
+// for sshd_config.
+func startSSHD(t testing.TB, configure ...func(testing.TB, *testSSHD) string) *testSSHD {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run OpenSSH's sshd as the current user (CI runs as root)")
@@ -66,10 +68,14 @@ func startSSHD(t testing.TB) *testSSHD {
 	auth := filepath.Join(s.Dir, "authorized_keys")
 	require.NoError(t, os.WriteFile(auth, ssh.MarshalAuthorizedKey(pub), 0o600))
 
+	var extra strings.Builder
+	for _, f := range configure {
+		extra.WriteString(f(t, s))
+	}
 	var err error
 	for attempt := 0; ; attempt++ {
 		s.Port = freePort(t)
-		if err = s.run(t, hostKeyFiles, auth); err == nil || attempt == 4 {
+		if err = s.run(t, hostKeyFiles, auth, extra.String()); err == nil || attempt == 4 {
 			break
 		}
 		t.Logf("sshd did not start on port %d, retrying: %v", s.Port, err)
@@ -86,7 +92,7 @@ func startSSHD(t testing.TB) *testSSHD {
 }
 
 // run starts sshd on s.Port and waits until it greets.
-func (s *testSSHD) run(t testing.TB, hostKeys []string, authorizedKeys string) error {
+func (s *testSSHD) run(t testing.TB, hostKeys []string, authorizedKeys, extra string) error {
 	conf := filepath.Join(s.Dir, "sshd_config")
 	var c strings.Builder
 	c.WriteString("ListenAddress 127.0.0.1\n")
@@ -108,6 +114,7 @@ PermitTTY no
 MaxSessions 10
 LogLevel VERBOSE
 `)
+	c.WriteString(extra)
 	if err := os.WriteFile(conf, []byte(c.String()), 0o600); err != nil {
 		return err
 	}
