@@ -46,18 +46,19 @@ for ds in `+srcRoot+` `+tgt+`; do
 done
 userdel -r `+user+` 2>/dev/null; rm -rf `+dir+` `+cfg)
 	})
-	labtest.Root(t, `useradd -m -s /bin/bash `+user+`
+	labtest.Root(t, timeTravel(`useradd -m -s /bin/bash `+user+`
 install -d -o `+user+` -g `+user+` -m 0700 /home/`+user+`/.ssh `+dir+`
 su `+user+` -c "ssh-keygen -q -t ed25519 -N '' -f /home/`+user+`/.ssh/id_ed25519"
 echo "command=\"/mnt/lab/vault serve --allow `+srcRoot+`\",restrict $(cat /home/`+user+`/.ssh/id_ed25519.pub)" >/home/`+user+`/.ssh/authorized_keys
 cp /home/backup/.ssh/known_hosts /home/`+user+`/.ssh/known_hosts
 chown `+user+`:`+user+` /home/`+user+`/.ssh/authorized_keys /home/`+user+`/.ssh/known_hosts
-zfs create -p `+src+` && head -c 1M /dev/urandom >/`+src+`/f0 && zfs snapshot `+src+`@2026-11-01_00.00.00--forever
-zfs allow -u `+user+` `+strings.Join(sourcePermissions, ",")+` `+srcRoot+`
+zfs create -p `+src+` && head -c 1M /dev/urandom >/`+src+`/f0
+`+snapAt(src+`@2026-11-01_00.00.00--forever`)+`zfs allow -u `+user+` `+strings.Join(sourcePermissions, ",")+` `+srcRoot+`
 mkdir -p /etc/vault && cat >`+cfg+` <<'EOF'
 user = "`+user+`"
 state_dir = "`+dir+`"
 zfs_binary = "/sbin/zfs"
+hold_prefix = "vault:lab:"
 timezone = "UTC"
 
 [ssh]
@@ -78,7 +79,7 @@ ttl = "1w"
 source_ttl = true
 min_keep = 1
 EOF
-/mnt/lab/vault config check `+cfg+` >/dev/null`)
+/mnt/lab/vault config check `+cfg+` >/dev/null`))
 
 	// The root phase: vault bootstrap creates the target, delegates, verifies, first receive.
 	out := labtest.Root(t, "/mnt/lab/vault bootstrap -c "+cfg)
