@@ -12,8 +12,8 @@
 //	zfs allow -u backup send,snapshot,hold,release host05data/vm
 //
 // (release is a permission of its own, needed to drop the vault's old
-// holds; zfs list, get and holds need none.) Then give the vault's public key a forced command in
-// ~backup/.ssh/authorized_keys, one line:
+// holds; zfs list and holds need none.) Then give the vault's public key a
+// forced command in ~backup/.ssh/authorized_keys, one line:
 //
 //	command="/usr/local/bin/vault serve --allow host05data/jail,host05data/vm",restrict ssh-ed25519 AAAA... vault@rust-bucket
 //
@@ -40,8 +40,7 @@
 // of these forms, each option a word of its own, in this order:
 //
 //	zfs list -H -p -o COLUMNS -t TYPES [-r] DATASET...
-//	zfs get -H -p -o name,property,value,source PROPERTIES NAME...
-//	zfs send [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAPSHOT
+//	zfs send [-n -P] [-L] [-c] [-w] [-i SNAPSHOT | -I SNAPSHOT] SNAPSHOT
 //	zfs send [-n -P] -t TOKEN
 //	zfs hold vault:TAG SNAPSHOT...
 //	zfs release vault:TAG SNAPSHOT...
@@ -50,18 +49,14 @@
 //
 // where
 //   - COLUMNS is a comma list, without repeats, of name, type, guid,
-//     createtxg, creation, used, referenced, userrefs, receive_resume_token,
-//     encryption, origin, written, logicalreferenced, volsize; TYPES of
-//     filesystem, volume, snapshot, bookmark;
-//   - PROPERTIES is a comma list of native property names ([a-z][a-z0-9_]*)
-//     and user properties (module:property);
-//   - every DATASET, SNAPSHOT and NAME (a dataset, snapshot or bookmark) is
-//     a valid zfs name at or below an --allow root, compared by whole
-//     components (host05data/jail allows host05data/jail/www, not
-//     host05data/jailbreak);
-//   - FROM is a full snapshot name (dataset@snap), or for -i a bookmark
-//     (dataset#mark), of the same dataset as SNAPSHOT; -n -P (a dry run
-//     printing the estimated size) only as that pair, first;
+//     createtxg, encryption, userrefs (what the vault lists on a source);
+//     TYPES of filesystem, volume, snapshot;
+//   - every DATASET and SNAPSHOT is a valid zfs name at or below an --allow
+//     root, compared by whole components (host05data/jail allows
+//     host05data/jail/www, not host05data/jailbreak);
+//   - the incremental source of -i or -I is a full snapshot name
+//     (dataset@snap) of the same dataset as the snapshot sent; -n -P (a dry
+//     run printing the estimated size) only as that pair, first;
 //   - TOKEN is a receive_resume_token as zfs prints it. A token is the
 //     client's data, and zfs resolves the snapshot it names by GUID, possibly
 //     elsewhere in the pool, so before running the command the gate runs
@@ -74,11 +69,13 @@
 //     several in one command are taken at once, atomically.
 //
 // Everything else is refused: an empty command (an interactive login), any
-// other program or subcommand (destroy, rollback, rename, receive, set,
-// inherit, allow, mount, ...), send -R, -p, -b, -h, -D, any option not
-// listed, combined options (-Hp), options in another order, "--", names with
-// "..", '%' or a leading '-', and anything outside the allowed roots. A
-// refusal exits with status 2 and one line on stderr,
+// other program or subcommand (get, destroy, rollback, rename, receive, set,
+// inherit, allow, mount, ...), other columns and types (origin would name
+// datasets outside the roots), send -R, -p, -b, -h, -D, a bookmark as the
+// incremental source, any option not listed, combined options (-Hp),
+// options in another order, "--", names with "..", '%' or a leading '-',
+// and anything outside the allowed roots. A refusal exits with status 2 and
+// one line on stderr,
 //
 //	vault serve: refused: REASON
 //

@@ -99,8 +99,6 @@ func (g *Gate) check(cmdline string) (*command, error) {
 	switch p.sub {
 	case "list":
 		err = p.list()
-	case "get":
-		err = p.get()
 	case "send":
 		c.token, err = p.send()
 	case "hold", "release":
@@ -110,7 +108,7 @@ func (g *Gate) check(cmdline string) (*command, error) {
 	case "snapshot":
 		err = p.snapshot()
 	default:
-		return nil, refusef("zfs subcommand %s is not allowed (only list, get, send, hold, release, holds, snapshot)", quote(p.sub))
+		return nil, refusef("zfs subcommand %s is not allowed (only list, send, hold, release, holds, snapshot)", quote(p.sub))
 	}
 	if err != nil {
 		return nil, err
@@ -225,22 +223,6 @@ func (p *parser) snapshotName(s string) error {
 	return p.under(snap.Dataset(), s)
 }
 
-// anyName accepts a dataset, snapshot or bookmark.
-func (p *parser) anyName(s string) error {
-	switch {
-	case strings.IndexByte(s, '@') >= 0:
-		return p.snapshotName(s)
-	case strings.IndexByte(s, '#') >= 0:
-		bm, err := zfs.ParseBookmark(s)
-		if err != nil {
-			return p.errorf("%v", err)
-		}
-		return p.under(bm.Dataset(), s)
-	default:
-		return p.dataset(s)
-	}
-}
-
 func (p *parser) under(ds zfs.Dataset, name string) error {
 	if !p.g.allowed(ds) {
 		return p.errorf("%s is not under an allowed root (%s)", quote(name), p.g.roots())
@@ -256,11 +238,14 @@ func (g *Gate) roots() string {
 	return strings.Join(s, ", ")
 }
 
-// listColumns are the properties zfs list -o may ask for.
-var listColumns = set("name", "type", "guid", "createtxg", "creation", "used", "referenced", "userrefs",
-	"receive_resume_token", "encryption", "origin", "written", "logicalreferenced", "volsize")
+// listColumns are the properties zfs list -o may ask for: those the vault
+// lists on a source (puller: datasets with name, type, guid, createtxg,
+// encryption; snapshots with name, guid, createtxg, userrefs), and no more.
+var listColumns = set("name", "type", "guid", "createtxg", "encryption", "userrefs")
 
-var listTypes = set("filesystem", "volume", "snapshot", "bookmark")
+// listTypes are the types zfs list -t may ask for: the vault lists no
+// bookmarks.
+var listTypes = set("filesystem", "volume", "snapshot")
 
 func set(words ...string) map[string]bool {
 	m := make(map[string]bool, len(words))
@@ -315,58 +300,6 @@ func (p *parser) list() error {
 	return p.names("dataset", p.dataset)
 }
 
-// getOutput is the only -o zfs get takes.
-const getOutput = "name,property,value,source"
-
-// get: zfs get -H -p -o name,property,value,source PROPS NAME...
-func (p *parser) get() error {
-	for _, f := range []string{"-H", "-p", "-o", getOutput} {
-		if err := p.expect(f); err != nil {
-			return err
-		}
-	}
-	props, err := p.word("properties")
-	if err != nil {
-		return err
-	}
-	for prop := range strings.SplitSeq(props, ",") {
-		if r := checkProperty(prop); r != "" {
-			return p.errorf("property %s %s", quote(prop), r)
-		}
-	}
-	p.i++
-	return p.names("dataset or snapshot", p.anyName)
-}
-
-// checkProperty returns why prop is not a property name the gate passes to
-// zfs get, or "": a native property ([a-z][a-z0-9_]*, "all" included) or a
-// user property as zfsprops(7) defines it (a-z, 0-9, ':', '-', '.', '_',
-// with a ':', at most 256 bytes), starting with a letter or digit.
-func checkProperty(prop string) string {
-	switch {
-	case prop == "":
-		return "is empty"
-	case len(prop) > 256:
-		return "is longer than 256 bytes"
-	case !('a' <= prop[0] && prop[0] <= 'z' || '0' <= prop[0] && prop[0] <= '9'):
-		return "does not start with a lowercase letter or digit"
-	}
-	user := strings.IndexByte(prop, ':') >= 0
-	for i := 0; i < len(prop); i++ {
-		b := prop[i]
-		switch {
-		case 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '_':
-		case user && (b == ':' || b == '-' || b == '.'):
-		default:
-			return "contains " + describeByte(b)
-		}
-	}
-	if !user && '0' <= prop[0] && prop[0] <= '9' {
-		return "does not start with a letter"
-	}
-	return ""
-}
-
 // send: zfs send [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAP
 // or zfs send [-n -P] -t TOKEN. It returns the token of the second form.
 func (p *parser) send() (string, error) {
@@ -389,11 +322,11 @@ func (p *parser) send() (string, error) {
 	p.accept("-L")
 	p.accept("-c")
 	p.accept("-w")
-	var from zfs.Name
+	var from zfs.Snapshot
 	if f := p.peek(); f == "-i" || f == "-I" {
 		p.i++
 		var err error
-		if from, err = p.incrementalSource(f); err != nil {
+		if from, err = p.incrementalSource(); err != nil {
 			return "", err
 		}
 		p.i++
@@ -412,49 +345,28 @@ func (p *parser) send() (string, error) {
 	if err := p.under(snap.Dataset(), s); err != nil {
 		return "", err
 	}
-	if from != nil && datasetOf(from) != snap.Dataset() {
+	if !from.IsZero() && from.Dataset() != snap.Dataset() {
 		return "", p.errorf("incremental source %s is not of the same dataset as %s", quote(from.String()), quote(s))
 	}
 	p.i++
 	return "", p.end()
 }
 
-// incrementalSource checks the word after -i or -I (opt): a snapshot, or
-// for -i a bookmark, under an allowed root. zfs send -I cannot start from a
-// bookmark.
-func (p *parser) incrementalSource(opt string) (zfs.Name, error) {
+// incrementalSource checks the word after -i or -I: a snapshot under an
+// allowed root. The vault never sends from a bookmark.
+func (p *parser) incrementalSource() (zfs.Snapshot, error) {
 	s, err := p.word("incremental source")
 	if err != nil {
-		return nil, err
+		return zfs.Snapshot{}, err
 	}
-	var n zfs.Name
-	switch {
-	case strings.IndexByte(s, '@') >= 0:
-		n, err = zfs.ParseSnapshot(s)
-	case opt == "-i" && strings.IndexByte(s, '#') >= 0:
-		n, err = zfs.ParseBookmark(s)
-	case opt == "-I":
-		return nil, p.errorf("incremental source %s of -I is not a full snapshot name (dataset@snapshot)", quote(s))
-	default:
-		return nil, p.errorf("incremental source %s is not a full snapshot or bookmark name (dataset@snapshot, dataset#bookmark)", quote(s))
+	if strings.IndexByte(s, '@') < 0 {
+		return zfs.Snapshot{}, p.errorf("incremental source %s is not a full snapshot name (dataset@snapshot)", quote(s))
 	}
+	snap, err := zfs.ParseSnapshot(s)
 	if err != nil {
-		return nil, p.errorf("%v", err)
+		return zfs.Snapshot{}, p.errorf("%v", err)
 	}
-	return n, p.under(datasetOf(n), s)
-}
-
-// datasetOf returns the dataset n is or belongs to.
-func datasetOf(n zfs.Name) zfs.Dataset {
-	switch n := n.(type) {
-	case zfs.Snapshot:
-		return n.Dataset()
-	case zfs.Bookmark:
-		return n.Dataset()
-	case zfs.Dataset:
-		return n
-	}
-	return zfs.Dataset{}
+	return snap, p.under(snap.Dataset(), s)
 }
 
 // MaxTokenLen is the longest resume token the gate passes on, the limit
