@@ -65,8 +65,9 @@
 //   - hold and release take only tags that start with "vault:", so a stolen
 //     key cannot release holds the operator (or another tool) placed;
 //   - zfs snapshot takes only snapshots whose names are zfsnap2 names
-//     (2022-04-08_16.49.48--1w, optionally with a prefix), no -r, no -o;
-//     several in one command are taken at once, atomically.
+//     (2022-04-08_16.49.48--1w, optionally with a prefix) dated within
+//     --max-skew of the host's clock, no -r, no -o; several in one command
+//     are taken at once, atomically.
 //
 // Everything else is refused: an empty command (an interactive login), any
 // other program or subcommand (get, destroy, rollback, rename, receive, set,
@@ -83,4 +84,13 @@
 // vault-serve), or to stderr where there is no syslog. Nothing is logged to
 // stdout, which carries the send stream: zfs writes it to the ssh channel
 // directly.
+//
+// # Snapshot dates
+//
+// zfs snapshot takes only zfsnap2 names dated now: within --max-skew
+// (default 5m, at most 1h) of the host's clock, both read as wall clocks in
+// the host's local time zone. A stolen key cannot plant back-dated
+// snapshots (which retention would keep or prune as if they were old) nor
+// future-dated ones. The vault names the snapshots it takes on a source in
+// its job's time zone, which must be the source host's.
 package serve

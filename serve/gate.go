@@ -17,8 +17,16 @@ import (
 // FreeBSD has it, and where Debian's merged /usr finds it too.
 const DefaultZFS = "/sbin/zfs"
 
+// DefaultMaxSkew is how far from the host's clock the date in a snapshot's
+// name may be when Gate.MaxSkew is 0; MaxMaxSkew is the most vault serve's
+// --max-skew takes.
+const (
+	DefaultMaxSkew = 5 * time.Minute
+	MaxMaxSkew     = time.Hour
+)
+
 // Gate decides which command lines a source host runs for the vault, and
-// runs them. Check is pure; Serve runs the command with Exec.
+// runs them. Check does no I/O; Serve runs the command with Exec.
 type Gate struct {
 	// Allow are the roots a command may name: each dataset, snapshot and
 	// bookmark must be a root or lie below one (whole components: the root
@@ -26,6 +34,13 @@ type Gate struct {
 	Allow []zfs.Dataset
 	// ZFS is the absolute path of the zfs binary; "" means [DefaultZFS].
 	ZFS string
+	// MaxSkew is how far the date in the name of a snapshot to take may be
+	// from the host's clock; 0 means [DefaultMaxSkew].
+	MaxSkew time.Duration
+	// Now returns the host's clock in its local time zone; nil means
+	// time.Now. The gate compares the wall clock it shows with the date in
+	// a snapshot's name, which zfsnap2 and vault write in local time.
+	Now func() time.Time
 	// Exec runs commands: the accepted one, and the dry run that verifies a
 	// resume token. Nil means a [zfs.Local].
 	Exec zfs.Executor
@@ -57,8 +72,9 @@ type command struct {
 // A refusal is a [*RefusedError]. See the package documentation for the
 // grammar.
 //
-// Check is pure. A `zfs send -t TOKEN` that it accepts still needs the
-// dry run Serve makes to learn which snapshot the token names.
+// Check does no I/O; it reads the clock (Gate.Now) for zfs snapshot. A
+// `zfs send -t TOKEN` that it accepts still needs the dry run Serve makes
+// to learn which snapshot the token names.
 func (g *Gate) Check(cmdline string) ([]string, error) {
 	c, err := g.check(cmdline)
 	if err != nil {
@@ -447,11 +463,45 @@ func (p *parser) snapshot() error {
 		if err := p.under(snap.Dataset(), s); err != nil {
 			return err
 		}
-		if _, ok := policy.ParseName(snap.Short(), time.UTC); !ok {
+		// In UTC, the name's date is its wall clock as written.
+		n, ok := policy.ParseName(snap.Short(), time.UTC)
+		if !ok {
 			return p.errorf("snapshot name %s is not a zfsnap2 name (such as 2022-04-08_16.49.48--1w)", quote(snap.Short()))
+		}
+		if r := p.g.checkDate(n.Created); r != "" {
+			return p.errorf("snapshot %s %s", quote(s), r)
 		}
 		return nil
 	})
+}
+
+// checkDate returns why a snapshot dated wall, the wall clock its name
+// shows (as a time in UTC), is not one to take now, or "". zfsnap2, and
+// vault for a source in its job's time zone, write the host's local time,
+// so the date is compared with the wall clock of Now in its own zone: wall
+// clock with wall clock, never converted to an instant, so that a time a
+// DST switch shows twice, or skips, cannot be read an hour off.
+func (g *Gate) checkDate(wall time.Time) string {
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	t := now()
+	clock := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+	skew := g.MaxSkew
+	if skew <= 0 {
+		skew = DefaultMaxSkew
+	}
+	d := wall.Sub(clock)
+	if -skew <= d && d <= skew {
+		return ""
+	}
+	way := "ahead of"
+	if d < 0 {
+		way, d = "behind", -d
+	}
+	return fmt.Sprintf("is dated %s, %s %s this host's clock (%s): more than --max-skew %s; only snapshots of now are taken",
+		wall.Format(time.DateTime), d, way, t.Format("2006-01-02 15:04:05 MST"), skew)
 }
 
 // describeByte describes b for a message: 'x' if it is printable ASCII,

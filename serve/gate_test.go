@@ -5,10 +5,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/belltech/vault/policy"
 	"github.com/belltech/vault/shellword"
 	"github.com/belltech/vault/zfs"
 	"github.com/stretchr/testify/require"
+
+	_ "time/tzdata" // TestCheckSnapshotDate's zone, wherever the tests run
 )
 
 func testGate(t testing.TB) *Gate {
@@ -19,8 +23,11 @@ func testGate(t testing.TB) *Gate {
 		require.NoError(t, err)
 		allow = append(allow, ds)
 	}
-	return &Gate{Allow: allow, ZFS: "/usr/sbin/zfs"}
+	return &Gate{Allow: allow, ZFS: "/usr/sbin/zfs", Now: func() time.Time { return testNow }}
 }
+
+// testNow is testGate's clock: the snapshots of the tests are of now.
+var testNow = time.Date(2022, 4, 8, 16, 50, 0, 0, time.FixedZone("CEST", 2*3600))
 
 const tok = "1-e604ea4bf-e0-789c63a2a0606062a8a2a0a022600000000000000000000000000000000000000000000"
 
@@ -63,6 +70,8 @@ func TestCheckAccepts(t *testing.T) {
 		"zfs snapshot host05data/vm@2022-04-08_16.49.48--forever",
 		"zfs snapshot 'tank/my data@2022-04-08_16.49.48--1m'",
 		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/jail/www@2022-04-08_16.49.48--1w host05data/vm@2022-04-08_16.49.48--1w",
+		"zfs snapshot host05data/jail@2022-04-08_16.45.00--1w", // the skew, 5 minutes, either way
+		"zfs snapshot host05data/jail@2022-04-08_16.55.00--1w",
 	}
 	g := testGate(t)
 	for _, line := range accepted {
@@ -284,7 +293,16 @@ func TestCheckRefuses(t *testing.T) {
 		{"zfs snapshot 'host05data/jail@2022-04-08_16.49.48--1w,x'", "invalid character ','"},
 		{"zfs snapshot host05data/jail@%2022-04-08_16.49.48--1w", "contains '%'"},
 		{"zfs snapshot %host05data/jail@2022-04-08_16.49.48--1w", "bare '%'"},
+		// zfs snapshot: dated now, by the host's clock
+		{"zfs snapshot host05data/jail@2022-04-08_16.44.59--1w",
+			`snapshot "host05data/jail@2022-04-08_16.44.59--1w" is dated 2022-04-08 16:44:59, 5m1s behind this host's clock (2022-04-08 16:50:00 CEST): more than --max-skew 5m0s`},
+		{"zfs snapshot host05data/jail@2022-04-08_16.55.01--1w", "is dated 2022-04-08 16:55:01, 5m1s ahead of this host's clock (2022-04-08 16:50:00 CEST)"},
+		{"zfs snapshot host05data/jail@2022-04-08_14.50.00--1w", "2h0m0s behind"}, // the date in UTC
+		{"zfs snapshot host05data/jail@2099-01-01_00.00.00--forever", "ahead of this host's clock"},
+		{"zfs snapshot host05data/jail@1999-01-01_00.00.00--1w", "behind this host's clock"},
+		{"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/vm@2022-04-09_16.49.48--1w", `argument 2: snapshot "host05data/vm@2022-04-09_16.49.48--1w" is dated`},
 	}
+
 	g := testGate(t)
 	for _, tt := range tests {
 		argv, err := g.Check(tt.line)
@@ -302,6 +320,48 @@ func TestCheckRefuses(t *testing.T) {
 		}
 		if strings.ContainsAny(err.Error(), "\n\r") {
 			t.Errorf("Check(%q): the reason %q is more than one line", tt.line, re.Reason)
+		}
+	}
+}
+
+// TestCheckSnapshotDate: a snapshot is taken only if its name is dated
+// within MaxSkew of the host's wall clock, in the host's zone, whatever
+// that zone's offset or DST switches.
+func TestCheckSnapshotDate(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		now    time.Time
+		skew   time.Duration
+		snap   string
+		reason string // "" for accepted
+	}{
+		{"utc", time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), 0, "2026-11-26_00.04.59--1w", ""},
+		{"utc, too late", time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), 0, "2026-11-26_00.05.01--1w", "5m1s ahead of this host's clock (2026-11-26 00:00:00 UTC)"},
+		{"across midnight", time.Date(2026, 11, 25, 23, 58, 0, 0, time.UTC), 0, "2026-11-26_00.01.00--1w", ""},
+		{"a wider skew", time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), 30 * time.Minute, "2026-11-25_23.31.00--1w", ""},
+		{"a wider skew, too early", time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), 30 * time.Minute, "2026-11-25_23.29.00--1w", "more than --max-skew 30m0s"},
+		{"named in UTC on a host in New York", time.Date(2026, 11, 26, 0, 0, 0, 0, ny), 0, "2026-11-26_05.00.00--1w", "5h0m0s ahead of this host's clock (2026-11-26 00:00:00 EST)"},
+		// 2026-11-01 01:30 happens twice in New York: EDT, then EST.
+		{"repeated hour, first time", time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC).In(ny), 0, "2026-11-01_01.32.00--1w", ""},
+		{"repeated hour, second time", time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC).In(ny), 0, "2026-11-01_01.32.00--1w", ""},
+		{"repeated hour, an hour off", time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC).In(ny), 0, "2026-11-01_02.30.00--1w", "1h0m0s ahead"},
+		// 2026-03-08 02:00 to 03:00 does not happen in New York.
+		{"after the skipped hour", time.Date(2026, 3, 8, 7, 1, 0, 0, time.UTC).In(ny), 0, "2026-03-08_03.01.00--1w", ""},
+		{"in the skipped hour, 2 minutes by the wall clock", time.Date(2026, 3, 8, 7, 1, 0, 0, time.UTC).In(ny), 0, "2026-03-08_02.59.00--1w", ""},
+		{"before the skipped hour, 62 minutes by the wall clock", time.Date(2026, 3, 8, 7, 1, 0, 0, time.UTC).In(ny), 0, "2026-03-08_01.59.00--1w", "1h2m0s behind"},
+	} {
+		g := testGate(t)
+		g.Now = func() time.Time { return tc.now }
+		g.MaxSkew = tc.skew
+		line := "zfs snapshot host05data/jail@" + tc.snap
+		_, err := g.Check(line)
+		switch {
+		case tc.reason == "" && err != nil:
+			t.Errorf("%s: Check(%q): %v", tc.name, line, err)
+		case tc.reason != "" && (err == nil || !strings.Contains(err.Error(), tc.reason)):
+			t.Errorf("%s: Check(%q): got %v, want a refusal with %q", tc.name, line, err, tc.reason)
 		}
 	}
 }
@@ -353,7 +413,8 @@ func FuzzCheck(f *testing.F) {
 		"zfs hold vault:x host05data/jail@a 'tank/my data@b'",
 		"zfs release vault:x host05data/vm@a",
 		"zfs holds -H -p host05data/jail@a",
-		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w",
+		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/vm@hourly-2022-04-08_16.50.00--2d",
+		"zfs snapshot host05data/jail@2022-04-08_18.49.48--1w",
 		"zfs destroy host05data/jail@a",
 		"zfs list -H -p -o name -t filesystem host05data/jailbreak",
 	} {
@@ -383,6 +444,14 @@ func FuzzCheck(f *testing.F) {
 			for _, c := range strings.Split(argv[5], ",") {
 				if !listColumns[c] {
 					t.Fatalf("Check(%q) accepted column %q", line, c)
+				}
+			}
+		case "snapshot":
+			for _, n := range argv[2:] {
+				snap, _ := zfs.ParseSnapshot(n)
+				name, ok := policy.ParseName(snap.Short(), testNow.Location())
+				if d := name.Created.Sub(testNow); !ok || d > DefaultMaxSkew || d < -DefaultMaxSkew {
+					t.Fatalf("Check(%q) accepted %q, dated %s from now", line, n, d)
 				}
 			}
 		case "send":
