@@ -15,13 +15,13 @@
 // holds; zfs list and holds need none.) Then give the vault's public key a
 // forced command in ~backup/.ssh/authorized_keys, one line:
 //
-//	command="/usr/local/bin/vault serve --allow host05data/jail,host05data/vm",restrict ssh-ed25519 AAAA... vault@rust-bucket
+//	command="/usr/local/bin/vault serve --allow host05data/jail,host05data/vm --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust-bucket
 //
 // "restrict" turns off port, agent and X11 forwarding and the pty; the
 // forced command means sshd runs vault serve whatever the client asks, with
 // the client's command line in SSH_ORIGINAL_COMMAND. --allow may be repeated
 // and takes a comma-separated list; --zfs names the zfs binary if it is not
-// /sbin/zfs.
+// /sbin/zfs; --hold-prefix and --max-skew are below.
 //
 // The delegation is the real boundary; the gate is defence in depth on top
 // of it: zfs allow cannot limit a delegate to its own hold tags, to zfsnap2
@@ -42,8 +42,8 @@
 //	zfs list -H -p -o COLUMNS -t TYPES [-r] DATASET...
 //	zfs send [-n -P] [-L] [-c] [-w] [-i SNAPSHOT | -I SNAPSHOT] SNAPSHOT
 //	zfs send [-n -P] -t TOKEN
-//	zfs hold vault:TAG SNAPSHOT...
-//	zfs release vault:TAG SNAPSHOT...
+//	zfs hold PREFIXTAG SNAPSHOT...
+//	zfs release PREFIXTAG SNAPSHOT...
 //	zfs holds -H [-p] SNAPSHOT...
 //	zfs snapshot DATASET@ZFSNAP2NAME...
 //
@@ -62,8 +62,9 @@
 //     elsewhere in the pool, so before running the command the gate runs
 //     `zfs send -n -P -t TOKEN` itself and requires that both the token's
 //     toname and the snapshots zfs resolved lie under an --allow root;
-//   - hold and release take only tags that start with "vault:", so a stolen
-//     key cannot release holds the operator (or another tool) placed;
+//   - PREFIXTAG is a hold tag that starts with the --hold-prefix ("vault:"
+//     by default) and has something after it, so a stolen key cannot
+//     release holds the operator, another tool or another vault placed;
 //   - zfs snapshot takes only snapshots whose names are zfsnap2 names
 //     (2022-04-08_16.49.48--1w, optionally with a prefix) dated within
 //     --max-skew of the host's clock, no -r, no -o; several in one command
@@ -84,6 +85,24 @@
 // vault-serve), or to stderr where there is no syslog. Nothing is logged to
 // stdout, which carries the send stream: zfs writes it to the ssh channel
 // directly.
+//
+// # One line per vault
+//
+// Each vault tags its holds with its hold_prefix and the job's name,
+// vault:<VAULT>:<JOB> ("vault:rust10:host05"; vaults before hold_prefix
+// used vault:<JOB>). Give each vault's key a line of its own with
+// --hold-prefix vault:<VAULT>: so that one vault's key, stolen, cannot
+// release the holds that keep another vault's incremental base:
+//
+//	command="/usr/local/bin/vault serve --allow host05data/jail --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust10
+//	command="/usr/local/bin/vault serve --allow host05data/jail --hold-prefix vault:rust11:",restrict ssh-ed25519 AAAA... vault@rust11
+//
+// The prefix must start with "vault:" and end with ':', and is made of
+// names of letters, digits, '_', '.' and '-' (as hold_prefix in the vault's
+// configuration). The default, "vault:", lets a key hold and release every
+// vault's tags, old and new: keep it for a vault that still has holds of
+// the old form vault:<JOB> until it has released them, or release those by
+// hand (zfs release vault:JOB SNAPSHOT).
 //
 // # Snapshot dates
 //

@@ -34,6 +34,11 @@ type Gate struct {
 	Allow []zfs.Dataset
 	// ZFS is the absolute path of the zfs binary; "" means [DefaultZFS].
 	ZFS string
+	// HoldPrefix starts every tag a client may hold or release: [TagPrefix]
+	// and, to keep one vault's key off another vault's holds, that vault's
+	// own name ("vault:rust10:"). "" means [TagPrefix]. See
+	// [CheckHoldPrefix].
+	HoldPrefix string
 	// MaxSkew is how far the date in the name of a snapshot to take may be
 	// from the host's clock; 0 means [DefaultMaxSkew].
 	MaxSkew time.Duration
@@ -99,6 +104,9 @@ func (g *Gate) check(cmdline string) (*command, error) {
 	}
 	if !path.IsAbs(g.zfsBin()) {
 		return nil, refusef("the zfs binary %q is not an absolute path", g.zfsBin())
+	}
+	if err := CheckHoldPrefix(g.holdPrefix()); err != nil {
+		return nil, refusef("%v", err)
 	}
 	words, err := shellword.Split(cmdline)
 	if err != nil {
@@ -408,7 +416,49 @@ func checkToken(token string) string {
 
 // TagPrefix starts every hold tag vault makes, and every tag the gate lets a
 // client hold or release: a stolen key cannot release the operator's holds.
+// Gate.HoldPrefix narrows it to one vault's tags.
 const TagPrefix = "vault:"
+
+// maxHoldPrefixLen bounds a hold prefix, as the configuration's hold_prefix.
+const maxHoldPrefixLen = 64
+
+// CheckHoldPrefix reports whether prefix can be a Gate.HoldPrefix: the
+// shape of the configuration's hold_prefix, [TagPrefix] and then words of
+// letters, digits, '_', '.' and '-', each ending in ':' ("vault:",
+// "vault:rust10:"), at most 64 bytes.
+func CheckHoldPrefix(prefix string) error {
+	rest, ok := strings.CutPrefix(prefix, TagPrefix)
+	switch {
+	case !ok:
+		return fmt.Errorf("hold prefix %q does not start with %q", prefix, TagPrefix)
+	case len(prefix) > maxHoldPrefixLen:
+		return fmt.Errorf("hold prefix %q is longer than %d bytes", prefix, maxHoldPrefixLen)
+	}
+	for w := range strings.SplitAfterSeq(rest, ":") {
+		if w == "" {
+			continue
+		}
+		ok := w[len(w)-1] == ':' && len(w) > 1 && isAlnum(w[0])
+		for i := 1; ok && i < len(w)-1; i++ {
+			ok = isAlnum(w[i]) || w[i] == '_' || w[i] == '.' || w[i] == '-'
+		}
+		if !ok {
+			return fmt.Errorf("hold prefix %q is not %q and names ending in ':' (such as %q)", prefix, TagPrefix, "vault:rust10:")
+		}
+	}
+	return nil
+}
+
+func isAlnum(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+}
+
+func (g *Gate) holdPrefix() string {
+	if g.HoldPrefix == "" {
+		return TagPrefix
+	}
+	return g.HoldPrefix
+}
 
 // tag: zfs hold TAG SNAP... and zfs release TAG SNAP...
 func (p *parser) tag() error {
@@ -416,7 +466,7 @@ func (p *parser) tag() error {
 	if err != nil {
 		return err
 	}
-	if r := checkTag(tag); r != "" {
+	if r := checkTag(tag, p.g.holdPrefix()); r != "" {
 		return p.errorf("hold tag %s %s", quote(tag), r)
 	}
 	p.i++
@@ -424,13 +474,15 @@ func (p *parser) tag() error {
 }
 
 // checkTag returns why tag is not a hold tag the gate passes on, or "".
-func checkTag(tag string) string {
-	rest, ok := strings.CutPrefix(tag, TagPrefix)
+func checkTag(tag, prefix string) string {
+	rest, ok := strings.CutPrefix(tag, prefix)
 	switch {
+	case !ok && prefix == TagPrefix:
+		return fmt.Sprintf("does not start with %q: vault only touches its own holds", prefix)
 	case !ok:
-		return fmt.Sprintf("does not start with %q: vault only touches its own holds", TagPrefix)
+		return fmt.Sprintf("does not start with %q (--hold-prefix): this key only touches its own vault's holds", prefix)
 	case rest == "":
-		return fmt.Sprintf("has nothing after %q", TagPrefix)
+		return fmt.Sprintf("has nothing after %q", prefix)
 	case len(tag) > zfs.MaxTagLen:
 		return fmt.Sprintf("is longer than %d bytes", zfs.MaxTagLen)
 	}

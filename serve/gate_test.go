@@ -59,6 +59,8 @@ func TestCheckAccepts(t *testing.T) {
 		"zfs send -n -P -t " + tok,
 		// zfs hold, release, holds
 		"zfs hold vault:drive.client host05data/jail@a",
+		"zfs hold vault:rust10:host05 host05data/jail@a",
+		"zfs release vault:rust10:host05 host05data/jail@a",
 		"zfs hold vault:drive.client host05data/jail@a host05data/jail/www@b",
 		"zfs release vault:drive.client host05data/jail@a",
 		"zfs release vault:x 'tank/my data@s' host05data/vm@s",
@@ -267,6 +269,7 @@ func TestCheckRefuses(t *testing.T) {
 		{"zfs hold vault: host05data/jail@a", `has nothing after "vault:"`},
 		{"zfs hold 'vault:a b' host05data/jail@a", `contains ' '`},
 		{"zfs hold 'vault:é' host05data/jail@a", "contains byte 0xc3"},
+		{"zfs hold VAULT:x host05data/jail@a", `does not start with "vault:"`},
 		{"zfs hold vault:" + strings.Repeat("x", 250) + " host05data/jail@a", "longer than 255"},
 		{"zfs hold vault:x host05data/jail", "not a snapshot name"},
 		{"zfs hold vault:x host05data/secret@a", "not under an allowed root"},
@@ -324,6 +327,68 @@ func TestCheckRefuses(t *testing.T) {
 	}
 }
 
+// TestCheckHoldPrefix: with --hold-prefix, a key holds and releases only
+// its own vault's tags; the default takes any vault's, old or new.
+func TestCheckHoldPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		prefix, tag string
+		reason      string // "" for accepted
+	}{
+		{"", "vault:host05", ""},
+		{"", "vault:rust10:host05", ""},
+		{"vault:", "vault:rust11:host05", ""},
+		{"", "keep", `does not start with "vault:": vault only touches its own holds`},
+		{"vault:rust10:", "vault:rust10:host05", ""},
+		{"vault:rust10:", "vault:rust10:x:y", ""},
+		{"vault:rust10:", "vault:rust11:host05", `hold tag "vault:rust11:host05" does not start with "vault:rust10:" (--hold-prefix): this key only touches its own vault's holds`},
+		{"vault:rust10:", "vault:rust100:host05", `does not start with "vault:rust10:"`},
+		{"vault:rust10:", "vault:host05", `does not start with "vault:rust10:"`},
+		{"vault:rust10:", "vault:rust10:", `has nothing after "vault:rust10:"`},
+		{"vault:rust10:", "vault:rust10", `does not start with "vault:rust10:"`},
+		{"vault:site.a:rust10:", "vault:site.a:rust10:host05", ""},
+		{"vault:site.a:rust10:", "vault:site.a:host05", "does not start with"},
+	} {
+		for _, sub := range []string{"hold", "release"} {
+			g := testGate(t)
+			g.HoldPrefix = tc.prefix
+			line := "zfs " + sub + " " + tc.tag + " host05data/jail@a"
+			_, err := g.Check(line)
+			switch {
+			case tc.reason == "" && err != nil:
+				t.Errorf("prefix %q: Check(%q): %v", tc.prefix, line, err)
+			case tc.reason != "" && (err == nil || !strings.Contains(err.Error(), tc.reason)):
+				t.Errorf("prefix %q: Check(%q): got %v, want a refusal with %q", tc.prefix, line, err, tc.reason)
+			}
+		}
+	}
+}
+
+func TestCheckHoldPrefixValue(t *testing.T) {
+	for _, p := range []string{"vault:", "vault:rust10:", "vault:Rust-10:", "vault:site.a:rust_10:", "vault:" + strings.Repeat("a", 57) + ":"} {
+		if err := CheckHoldPrefix(p); err != nil {
+			t.Errorf("CheckHoldPrefix(%q): %v", p, err)
+		}
+	}
+	for _, tc := range []struct{ prefix, want string }{
+		{"", `does not start with "vault:"`},
+		{"keep:", `does not start with "vault:"`},
+		{"vault", `does not start with "vault:"`},
+		{"vault:rust10", "names ending in ':'"},
+		{"vault::", "names ending in ':'"},
+		{"vault:rust10::", "names ending in ':'"},
+		{"vault:-x:", "names ending in ':'"},
+		{"vault:.x:", "names ending in ':'"},
+		{"vault:a b:", "names ending in ':'"},
+		{"vault:a/b:", "names ending in ':'"},
+		{"vault:é:", "names ending in ':'"},
+		{"vault:" + strings.Repeat("a", 58) + ":", "longer than 64 bytes"},
+	} {
+		if err := CheckHoldPrefix(tc.prefix); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckHoldPrefix(%q): got %v, want an error with %q", tc.prefix, err, tc.want)
+		}
+	}
+}
+
 // TestCheckSnapshotDate: a snapshot is taken only if its name is dated
 // within MaxSkew of the host's wall clock, in the host's zone, whatever
 // that zone's offset or DST switches.
@@ -377,6 +442,11 @@ func TestCheckConfig(t *testing.T) {
 	require.ErrorContains(t, err, "not an absolute path")
 
 	g = testGate(t)
+	g.HoldPrefix = "vault:rust10"
+	_, err = g.Check("zfs list -H -p -o name -t filesystem host05data/jail")
+	require.ErrorContains(t, err, `hold prefix "vault:rust10" is not`)
+
+	g = testGate(t)
 	g.ZFS = "/opt/zfs/bin/zfs"
 	argv, err := g.Check("/opt/zfs/bin/zfs holds -H host05data/jail@a")
 	require.NoError(t, err)
@@ -410,8 +480,10 @@ func FuzzCheck(f *testing.F) {
 		"zfs send -L -c -i host05data/jail@a host05data/jail@b",
 		"zfs send -L -c -i 'host05data/jail#a' host05data/jail@b",
 		"zfs send -n -P -t " + tok,
-		"zfs hold vault:x host05data/jail@a 'tank/my data@b'",
-		"zfs release vault:x host05data/vm@a",
+		"zfs hold vault:rust10:host05 host05data/jail@a 'tank/my data@b'",
+		"zfs release vault:rust10:host05 host05data/vm@a",
+		"zfs release vault:rust11:host05 host05data/vm@a",
+		"zfs release vault:host05 host05data/vm@a",
 		"zfs holds -H -p host05data/jail@a",
 		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/vm@hourly-2022-04-08_16.50.00--2d",
 		"zfs snapshot host05data/jail@2022-04-08_18.49.48--1w",
@@ -421,6 +493,7 @@ func FuzzCheck(f *testing.F) {
 		f.Add(s)
 	}
 	g := testGate(f)
+	g.HoldPrefix = "vault:rust10:"
 	allowedSubs := []string{"list", "send", "hold", "release", "holds", "snapshot"}
 	f.Fuzz(func(t *testing.T, line string) {
 		argv, err := g.Check(line)
@@ -445,6 +518,10 @@ func FuzzCheck(f *testing.F) {
 				if !listColumns[c] {
 					t.Fatalf("Check(%q) accepted column %q", line, c)
 				}
+			}
+		case "hold", "release":
+			if !strings.HasPrefix(argv[2], g.HoldPrefix) || len(argv[2]) == len(g.HoldPrefix) {
+				t.Fatalf("Check(%q) accepted tag %q", line, argv[2])
 			}
 		case "snapshot":
 			for _, n := range argv[2:] {
