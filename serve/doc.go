@@ -59,9 +59,14 @@
 //     run printing the estimated size) only as that pair, first;
 //   - TOKEN is a receive_resume_token as zfs prints it. A token is the
 //     client's data, and zfs resolves the snapshot it names by GUID, possibly
-//     elsewhere in the pool, so before running the command the gate runs
-//     `zfs send -n -P -t TOKEN` itself and requires that both the token's
-//     toname and the snapshots zfs resolved lie under an --allow root;
+//     elsewhere in the pool, so the gate decodes it (it must hold only what
+//     zfs puts in one, its toname must lie under an --allow root) and before
+//     running the command runs `zfs send -n -P -t TOKEN` itself and requires
+//     that the snapshots zfs resolved lie under an --allow root too.
+//     Every token it refuses gets the same reason, "resume token refused:
+//     cannot resume send (the source host's log says why)", never zfs's
+//     words nor a name: a forged token learns nothing about what exists
+//     outside the roots;
 //   - PREFIXTAG is a hold tag that starts with the --hold-prefix ("vault:"
 //     by default) and has something after it, so a stolen key cannot
 //     release holds the operator, another tool or another vault placed;
@@ -84,7 +89,8 @@
 // and every command, refused or run, is logged to syslog (facility auth, tag
 // vault-serve), or to stderr where there is no syslog. Nothing is logged to
 // stdout, which carries the send stream: zfs writes it to the ssh channel
-// directly.
+// directly. A refusal names only what the client sent and the allowed
+// roots; what zfs says about anything else goes to the log only.
 //
 // # One line per vault
 //

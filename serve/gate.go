@@ -56,7 +56,8 @@ type Gate struct {
 
 // RefusedError reports a command line the gate does not run.
 type RefusedError struct {
-	Reason string
+	Reason string // for the client, and the log
+	Detail string // for the log only: what the client must not learn
 }
 
 func (e *RefusedError) Error() string { return "refused: " + e.Reason }
@@ -67,8 +68,9 @@ func refusef(format string, a ...any) *RefusedError {
 
 // command is an accepted command line.
 type command struct {
-	argv  []string // to run: argv[0] is the gate's zfs binary
-	token string   // for zfs send -t: the resume token, which must be verified before the send
+	argv   []string    // to run: argv[0] is the gate's zfs binary
+	token  string      // for zfs send -t: the resume token, which must be verified before the send
+	resume resumeToken // what the token says
 }
 
 // Check reports whether the gate accepts cmdline, the command a client
@@ -136,6 +138,14 @@ func (g *Gate) check(cmdline string) (*command, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.token != "" {
+		if c.resume, err = decodeToken(c.token); err == nil {
+			_, err = g.tokenSnapshot(c.resume)
+		}
+		if err != nil {
+			return nil, tokenRefused(err)
+		}
 	}
 	c.argv = append([]string{g.zfsBin()}, words[1:]...)
 	return &c, nil

@@ -29,7 +29,12 @@ func testGate(t testing.TB) *Gate {
 // testNow is testGate's clock: the snapshots of the tests are of now.
 var testNow = time.Date(2022, 4, 8, 16, 50, 0, 0, time.FixedZone("CEST", 2*3600))
 
-const tok = "1-e604ea4bf-e0-789c63a2a0606062a8a2a0a022600000000000000000000000000000000000000000000"
+// tok and rawTok are resume tokens for a send of host05data/jail/www@a,
+// not raw and raw.
+var (
+	tok    = makeToken("host05data/jail/www@a", false)
+	rawTok = makeToken("host05data/jail/www@a", true)
+)
 
 func TestCheckAccepts(t *testing.T) {
 	accepted := []string{
@@ -57,6 +62,8 @@ func TestCheckAccepts(t *testing.T) {
 		"zfs send -L -c 'tank/my data/x@2022-04-08_16.49.48--1w'",
 		"zfs send -t " + tok,
 		"zfs send -n -P -t " + tok,
+		"zfs send -t " + rawTok,
+		"zfs send -t " + makeToken("tank/my data@a b", false),
 		// zfs hold, release, holds
 		"zfs hold vault:drive.client host05data/jail@a",
 		"zfs hold vault:rust10:host05 host05data/jail@a",
@@ -252,12 +259,17 @@ func TestCheckRefuses(t *testing.T) {
 		{"zfs send -t " + tok + " host05data/jail@a", `unexpected "host05data/jail@a"`},
 		{"zfs send -L -t " + tok, `option "-t" is not allowed`},
 		{"zfs send -t -L " + tok, `resume token "-L" does not start with a digit`},
-		{"zfs send -t " + strings.ToUpper(tok), `contains 'E'`},
+		{"zfs send -t 1-ABC-10-789c", `resume token contains 'A'`},
 		{"zfs send -t 1-" + strings.Repeat("a", MaxTokenLen), "more than 8192"},
 		{"zfs send -t x-abc", "does not start with a digit"},
 		{"zfs send -t 1", "does not start with a digit"},
 		{"zfs send -t 1-abc_d", `contains '_'`},
 		{"zfs send -t 'host05data/secret@a'", "does not start with a digit"},
+		{"zfs send -t " + makeToken("host05data/secret@a", true), TokenRefused},
+		{"zfs send -t " + makeToken("host05data/jailbreak@a", true), TokenRefused},
+		{"zfs send -n -P -t " + makeToken("host05data/jail", true), TokenRefused},
+		{"zfs send -t 1-abc-10-789c", TokenRefused},
+		{"zfs send -t " + strings.Replace(tok, "-", "-0-", 1), TokenRefused},
 		// zfs hold, release, holds
 		{"zfs hold", "missing hold tag"},
 		{"zfs hold vault:x", "missing snapshot"},
@@ -480,6 +492,8 @@ func FuzzCheck(f *testing.F) {
 		"zfs send -L -c -i host05data/jail@a host05data/jail@b",
 		"zfs send -L -c -i 'host05data/jail#a' host05data/jail@b",
 		"zfs send -n -P -t " + tok,
+		"zfs send -t " + rawTok,
+		"zfs send -t " + makeToken("host05data/secret@a", true),
 		"zfs hold vault:rust10:host05 host05data/jail@a 'tank/my data@b'",
 		"zfs release vault:rust10:host05 host05data/vm@a",
 		"zfs release vault:rust11:host05 host05data/vm@a",
@@ -532,7 +546,11 @@ func FuzzCheck(f *testing.F) {
 				}
 			}
 		case "send":
-			if slices.Contains(argv, "-t") {
+			if i := slices.Index(argv, "-t"); i >= 0 {
+				rt, err := decodeToken(argv[i+1])
+				if err != nil || !nameUnder(g, rt.toname) {
+					t.Fatalf("Check(%q) accepted a token for %q (%v)", line, rt.toname, err)
+				}
 				break
 			}
 			for _, a := range argv[2:] {

@@ -35,28 +35,22 @@ func (g *Gate) Serve(ctx context.Context, cmdline string, stdin io.Reader, stdou
 	}
 	c, err := g.check(cmdline)
 	if err == nil && c.token != "" {
-		err = g.verifyToken(ctx, c.token)
+		_, err = g.verifyToken(ctx, c.token)
 	}
 	if err != nil {
 		var re *RefusedError
-		var ee *zfs.ExitError
-		switch {
-		case errors.As(err, &re):
-			log.Warn("refused", "cmdline", logSafe(cmdline), "reason", re.Reason)
+		if errors.As(err, &re) {
+			args := []any{"cmdline", logSafe(cmdline), "reason", re.Reason}
+			if re.Detail != "" {
+				args = append(args, "detail", logSafe(re.Detail))
+			}
+			log.Warn("refused", args...)
 			fmt.Fprintf(stderr, "vault serve: %v\n", re)
 			return ExitRefused
-		case errors.As(err, &ee):
-			// The dry run that reads the token failed: the send would
-			// fail the same way (a token for a snapshot that is gone).
-			// Pass zfs's words on, so the puller can tell.
-			log.Warn("resume token dry run failed", "cmdline", logSafe(cmdline), "exit", ee.Code, "stderr", logSafe(ee.Stderr))
-			io.WriteString(stderr, ee.Stderr)
-			return exitCode(ee)
-		default:
-			log.Error("cannot verify resume token", "cmdline", logSafe(cmdline), "error", err)
-			fmt.Fprintf(stderr, "vault serve: cannot verify resume token: %v\n", err)
-			return ExitFailure
 		}
+		log.Error("cannot check the command", "cmdline", logSafe(cmdline), "error", err)
+		fmt.Fprintf(stderr, "vault serve: %v\n", err)
+		return ExitFailure
 	}
 	log.Info("accepted", "argv", c.argv)
 	start := time.Now()

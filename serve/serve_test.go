@@ -141,6 +141,7 @@ func TestServeResumeToken(t *testing.T) {
 	line := "zfs send -t " + tok
 	dry := []string{"/usr/sbin/zfs", "send", "-n", "-P", "-t", tok}
 	real := []string{"/usr/sbin/zfs", "send", "-t", tok}
+	refused := "vault serve: refused: " + TokenRefused + "\n"
 
 	f := &fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), stdout: "STREAM"}
 	r := serveLine(t, f, line)
@@ -155,28 +156,42 @@ func TestServeResumeToken(t *testing.T) {
 	require.Equal(t, [][]string{dry, dry}, r.cmds)
 	require.Equal(t, dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), r.stdout)
 
-	// A token for a snapshot outside the allowed roots.
-	f = &fakeExec{dryRun: dryRunOutput("host05data/secret@a", "full\thost05data/secret@a\t5186432"), stdout: "STREAM"}
-	r = serveLine(t, f, line)
-	require.Equal(t, ExitRefused, r.code)
-	require.Contains(t, r.stderr, `vault serve: refused: resume token: toname "host05data/secret@a" is not under an allowed root`)
-	require.Empty(t, r.stdout)
-	require.Equal(t, [][]string{dry}, r.cmds, "no send after a refusal")
-
-	// A forged token whose toname is allowed, but whose guid zfs finds
-	// elsewhere in the pool.
-	f = &fakeExec{dryRun: dryRunOutput("host05data/jail@a", "full\thost05data/secret@x\t5186432"), stdout: "STREAM"}
-	r = serveLine(t, f, line)
-	require.Equal(t, ExitRefused, r.code)
-	require.Contains(t, r.stderr, `snapshot sent "host05data/secret@x" is not under an allowed root`)
-	require.Equal(t, [][]string{dry}, r.cmds)
-
-	// A token zfs can no longer serve: zfs's own error, and no send.
-	f = &fakeExec{dryErr: &zfs.ExitError{Argv: dry, Code: 255, Stderr: "cannot resume send: 'host05data/jail@a' used in the initial send no longer exists\n"}}
-	r = serveLine(t, f, line)
-	require.Equal(t, 255, r.code)
-	require.Equal(t, "cannot resume send: 'host05data/jail@a' used in the initial send no longer exists\n", r.stderr)
-	require.Equal(t, [][]string{dry}, r.cmds)
+	// Every refusal of a token reads the same and names nothing: the log
+	// has the cause.
+	for _, tc := range []struct {
+		name  string
+		line  string
+		f     *fakeExec
+		cmds  [][]string
+		cause string // in the log
+	}{
+		{"toname outside the roots, refused before zfs runs", "zfs send -t " + makeToken("host05data/secret@a", false), &fakeExec{}, nil,
+			`toname \"host05data/secret@a\" is not under an allowed root`},
+		{"token zfs cannot read", "zfs send -t 1-abc-10-789c", &fakeExec{}, nil, "checksum"},
+		{"dry run names outside the roots", line,
+			&fakeExec{dryRun: dryRunOutput("host05data/secret@a", "full\thost05data/secret@a\t5186432"), stdout: "STREAM"},
+			[][]string{dry}, `toname \"host05data/secret@a\" is not under an allowed root`},
+		{"forged guid: allowed toname, snapshot found elsewhere", line,
+			&fakeExec{dryRun: dryRunOutput("host05data/jail@a", "full\thost05data/secret@x\t5186432"), stdout: "STREAM"},
+			[][]string{dry}, `snapshot sent \"host05data/secret@x\" is not under an allowed root`},
+		{"zfs can no longer serve it", line,
+			&fakeExec{dryErr: &zfs.ExitError{Argv: dry, Code: 255, Stderr: "cannot resume send: 'host05data/secret@a' used in the initial send no longer exists\n"}},
+			[][]string{dry}, "the dry run failed (exit 255): cannot resume send: 'host05data/secret@a'"},
+	} {
+		r := serveLine(t, tc.f, tc.line)
+		if r.code != ExitRefused || r.stderr != refused || r.stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %d and %q only", tc.name, r.code, r.stdout, r.stderr, ExitRefused, refused)
+		}
+		if !slices.EqualFunc(r.cmds, tc.cmds, slices.Equal) {
+			t.Errorf("%s: ran %q, want %q", tc.name, r.cmds, tc.cmds)
+		}
+		if !strings.Contains(r.log, tc.cause) || strings.Count(r.log, "\n") != 1 {
+			t.Errorf("%s: logged %q, want one line with %q", tc.name, r.log, tc.cause)
+		}
+	}
+	// The vault reads "cannot resume send" as zfs's answer for a token it
+	// can no longer use, and aborts its partial receive.
+	require.Contains(t, TokenRefused, "cannot resume send")
 
 	// zfs cannot even be run.
 	f = &fakeExec{dryErr: errors.New("cannot run zfs: no such file")}
@@ -219,16 +234,15 @@ func TestCheckTokenContents(t *testing.T) {
 	}
 	g := testGate(t)
 	for _, tt := range tests {
-		err := g.checkTokenContents(tt.out)
+		_, err := g.checkTokenContents(tt.out)
 		if tt.reason == "" {
 			if err != nil {
 				t.Errorf("%s: %v", tt.name, err)
 			}
 			continue
 		}
-		var re *RefusedError
-		if !errors.As(err, &re) || !strings.Contains(re.Reason, tt.reason) {
-			t.Errorf("%s: error %v, want a refusal with %q", tt.name, err, tt.reason)
+		if err == nil || !strings.Contains(err.Error(), tt.reason) {
+			t.Errorf("%s: error %v, want one with %q", tt.name, err, tt.reason)
 		}
 	}
 }
@@ -236,8 +250,11 @@ func TestCheckTokenContents(t *testing.T) {
 func TestVerifyTokenOutputBounded(t *testing.T) {
 	g := testGate(t)
 	g.Exec = &fakeExec{dryRun: dryRunOutput("host05data/jail@a", strings.Repeat("x", maxDryRunOutput)+"\nfull\thost05data/jail@a\t1")}
-	err := g.verifyToken(context.Background(), tok)
-	require.ErrorContains(t, err, "printed more than")
+	_, err := g.verifyToken(context.Background(), tok)
+	var re *RefusedError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, TokenRefused, re.Reason)
+	require.Contains(t, re.Detail, "printed more than")
 }
 
 func FuzzCheckTokenContents(f *testing.F) {
@@ -246,7 +263,7 @@ func FuzzCheckTokenContents(f *testing.F) {
 	f.Add(dryRunOutput("host05data/jail@a", "full\thost05data/secret@a\t123"))
 	g := testGate(f)
 	f.Fuzz(func(t *testing.T, out string) {
-		err := g.checkTokenContents(out)
+		snap, err := g.checkTokenContents(out)
 		if err == nil {
 			// Accepted: every name on the last line is allowed.
 			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
@@ -267,11 +284,9 @@ func FuzzCheckTokenContents(f *testing.F) {
 					t.Fatalf("accepted %q, which sends %q", out, n)
 				}
 			}
-			return
-		}
-		var re *RefusedError
-		if !errors.As(err, &re) {
-			t.Fatalf("error %v is a %T", err, err)
+			if want := names[len(names)-1]; snap.String() != want {
+				t.Fatalf("accepted %q and returned %q, want %q", out, snap, want)
+			}
 		}
 	})
 }

@@ -3,6 +3,8 @@ package serve
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/belltech/vault/zfs"
@@ -12,9 +14,11 @@ import (
 // the snapshot to send by toname and by toguid, and zfs sends the snapshot
 // with that guid that it finds nearest toname: in toname's dataset first,
 // then anywhere below each of its ancestors in turn (guid_to_name in
-// libzfs_sendrecv.c). So toname alone proves nothing, and the gate asks zfs
-// itself: `zfs send -n -P -t TOKEN` is a dry run that prints the token's
-// contents, then one line with the names zfs resolved,
+// libzfs_sendrecv.c). So toname alone proves little: Check decodes the token
+// (resumetoken.go), requires toname under an allowed root and reads
+// whether the send is raw, and then Serve asks zfs itself:
+// `zfs send -n -P -t TOKEN` is a dry run that prints the token's contents,
+// then one line with the names zfs resolved,
 //
 //	resume token contents:
 //	nvlist version: 0
@@ -28,7 +32,8 @@ import (
 // resolved names must lie under an allowed root.
 //
 // The token's other strings are the client's too, and nvlist_print prints
-// them raw, newlines and all, so the output is read defensively: it must
+// them raw; decodeToken refuses any that is not printable ASCII, and the
+// output is read defensively all the same: it must
 // start with the header, hold exactly one toname line and exactly one
 // full/incremental line, and that line must be the last but for a
 // "size<TAB>N" line that some versions of zfs print at the end.
@@ -43,26 +48,49 @@ func tokenDryRun(token string) []string {
 	return []string{"send", "-n", "-P", "-t", token}
 }
 
+// TokenRefused is the reason given for every resume token the gate does not
+// serve, whatever the cause: a token it cannot read, or whose snapshot is
+// gone or lies outside the allowed roots. One answer for all, and never
+// zfs's own words, keeps a forged token from telling which guids or names
+// exist on the host.
+// It says "cannot resume send", as zfs does, so that the vault aborts its
+// partial receive and plans the dataset afresh. The log has the cause.
+const TokenRefused = "resume token refused: cannot resume send (the source host's log says why)"
+
+func tokenRefused(cause error) *RefusedError {
+	return &RefusedError{Reason: TokenRefused, Detail: cause.Error()}
+}
+
 // verifyToken runs the dry run for token and checks what it names. It
-// returns a *RefusedError if the token names anything outside the allowed
-// roots or the output cannot be read, and zfs's error if the dry run fails.
-func (g *Gate) verifyToken(ctx context.Context, token string) error {
+// returns the snapshot the token sends; a *RefusedError ([TokenRefused]) if
+// the dry run fails, names anything outside the allowed roots or cannot be
+// read; or the error of a zfs that could not be run at all.
+func (g *Gate) verifyToken(ctx context.Context, token string) (zfs.Snapshot, error) {
 	out := &capWriter{max: maxDryRunOutput}
 	argv := append([]string{g.zfsBin()}, tokenDryRun(token)...)
 	if err := g.exec().Run(ctx, zfs.Cmd{Argv: argv, Stdout: out}); err != nil {
-		return err
+		var ee *zfs.ExitError
+		if errors.As(err, &ee) {
+			return zfs.Snapshot{}, tokenRefused(fmt.Errorf("the dry run failed (exit %d): %s", ee.Code, strings.TrimSpace(ee.Stderr)))
+		}
+		return zfs.Snapshot{}, fmt.Errorf("cannot verify resume token: %w", err)
 	}
 	if out.over {
-		return refusef("resume token: the dry run printed more than %d bytes", maxDryRunOutput)
+		return zfs.Snapshot{}, tokenRefused(fmt.Errorf("the dry run printed more than %d bytes", maxDryRunOutput))
 	}
-	return g.checkTokenContents(out.buf.String())
+	snap, err := g.checkTokenContents(out.buf.String())
+	if err != nil {
+		return zfs.Snapshot{}, tokenRefused(err)
+	}
+	return snap, nil
 }
 
-// checkTokenContents checks the output of the token dry run.
-func (g *Gate) checkTokenContents(out string) error {
+// checkTokenContents checks the output of the token dry run and returns the
+// snapshot it sends. Its errors are for the log.
+func (g *Gate) checkTokenContents(out string) (zfs.Snapshot, error) {
 	const header = "resume token contents:\n"
 	if !strings.HasPrefix(out, header) {
-		return refusef("resume token: the dry run did not print %q first", strings.TrimSuffix(header, "\n"))
+		return zfs.Snapshot{}, fmt.Errorf("the dry run did not print %q first", strings.TrimSuffix(header, "\n"))
 	}
 	var tonames, sends []string
 	last := ""
@@ -80,25 +108,25 @@ func (g *Gate) checkTokenContents(out string) error {
 		}
 	}
 	if len(tonames) != 1 {
-		return refusef("resume token: the dry run printed %d toname lines, want 1", len(tonames))
+		return zfs.Snapshot{}, fmt.Errorf("the dry run printed %d toname lines, want 1", len(tonames))
 	}
 	if len(sends) != 1 || sends[0] != last {
-		return refusef("resume token: the dry run printed %d lines naming what it sends, want 1 as the last line", len(sends))
+		return zfs.Snapshot{}, fmt.Errorf("the dry run printed %d lines naming what it sends, want 1 as the last line", len(sends))
 	}
-	if err := g.tokenName("toname", tonames[0], false); err != nil {
-		return err
+	if _, err := g.tokenName("toname", tonames[0], false); err != nil {
+		return zfs.Snapshot{}, err
 	}
 	f := strings.Split(last, "\t")
 	switch {
 	case f[0] == "full" && (len(f) == 2 || len(f) == 3):
 		return g.tokenName("snapshot sent", f[1], false)
 	case f[0] == "incremental" && (len(f) == 3 || len(f) == 4):
-		if err := g.tokenName("incremental source", f[1], true); err != nil {
-			return err
+		if _, err := g.tokenName("incremental source", f[1], true); err != nil {
+			return zfs.Snapshot{}, err
 		}
 		return g.tokenName("snapshot sent", f[2], false)
 	}
-	return refusef("resume token: cannot read the dry run's line %s", quote(last))
+	return zfs.Snapshot{}, fmt.Errorf("cannot read the dry run's line %s", quote(last))
 }
 
 // isSizeLine reports whether line is "size<TAB>DIGITS".
@@ -116,26 +144,27 @@ func isSizeLine(line string) bool {
 }
 
 // tokenName checks one name from the token dry run: a snapshot (or, if
-// bookmarkOK, a bookmark) under an allowed root.
-func (g *Gate) tokenName(what, name string, bookmarkOK bool) error {
+// bookmarkOK, a bookmark) under an allowed root. It returns the snapshot.
+func (g *Gate) tokenName(what, name string, bookmarkOK bool) (zfs.Snapshot, error) {
 	var ds zfs.Dataset
+	var snap zfs.Snapshot
 	if bookmarkOK && strings.IndexByte(name, '#') >= 0 {
 		bm, err := zfs.ParseBookmark(name)
 		if err != nil {
-			return refusef("resume token: %s: %v", what, err)
+			return zfs.Snapshot{}, fmt.Errorf("%s: %v", what, err)
 		}
 		ds = bm.Dataset()
 	} else {
-		snap, err := zfs.ParseSnapshot(name)
-		if err != nil {
-			return refusef("resume token: %s: %v", what, err)
+		var err error
+		if snap, err = zfs.ParseSnapshot(name); err != nil {
+			return zfs.Snapshot{}, fmt.Errorf("%s: %v", what, err)
 		}
 		ds = snap.Dataset()
 	}
 	if !g.allowed(ds) {
-		return refusef("resume token: %s %s is not under an allowed root (%s)", what, quote(name), g.roots())
+		return zfs.Snapshot{}, fmt.Errorf("%s %s is not under an allowed root (%s)", what, quote(name), g.roots())
 	}
-	return nil
+	return snap, nil
 }
 
 // capWriter keeps the first max bytes written to it and notes whether there
