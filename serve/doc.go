@@ -57,12 +57,15 @@
 //   - the incremental source of -i or -I is a full snapshot name
 //     (dataset@snap) of the same dataset as the snapshot sent; -n -P (a dry
 //     run printing the estimated size) only as that pair, first;
+//   - a send without -w runs only if the dataset's encryption is off (see
+//     Encrypted datasets);
 //   - TOKEN is a receive_resume_token as zfs prints it. A token is the
 //     client's data, and zfs resolves the snapshot it names by GUID, possibly
 //     elsewhere in the pool, so the gate decodes it (it must hold only what
 //     zfs puts in one, its toname must lie under an --allow root) and before
 //     running the command runs `zfs send -n -P -t TOKEN` itself and requires
-//     that the snapshots zfs resolved lie under an --allow root too.
+//     that the snapshots zfs resolved lie under an --allow root too, and
+//     that a token that is not raw resumes a send of an unencrypted dataset.
 //     Every token it refuses gets the same reason, "resume token refused:
 //     cannot resume send (the source host's log says why)", never zfs's
 //     words nor a name: a forged token learns nothing about what exists
@@ -109,6 +112,26 @@
 // vault's tags, old and new: keep it for a vault that still has holds of
 // the old form vault:<JOB> until it has released them, or release those by
 // hand (zfs release vault:JOB SNAPSHOT).
+//
+// # Encrypted datasets
+//
+// The gate sends a dataset whose encryption property is not "off" only raw
+// (zfs send -w): the stream carries the blocks as they are on disk, and the
+// vault never sees the data decrypted, nor needs the key. It asks zfs
+// (zfs get encryption) before each send without -w, dry runs included, and
+// refuses an encrypted one before anything is sent. A resume token says
+// whether the send it resumes was raw (a "rawok" pair); a token that is not
+// raw for an encrypted dataset is refused too.
+//
+// OpenZFS 2.4 adds two narrower delegations that make the kernel itself
+// refuse a decrypted send, whatever runs above it: "send:raw" allows only
+// raw sends (of any dataset), "send:encrypted" only raw sends of encrypted
+// datasets. The vault sends unencrypted datasets without -w, so on a 2.4
+// host delegate one of them on the encrypted roots in place of send, and
+// send on the others:
+//
+//	zfs allow -u backup send:encrypted,snapshot,hold,release host05data/vm
+//	zfs allow -u backup send,snapshot,hold,release host05data/jail
 //
 // # Snapshot dates
 //

@@ -46,8 +46,9 @@ type Gate struct {
 	// time.Now. The gate compares the wall clock it shows with the date in
 	// a snapshot's name, which zfsnap2 and vault write in local time.
 	Now func() time.Time
-	// Exec runs commands: the accepted one, and the dry run that verifies a
-	// resume token. Nil means a [zfs.Local].
+	// Exec runs commands: the accepted one, the dry run that verifies a
+	// resume token, and the zfs get that tells whether a dataset is
+	// encrypted. Nil means a [zfs.Local].
 	Exec zfs.Executor
 	// Log gets one line for each command refused or accepted, and one for
 	// how an accepted command ended. Nil means no logging.
@@ -71,6 +72,9 @@ type command struct {
 	argv   []string    // to run: argv[0] is the gate's zfs binary
 	token  string      // for zfs send -t: the resume token, which must be verified before the send
 	resume resumeToken // what the token says
+	// plain is, for a zfs send without -w, the dataset whose encryption
+	// must be off before the send runs.
+	plain zfs.Dataset
 }
 
 // Check reports whether the gate accepts cmdline, the command a client
@@ -81,7 +85,8 @@ type command struct {
 //
 // Check does no I/O; it reads the clock (Gate.Now) for zfs snapshot. A
 // `zfs send -t TOKEN` that it accepts still needs the dry run Serve makes
-// to learn which snapshot the token names.
+// to learn which snapshot the token names, and a send that is not raw the
+// check that its dataset is not encrypted.
 func (g *Gate) Check(cmdline string) ([]string, error) {
 	c, err := g.check(cmdline)
 	if err != nil {
@@ -126,7 +131,7 @@ func (g *Gate) check(cmdline string) (*command, error) {
 	case "list":
 		err = p.list()
 	case "send":
-		c.token, err = p.send()
+		c.token, c.plain, err = p.send()
 	case "hold", "release":
 		err = p.tag()
 	case "holds":
@@ -335,55 +340,59 @@ func (p *parser) list() error {
 }
 
 // send: zfs send [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAP
-// or zfs send [-n -P] -t TOKEN. It returns the token of the second form.
-func (p *parser) send() (string, error) {
+// or zfs send [-n -P] -t TOKEN. It returns the token of the second form,
+// and for the first without -w the dataset sent, whose encryption must be
+// off.
+func (p *parser) send() (token string, plain zfs.Dataset, err error) {
 	if p.accept("-n") {
 		if err := p.expect("-P"); err != nil {
-			return "", err
+			return "", zfs.Dataset{}, err
 		}
 	}
 	if p.accept("-t") {
 		token, err := p.word("resume token")
 		if err != nil {
-			return "", err
+			return "", zfs.Dataset{}, err
 		}
 		if r := checkToken(token); r != "" {
-			return "", p.errorf("resume token %s", r)
+			return "", zfs.Dataset{}, p.errorf("resume token %s", r)
 		}
 		p.i++
-		return token, p.end()
+		return token, zfs.Dataset{}, p.end()
 	}
 	p.accept("-L")
 	p.accept("-c")
-	p.accept("-w")
+	raw := p.accept("-w")
 	var from zfs.Snapshot
 	if f := p.peek(); f == "-i" || f == "-I" {
 		p.i++
-		var err error
 		if from, err = p.incrementalSource(); err != nil {
-			return "", err
+			return "", zfs.Dataset{}, err
 		}
 		p.i++
 	}
 	s, err := p.word("snapshot")
 	if err != nil {
-		return "", err
+		return "", zfs.Dataset{}, err
 	}
 	if strings.HasPrefix(s, "-") {
-		return "", p.errorf("option %s is not allowed here (the order is [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAPSHOT)", quote(s))
+		return "", zfs.Dataset{}, p.errorf("option %s is not allowed here (the order is [-n -P] [-L] [-c] [-w] [-i FROM | -I FROM] SNAPSHOT)", quote(s))
 	}
 	snap, err := zfs.ParseSnapshot(s)
 	if err != nil {
-		return "", p.errorf("%v", err)
+		return "", zfs.Dataset{}, p.errorf("%v", err)
 	}
 	if err := p.under(snap.Dataset(), s); err != nil {
-		return "", err
+		return "", zfs.Dataset{}, err
 	}
 	if !from.IsZero() && from.Dataset() != snap.Dataset() {
-		return "", p.errorf("incremental source %s is not of the same dataset as %s", quote(from.String()), quote(s))
+		return "", zfs.Dataset{}, p.errorf("incremental source %s is not of the same dataset as %s", quote(from.String()), quote(s))
 	}
 	p.i++
-	return "", p.end()
+	if !raw {
+		plain = snap.Dataset()
+	}
+	return "", plain, p.end()
 }
 
 // incrementalSource checks the word after -i or -I: a snapshot under an

@@ -317,7 +317,6 @@ func TestCheckRefuses(t *testing.T) {
 		{"zfs snapshot host05data/jail@1999-01-01_00.00.00--1w", "behind this host's clock"},
 		{"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w host05data/vm@2022-04-09_16.49.48--1w", `argument 2: snapshot "host05data/vm@2022-04-09_16.49.48--1w" is dated`},
 	}
-
 	g := testGate(t)
 	for _, tt := range tests {
 		argv, err := g.Check(tt.line)

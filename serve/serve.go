@@ -34,8 +34,8 @@ func (g *Gate) Serve(ctx context.Context, cmdline string, stdin io.Reader, stdou
 		log = hclog.NewNullLogger()
 	}
 	c, err := g.check(cmdline)
-	if err == nil && c.token != "" {
-		_, err = g.verifyToken(ctx, c.token)
+	if err == nil {
+		err = g.verify(ctx, c)
 	}
 	if err != nil {
 		var re *RefusedError
@@ -70,6 +70,55 @@ func (g *Gate) Serve(ctx context.Context, cmdline string, stdin io.Reader, stdou
 		fmt.Fprintf(stderr, "vault serve: %v\n", err)
 		return ExitFailure
 	}
+}
+
+// verify makes the checks of an accepted command that need zfs: the dry
+// run of a resume token, and the encryption of what a send that is not raw
+// would send. Its refusals come before anything is sent.
+func (g *Gate) verify(ctx context.Context, c *command) error {
+	if c.token != "" {
+		snap, err := g.verifyToken(ctx, c.token)
+		if err != nil {
+			return err
+		}
+		if !c.resume.raw {
+			c.plain = snap.Dataset()
+		}
+	}
+	if c.plain.IsZero() {
+		return nil
+	}
+	enc, err := g.encryption(ctx, c.plain)
+	switch {
+	case err != nil && c.token != "":
+		return tokenRefused(err)
+	case err != nil:
+		return &RefusedError{Reason: fmt.Sprintf("cannot tell whether %s is encrypted, so it is not sent (the source host's log says why)", quote(c.plain.String())), Detail: err.Error()}
+	case enc == "off":
+		return nil
+	case c.token != "":
+		return tokenRefused(fmt.Errorf("the token resumes a send that is not raw of %q, which is encrypted (encryption=%s)", c.plain, enc))
+	}
+	return refusef("%s is encrypted (encryption=%s): it is sent raw only (zfs send -w), never decrypted", quote(c.plain.String()), enc)
+}
+
+// encryption returns the encryption property of ds: "off", or the cipher.
+func (g *Gate) encryption(ctx context.Context, ds zfs.Dataset) (string, error) {
+	z := &zfs.ZFS{Bin: g.zfsBin(), Exec: g.exec()}
+	props, err := z.Get(ctx, []string{"encryption"}, ds)
+	if err != nil {
+		var ee *zfs.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("zfs get encryption %s failed (exit %d): %s", ds, ee.Code, strings.TrimSpace(ee.Stderr))
+		}
+		return "", err
+	}
+	for _, p := range props {
+		if p.Name == ds.String() && p.Property == "encryption" {
+			return p.Value, nil
+		}
+	}
+	return "", fmt.Errorf("zfs get encryption %s printed no value for it", ds)
 }
 
 func (g *Gate) exec() zfs.Executor {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,12 +19,16 @@ import (
 )
 
 // fakeExec stands in for zfs. The token dry run gets dryRun (or dryErr);
-// any other command gets stdout written to its Stdout, then err.
+// zfs get encryption DATASET gets encryption[DATASET], "off" if not there
+// (or getErr); any other command gets stdout written to its Stdout, then
+// err.
 type fakeExec struct {
-	dryRun string
-	dryErr error
-	stdout string
-	err    error
+	dryRun     string
+	dryErr     error
+	encryption map[string]string
+	getErr     error
+	stdout     string
+	err        error
 
 	mu   sync.Mutex
 	cmds [][]string
@@ -42,10 +47,30 @@ func (f *fakeExec) Run(_ context.Context, c zfs.Cmd) error {
 		}
 		return nil
 	}
+	if len(c.Argv) == 8 && slices.Equal(c.Argv[1:7], getEncryption) {
+		if f.getErr != nil {
+			return f.getErr
+		}
+		enc := f.encryption[c.Argv[7]]
+		if enc == "" {
+			enc = "off"
+		}
+		fmt.Fprintf(c.Stdout, "%s\tencryption\t%s\t-\n", c.Argv[7], enc)
+		return nil
+	}
 	if c.Stdout != nil {
 		io.WriteString(c.Stdout, f.stdout)
 	}
 	return f.err
+}
+
+// getEncryption is the argv, after the zfs binary and before the dataset,
+// of the gate's check of a dataset's encryption.
+var getEncryption = []string{"get", "-H", "-p", "-o", "name,property,value,source", "encryption"}
+
+// getArgv is the gate's zfs get encryption of ds.
+func getArgv(ds string) []string {
+	return append(append([]string{"/usr/sbin/zfs"}, getEncryption...), ds)
 }
 
 // dryRunOutput is what zfs send -n -P -t prints for a token, with toname and
@@ -141,20 +166,28 @@ func TestServeResumeToken(t *testing.T) {
 	line := "zfs send -t " + tok
 	dry := []string{"/usr/sbin/zfs", "send", "-n", "-P", "-t", tok}
 	real := []string{"/usr/sbin/zfs", "send", "-t", tok}
+	get := getArgv("host05data/jail/www")
 	refused := "vault serve: refused: " + TokenRefused + "\n"
 
 	f := &fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), stdout: "STREAM"}
 	r := serveLine(t, f, line)
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Equal(t, "STREAM", r.stdout, "only the real send writes stdout")
-	require.Equal(t, [][]string{dry, real}, r.cmds)
+	require.Equal(t, [][]string{dry, get, real}, r.cmds, "a token that is not raw: the dataset it sends is not encrypted")
 
 	// The client's own dry run is verified too.
 	f = &fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432")}
 	r = serveLine(t, f, "zfs send -n -P -t "+tok)
 	require.Equal(t, 0, r.code, r.stderr)
-	require.Equal(t, [][]string{dry, dry}, r.cmds)
+	require.Equal(t, [][]string{dry, get, dry}, r.cmds)
 	require.Equal(t, dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), r.stdout)
+
+	// A raw token needs no look at the encryption.
+	f = &fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), stdout: "STREAM",
+		encryption: map[string]string{"host05data/jail/www": "aes-256-gcm"}}
+	r = serveLine(t, f, "zfs send -t "+rawTok)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, [][]string{{"/usr/sbin/zfs", "send", "-n", "-P", "-t", rawTok}, {"/usr/sbin/zfs", "send", "-t", rawTok}}, r.cmds)
 
 	// Every refusal of a token reads the same and names nothing: the log
 	// has the cause.
@@ -177,6 +210,14 @@ func TestServeResumeToken(t *testing.T) {
 		{"zfs can no longer serve it", line,
 			&fakeExec{dryErr: &zfs.ExitError{Argv: dry, Code: 255, Stderr: "cannot resume send: 'host05data/secret@a' used in the initial send no longer exists\n"}},
 			[][]string{dry}, "the dry run failed (exit 255): cannot resume send: 'host05data/secret@a'"},
+		{"not raw, of an encrypted dataset", line,
+			&fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), stdout: "STREAM",
+				encryption: map[string]string{"host05data/jail/www": "aes-256-gcm"}},
+			[][]string{dry, get}, "which is encrypted (encryption=aes-256-gcm)"},
+		{"encryption unknown", line,
+			&fakeExec{dryRun: dryRunOutput("host05data/jail/www@a", "full\thost05data/jail/www@a\t5186432"), stdout: "STREAM",
+				getErr: &zfs.ExitError{Code: 1, Stderr: "cannot open 'host05data/jail/www': dataset does not exist\n"}},
+			[][]string{dry, get}, "dataset does not exist"},
 	} {
 		r := serveLine(t, tc.f, tc.line)
 		if r.code != ExitRefused || r.stderr != refused || r.stdout != "" {
@@ -198,6 +239,46 @@ func TestServeResumeToken(t *testing.T) {
 	r = serveLine(t, f, line)
 	require.Equal(t, ExitFailure, r.code)
 	require.Equal(t, "vault serve: cannot verify resume token: cannot run zfs: no such file\n", r.stderr)
+}
+
+// TestServeEncryption: a send that is not raw runs only for a dataset that
+// is not encrypted, dry runs included; a raw one needs no look.
+func TestServeEncryption(t *testing.T) {
+	enc := map[string]string{"host05data/vm": "aes-256-gcm", "host05data/jail/www": "on"}
+	for _, tc := range []struct {
+		line   string
+		cmds   [][]string // with the send last, or without it if refused
+		reason string     // "" if the send runs
+	}{
+		{"zfs send -L -c host05data/jail@a", [][]string{getArgv("host05data/jail"), {"/usr/sbin/zfs", "send", "-L", "-c", "host05data/jail@a"}}, ""},
+		{"zfs send -L -c -w host05data/vm@a", [][]string{{"/usr/sbin/zfs", "send", "-L", "-c", "-w", "host05data/vm@a"}}, ""},
+		{"zfs send -n -P -w -I host05data/vm@a host05data/vm@b", [][]string{{"/usr/sbin/zfs", "send", "-n", "-P", "-w", "-I", "host05data/vm@a", "host05data/vm@b"}}, ""},
+		{"zfs send -L -c host05data/vm@a", [][]string{getArgv("host05data/vm")}, `"host05data/vm" is encrypted (encryption=aes-256-gcm): it is sent raw only (zfs send -w)`},
+		{"zfs send -n -P -L -c host05data/vm@a", [][]string{getArgv("host05data/vm")}, `"host05data/vm" is encrypted`},
+		{"zfs send -L -c -i host05data/jail/www@a host05data/jail/www@b", [][]string{getArgv("host05data/jail/www")}, `(encryption=on)`},
+	} {
+		r := serveLine(t, &fakeExec{encryption: enc, stdout: "STREAM"}, tc.line)
+		if !slices.EqualFunc(r.cmds, tc.cmds, slices.Equal) {
+			t.Errorf("%s: ran %q, want %q", tc.line, r.cmds, tc.cmds)
+		}
+		if tc.reason == "" {
+			if r.code != 0 || r.stdout != "STREAM" {
+				t.Errorf("%s: exit %d, stdout %q, stderr %q", tc.line, r.code, r.stdout, r.stderr)
+			}
+			continue
+		}
+		if r.code != ExitRefused || r.stdout != "" || !strings.HasPrefix(r.stderr, "vault serve: refused: ") || !strings.Contains(r.stderr, tc.reason) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want refused with %q", tc.line, r.code, r.stdout, r.stderr, tc.reason)
+		}
+	}
+
+	// When zfs cannot say, nothing is sent, and zfs's words go to the log.
+	r := serveLine(t, &fakeExec{getErr: &zfs.ExitError{Code: 1, Stderr: "cannot open 'host05data/jail': dataset does not exist\n"}, stdout: "STREAM"},
+		"zfs send -L -c host05data/jail@a")
+	require.Equal(t, ExitRefused, r.code)
+	require.Equal(t, "vault serve: refused: cannot tell whether \"host05data/jail\" is encrypted, so it is not sent (the source host's log says why)\n", r.stderr)
+	require.Contains(t, r.log, "dataset does not exist")
+	require.Equal(t, [][]string{getArgv("host05data/jail")}, r.cmds)
 }
 
 func TestCheckTokenContents(t *testing.T) {
@@ -303,6 +384,7 @@ func TestServeLocal(t *testing.T) {
 	script := `#!/bin/sh
 case "$*" in
 *host05data/vm*) echo "cannot open 'host05data/vm@a': dataset does not exist" >&2; exit 1;;
+"get -H -p -o name,property,value,source encryption "*) printf '%s\tencryption\toff\t-\n' "$7"; exit;;
 esac
 printf '%s\n' "$@"
 `

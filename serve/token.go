@@ -49,10 +49,10 @@ func tokenDryRun(token string) []string {
 }
 
 // TokenRefused is the reason given for every resume token the gate does not
-// serve, whatever the cause: a token it cannot read, or whose snapshot is
-// gone or lies outside the allowed roots. One answer for all, and never
-// zfs's own words, keeps a forged token from telling which guids or names
-// exist on the host.
+// serve, whatever the cause: a token it cannot read, whose snapshot is gone
+// or lies outside the allowed roots, or that resumes a send that is not raw
+// of an encrypted dataset. One answer for all, and never zfs's own words,
+// keeps a forged token from telling which guids or names exist on the host.
 // It says "cannot resume send", as zfs does, so that the vault aborts its
 // partial receive and plans the dataset afresh. The log has the cause.
 const TokenRefused = "resume token refused: cannot resume send (the source host's log says why)"

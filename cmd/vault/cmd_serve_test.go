@@ -11,14 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeZFS writes a stand-in zfs that prints its arguments, one a line, and
-// fails for anything about host05data/vm.
+// fakeZFS writes a stand-in zfs that prints its arguments, one a line,
+// fails for anything about host05data/vm, and says that datasets are not
+// encrypted.
 func fakeZFS(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "zfs")
 	script := `#!/bin/sh
 case "$*" in
 *host05data/vm*) echo "cannot open 'host05data/vm': dataset does not exist" >&2; exit 1;;
+"get -H -p -o name,property,value,source encryption "*) printf '%s\tencryption\toff\t-\n' "$7"; exit;;
 esac
 printf '%s\n' "$@"
 `
