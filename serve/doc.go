@@ -137,8 +137,26 @@
 //
 // zfs snapshot takes only zfsnap2 names dated now: within --max-skew
 // (default 5m, at most 1h) of the host's clock, both read as wall clocks in
-// the host's local time zone. A stolen key cannot plant back-dated
-// snapshots (which retention would keep or prune as if they were old) nor
-// future-dated ones. The vault names the snapshots it takes on a source in
-// its job's time zone, which must be the source host's.
+// the host's local time zone (/etc/localtime: serve ignores TZ, see below).
+// A stolen key cannot plant back-dated snapshots (which retention would
+// keep or prune as if they were old) nor future-dated ones. The vault
+// names the snapshots it takes on a source in its job's time zone, which
+// must be the source host's.
+//
+// # Environment
+//
+// sshd passes the forced command an environment the client partly
+// chooses: whatever sshd_config's AcceptEnv lets through (Debian accepts
+// LANG and LC_*), and with PermitUserEnvironment, ~/.ssh/environment and
+// environment="..." options. vault serve reads SSH_ORIGINAL_COMMAND (the
+// command) and SSH_CLIENT (the client's address, for the log), keeps
+// SSH_CONNECTION, and drops every other variable before it does anything:
+// VAULT_CPUPROFILE (which would make it write a file anywhere the user
+// may), VAULT_LOG_LEVEL, NO_COLOR, HOME, PATH, LANG and the rest take no
+// effect. The Go runtime reads GODEBUG, GOGC, GOMAXPROCS, GOMEMLIMIT and
+// GOTRACEBACK as the process starts, and the time package TZ and ZONEINFO:
+// if any of them is set, vault serve executes itself again, once, with
+// only the three variables above (and a mark that it did, so that it never
+// loops: set again after that, it refuses). zfs runs with an environment
+// of its own, LC_ALL=C, TZ=UTC and a fixed PATH, whatever vault serve got.
 package serve
