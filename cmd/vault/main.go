@@ -58,6 +58,11 @@ func usageErrorf(format string, a ...any) error {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		// The forced command of the vault's key on a source host: see
+		// mainServe. Nothing below applies to it.
+		os.Exit(mainServe(os.Args[1:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startCPUProfile(os.Getenv("VAULT_CPUPROFILE"))
 	code := run(ctx, os.Args[1:], &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv})
