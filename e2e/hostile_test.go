@@ -244,9 +244,9 @@ func TestLabHostileFloodIsRefused(t *testing.T) {
 	}
 }
 
-// A stale hold of the job's (a crash between a hold and its release; or the tag it used
-// before hold_prefix) on an old snapshot, on both sides, is swept by the next good pull; an
-// operator's hold is left alone.
+// A stale hold of the job's (a crash between a hold and its release; or, on the vault, the tag
+// it used before hold_prefix) on an old snapshot, on both sides, is swept by the next good pull;
+// an operator's hold is left alone.
 func TestLabHostileStaleHoldsAreSwept(t *testing.T) {
 	const src = "host05data/sweep/fs"
 	const dst = "rust10/Backups/sweep/fs"
@@ -254,7 +254,10 @@ func TestLabHostileStaleHoldsAreSwept(t *testing.T) {
 	cfg := pullConfig(t, "sweep", []string{src}, "")
 	mustPull(t, cfg)
 	old := "@2026-12-01_00.00.00--1w"
-	labtest.Root(t, "zfs hold vault:lab:sweep "+src+old+" && zfs hold vault:sweep "+src+old+" && zfs hold keep "+src+old+" && zfs hold vault:lab:sweep "+dst+old)
+	// The pre-hold_prefix tag on the vault's side only: the lab's gate lets the vault's key
+	// touch vault:lab: tags alone (--hold-prefix), as a source should once its vaults are
+	// upgraded.
+	labtest.Root(t, "zfs hold vault:lab:sweep "+src+old+" && zfs hold keep "+src+old+" && zfs hold vault:lab:sweep "+dst+old+" && zfs hold vault:sweep "+dst+old)
 	labtest.Root(t, "zfs snapshot "+src+"@2026-12-03_00.00.00--1w")
 	mustPull(t, cfg)
 	tags := func(snap string) []string {
@@ -278,4 +281,62 @@ func TestLabHostileStaleHoldsAreSwept(t *testing.T) {
 			t.Errorf("holds on the new base %s: %q", s, got)
 		}
 	}
+}
+
+// The vault's stolen key through the gate: a plaintext send of an encrypted dataset, a
+// back-dated snapshot, zfs get all, another vault's hold tag: each refused, and nothing run.
+func TestLabHostileGate(t *testing.T) {
+	const enc = "host05data/gateenc"
+	snap := enc + "@2026-12-01_00.00.00--1w"
+	labtest.Root(t, "printf 'a lab passphrase' >/root/gateenc.key && zfs create -o encryption=on -o keyformat=passphrase -o keylocation=file:///root/gateenc.key "+enc+
+		" && head -c 1M /dev/urandom >/"+enc+"/secret && zfs snapshot "+snap+" && zfs hold vault:other:job "+snap)
+	refused := func(cmd string) string {
+		t.Helper()
+		code, out := sshAsVault(t, cmd)
+		if code == 0 || !strings.Contains(out, "refused") {
+			t.Errorf("%q through the vault's key: exit %d, output %.200q; want refused", cmd, code, out)
+		}
+		return out
+	}
+	// Plaintext sends of an encrypted dataset, full, dry run and incremental: refused before
+	// zfs runs (no stream: the output is the refusal alone).
+	for _, cmd := range []string{"zfs send " + snap, "zfs send -n -P " + snap, "zfs send -L -c " + snap} {
+		if out := refused(cmd); len(out) > 300 {
+			t.Errorf("%q printed %d bytes: a stream leaked", cmd, len(out))
+		}
+	}
+	// The raw send is what the vault does: allowed.
+	if res := labtest.Try(t, "backup", "ssh -T -i /home/backup/.ssh/id_ed25519 -o BatchMode=yes -o UserKnownHostsFile=/home/backup/.ssh/known_hosts backup@127.0.0.1 "+
+		labtest.Q("zfs send -w "+snap)+" | wc -c"); res.Exit != 0 || strings.TrimSpace(res.Stdout) == "0" {
+		t.Errorf("the raw send through the gate: %s", res)
+	}
+	// A back-dated snapshot (a week ago) and a far-future one: refused, not taken.
+	back := enc + "@" + time.Now().UTC().Add(-7*24*time.Hour).Format("2006-01-02_15.04.05") + "--1w"
+	ahead := enc + "@" + time.Now().UTC().Add(30*24*time.Hour).Format("2006-01-02_15.04.05") + "--1w"
+	refused("zfs snapshot " + back)
+	refused("zfs snapshot " + ahead)
+	// A snapshot dated now is what snapshot on pull takes: allowed.
+	if code, out := sshAsVault(t, "zfs snapshot "+enc+"@"+time.Now().UTC().Format("2006-01-02_15.04.05")+"--1w"); code != 0 {
+		t.Errorf("a snapshot dated now through the gate: exit %d, %s", code, out)
+	}
+	// zfs get, any form.
+	refused("zfs get -H -p -o name,property,value,source all " + enc)
+	refused("zfs get all " + enc)
+	// Another vault's hold: neither released nor made.
+	refused("zfs release vault:other:job " + snap)
+	refused("zfs hold vault:other:x " + snap)
+	refused("zfs hold vault:x " + snap)
+	tags := strings.Fields(labtest.Root(t, "zfs holds -H "+snap+" | cut -f2 | sort | tr '\\n' ' '"))
+	if !slices.Equal(tags, []string{"vault:other:job"}) {
+		t.Errorf("holds on %s after the refusals: %q, want only vault:other:job", snap, tags)
+	}
+	names := snapNames(t, enc)
+	if slices.Contains(names, back[len(enc)+1:]) || slices.Contains(names, ahead[len(enc)+1:]) {
+		t.Errorf("a refused snapshot was taken: %q", names)
+	}
+	// The lab vault's own tag is allowed.
+	if code, out := sshAsVault(t, "zfs hold vault:lab:gate "+snap); code != 0 {
+		t.Errorf("the vault's own hold through the gate: exit %d, %s", code, out)
+	}
+	labtest.Root(t, "zfs release vault:lab:gate "+snap+" && zfs release vault:other:job "+snap)
 }
