@@ -243,7 +243,7 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 		{[]string{"cstfrz"}, 2, "VAULT CRITICAL"},
 		{[]string{"cstfresh"}, 3, "VAULT UNKNOWN"},
 		{[]string{"cstbad"}, 3, "VAULT UNKNOWN"},
-		{[]string{"cstlost"}, 1, "VAULT WARNING"},
+		{[]string{"cstlost"}, 2, "VAULT CRITICAL"},
 	} {
 		line, code := check(t, cfg, c.jobs...)
 		if code != c.exit || !strings.HasPrefix(line, c.word) {

@@ -63,8 +63,9 @@ func TestLabConsole(t *testing.T) {
 		t.Errorf("textfile has no sample for %s:\n%s", src, prom)
 	}
 	// vault snapshots: what the vault holds, with the base's hold and each TTL's expiry.
+	// (ttl_factor is 2 by default: 1w stretched to 2w.)
 	snaps := labtest.As(t, "backup", "/mnt/lab/vault snapshots -c "+cfg+" con "+src)
-	if !strings.Contains(snaps, "@2026-11-23_00.00.00--1w") || !strings.Contains(snaps, "1 hold(s)") || !strings.Contains(snaps, "expires 2026-11-30") {
+	if !strings.Contains(snaps, "@2026-11-23_00.00.00--1w") || !strings.Contains(snaps, "1 hold(s)") || !strings.Contains(snaps, "expires 2026-12-07") {
 		t.Errorf("vault snapshots:\n%s", snaps)
 	}
 	// Diverged: CRIT, exit 2, the resolve command in the status.
