@@ -9,10 +9,56 @@
 //
 // # Age
 //
-// A snapshot's age time is the date in its name when the name is a zfsnap2
-// name ([policy.ParseName], read in [Rules.Location]), otherwise its
-// creation property. The TTL, min_age and the grid's buckets all use it. A
-// snapshot with no zfsnap2 name and a zero Creation has no known age.
+// A snapshot's date is the date in its name when the name is a zfsnap2 name
+// ([policy.ParseName], read in [Rules.Location], the source's time zone),
+// otherwise its creation property. A snapshot with no zfsnap2 name and a
+// zero Creation has no date: it has no known age, and the checks below pass
+// it by.
+//
+// A source's root can take a snapshot now and name it with any date, and a
+// name dated into an earlier period would take the place of that period's
+// genuine snapshots in the grid. So a date counts only as far as it can be
+// checked. Going through a dataset's snapshots oldest first (ascending
+// createtxg), with a tolerance of [Rules.DateTolerance]
+// ([DefaultDateTolerance] when zero or negative), a snapshot's date lies
+// when:
+//
+//   - its name is a zfsnap2 name and neither reading of the name's
+//     wall-clock time in the location is within the tolerance of its
+//     creation: ParseName's, and the one with the UTC offset in force at
+//     the creation (when that offset gives the same wall-clock time). So a
+//     name taken in the hour the clocks fall back, which ParseName reads as
+//     the first of the two, is not an hour off, and neither is a snapshot
+//     named just before a DST switch and created just after. A zfsnap2 name
+//     with a zero Creation (a listing without the column) is not checked
+//     against it; the next two checks still apply;
+//   - the date is more than the tolerance after now;
+//   - the date is more than the tolerance before the reference: the latest
+//     date among the older snapshots whose dates do not lie (so one liar
+//     does not make every genuine snapshot after it look like one).
+//
+// A date before the reference by no more than the tolerance is not a lie:
+// zfsnap2 takes its date once per run, before it snapshots the datasets in
+// turn, so two runs started together may reach a dataset in either order. It
+// lets a name reach back no further than the first check already does (a
+// name up to the tolerance before its creation, which may fall in an earlier
+// period). The snapshot keeps its own date: one that depended on an older
+// snapshot would change when that one is destroyed, and a second plan on what
+// the first left would not agree with it.
+//
+// A snapshot's age time is its date: for a zfsnap2 name the reading nearest
+// to its creation. min_age, the future rail and the grid's buckets use it;
+// the TTL counts from the date in the name ([policy.Name.ExpiresAt]).
+//
+// A snapshot whose date lies is kept, takes no part in the grid, in the
+// order of the others or in the newest and min_keep rails, and freezes its
+// dataset: nothing in it goes, [DatasetPlan.Frozen] says why and
+// [DatasetPlan.Lies] lists the liars, for the caller to raise an alarm that
+// stays until the operator acknowledges them. The planner has no memory: the
+// caller's alarm is what keeps the dataset frozen once a date in the future
+// has come. A snapshot whose GUID is in [DatasetInput.AckedLies] is a liar
+// for good, whatever its dates say now; it is kept and left out as above,
+// but does not freeze the dataset and is not in Lies.
 //
 // # Rules
 //
@@ -31,9 +77,10 @@
 //     snapshots even after a month without pulls. Weeks are ISO weeks; see
 //     [Unit]. The grid judges every snapshot of the dataset except those it
 //     cannot date or is told to leave alone: names that are not zfsnap2
-//     names under KeepUnparsed, snapshots with no known age, and snapshots
-//     dated in the future. Held, newest and young snapshots take part: they
-//     are real history, and a bucket they fill needs no other snapshot.
+//     names under KeepUnparsed, snapshots with no known age, snapshots
+//     whose dates lie, and snapshots dated in the future. Held, newest and
+//     young snapshots take part: they are real history, and a bucket they
+//     fill needs no other snapshot.
 //
 // A snapshot is a candidate to go only when at least one rule lets it go
 // and no rule keeps it. A rule with no opinion is not a vote to let go: with
@@ -53,18 +100,26 @@
 //     dataset or with no name, no dataset name, the dataset given twice):
 //     nothing in it goes, and [DatasetPlan.Frozen] says why. Then
 //     invalid_rules: the rules fail [Rules.Validate]: nothing goes anywhere.
-//  2. newest: the snapshot with the highest createtxg.
-//  3. held: any hold at all (UserRefs > 0), which covers the replication base.
-//  4. forever: a zfsnap2 TTL of forever, whether or not SourceTTL is set.
-//  5. future: an age time after now (clock skew, or a name that lies).
-//  6. min_age: younger than [Rules.MinAge].
-//  7. min_keep: among the newest [Rules.MinKeep] by createtxg (MinKeep below
-//     1 counts as 1). The newest MinKeep are kept even when older ones are
-//     kept too, so the dataset keeps at least MinKeep snapshots, or all it
-//     has.
-//  8. unparsed: a name that is not a zfsnap2 name with
+//     Lies are looked for in every dataset but a malformed one, and
+//     reported in [DatasetPlan.Lies] whatever these say.
+//  2. liar: the snapshot's date lies (see Age; the reason says how, and
+//     whether it is acknowledged). While a liar is not acknowledged, every
+//     other snapshot of the dataset is kept as frozen, the reason naming the
+//     lie, and [DatasetPlan.Frozen] is set.
+//  3. newest: the snapshot with the highest createtxg among those whose
+//     dates do not lie.
+//  4. held: any hold at all (UserRefs > 0), which covers the replication base.
+//  5. forever: a zfsnap2 TTL of forever, whether or not SourceTTL is set.
+//  6. future: an age time after now, by no more than the date tolerance
+//     (clock skew; further is a lie).
+//  7. min_age: younger than [Rules.MinAge].
+//  8. min_keep: among the newest [Rules.MinKeep] by createtxg of those whose
+//     dates do not lie (MinKeep below 1 counts as 1). The newest MinKeep are
+//     kept even when older ones are kept too, so the dataset keeps at least
+//     MinKeep snapshots, or all it has.
+//  9. unparsed: a name that is not a zfsnap2 name with
 //     [Rules.KeepUnparsed], or with no creation time to judge it by.
-//  9. no_rules: neither rule is configured.
+//  10. no_rules: neither rule is configured.
 //
 // Then the rules: ttl (the TTL has not run out; named before the grid
 // when both keep), grid (the reason lists every bucket that selects it), or

@@ -120,9 +120,14 @@ func fuzzInput(t testing.TB, data []byte) ([]DatasetInput, Rules, time.Time) {
 		MinAge:       []time.Duration{0, time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, -time.Hour}[r.pick(5)],
 		MaxDestroy:   []int{-1, 0, 1, 2, 3, 5, 1000}[r.pick(7)],
 		Location:     loc,
+
+		DateTolerance: []time.Duration{0, 15 * time.Minute, time.Minute, time.Hour, 3 * time.Hour}[r.pick(5)],
 	}
 	if r.pick(16) == 15 {
 		rules.TTLFactor = []float64{0, 0.5, math.NaN(), math.Inf(1)}[r.pick(4)] // invalid
+	}
+	if r.pick(32) == 31 {
+		rules.DateTolerance = -time.Minute // invalid
 	}
 	for u := Hourly; u <= Yearly; u++ {
 		switch c := r.pick(8); {
@@ -203,6 +208,12 @@ func fuzzInput(t testing.TB, data []byte) ([]DatasetInput, Rules, time.Time) {
 				holds = uint64(1 + r.pick(3))
 			}
 			di.Snapshots = append(di.Snapshots, Snapshot{Name: sn, GUID: guid, CreateTXG: txg, Creation: creation.UTC(), UserRefs: holds})
+			if r.pick(8) == 7 {
+				if di.AckedLies == nil {
+					di.AckedLies = map[uint64]bool{}
+				}
+				di.AckedLies[guid] = true // a lie acknowledged, or a GUID that does not lie
+			}
 		}
 		// Any input order.
 		for i := len(di.Snapshots) - 1; i > 0; i-- {
@@ -238,7 +249,7 @@ func checkPlan(t *testing.T, in []DatasetInput, r Rules, now time.Time) {
 		}
 		di := group[0]
 		if len(group) > 1 {
-			di = DatasetInput{Dataset: p.Dataset}
+			di = DatasetInput{Dataset: p.Dataset, Freeze: givenTwice}
 			for _, g := range group {
 				di.Snapshots = append(di.Snapshots, g.Snapshots...)
 			}
@@ -268,7 +279,7 @@ func checkPlan(t *testing.T, in []DatasetInput, r Rules, now time.Time) {
 		if p.Frozen != nil {
 			continue
 		}
-		di := DatasetInput{Dataset: p.Dataset}
+		di := DatasetInput{Dataset: p.Dataset, AckedLies: in[slices.IndexFunc(in, func(x DatasetInput) bool { return x.Dataset == p.Dataset })].AckedLies}
 		for _, v := range p.Verdicts {
 			if !v.Destroy {
 				di.Snapshots = append(di.Snapshots, v.Snapshot)
@@ -302,11 +313,17 @@ func checkPlan(t *testing.T, in []DatasetInput, r Rules, now time.Time) {
 	}
 }
 
+// givenTwice is the Freeze checkPlan gives checkRails for the snapshots of
+// a dataset given more than once, all together: malformed input.
+var givenTwice = &Freeze{Reason: "the dataset is given more than once"}
+
 // checkRails checks one dataset's plan against its input, with as little of
 // the planner's own code as it can: exactly one verdict per snapshot, oldest
-// first, and no destroy that a rail or a rule forbids.
+// first, the lies refDates finds and no others, and no destroy that a rail
+// or a rule forbids.
 func checkRails(t *testing.T, in DatasetInput, r Rules, now time.Time, p DatasetPlan) {
 	t.Helper()
+	twice := in.Freeze == givenTwice
 	if p.Dataset != in.Dataset {
 		t.Errorf("got plan for %q, want %q", p.Dataset, in.Dataset)
 	}
@@ -333,33 +350,60 @@ func checkRails(t *testing.T, in DatasetInput, r Rules, now time.Time, p Dataset
 		loc = time.Local
 	}
 	n := len(in.Snapshots)
-	wellFormed := !in.Dataset.IsZero()
+	wellFormed := !in.Dataset.IsZero() && !twice
 	txgs, names, guids := map[uint64]bool{}, map[string]bool{}, map[uint64]bool{}
-	var maxTXG uint64
 	for _, s := range in.Snapshots {
 		wellFormed = wellFormed && !s.Name.IsZero() && s.Name.Dataset() == in.Dataset &&
 			!txgs[s.CreateTXG] && !names[s.Name.String()] && !guids[s.GUID]
 		txgs[s.CreateTXG], names[s.Name.String()], guids[s.GUID] = true, true, true
-		maxTXG = max(maxTXG, s.CreateTXG)
 	}
+
+	// The lies: exactly those refDates finds, and none in malformed input.
+	dates := refDates(in, r, now)
+	var wantLies []string
+	if wellFormed {
+		for _, s := range want {
+			if d := dates[s.Name.String()]; d.liar && !d.acked {
+				wantLies = append(wantLies, fmt.Sprintf("%s (guid %d)", s.Name, s.GUID))
+			}
+		}
+	}
+	var gotLies []string
+	for _, l := range p.Lies {
+		gotLies = append(gotLies, fmt.Sprintf("%s (guid %d)", l.Snapshot, l.GUID))
+		if l.Why == "" {
+			t.Errorf("%s: a lie with no why", l.Snapshot)
+		}
+	}
+	if !slices.Equal(gotLies, wantLies) {
+		t.Errorf("%s: got lies %q, want %q", in.Dataset, gotLies, wantLies)
+	}
+
+	// The newest minKeep of the snapshots whose dates do not lie.
 	minKeep := max(r.MinKeep, 1)
-	byAge := slices.Clone(in.Snapshots)
-	slices.SortFunc(byAge, func(a, b Snapshot) int { return -compareUint(a.CreateTXG, b.CreateTXG) })
-	protected := map[string]bool{} // the newest minKeep
-	for i := 0; i < minKeep && i < len(byAge); i++ {
-		protected[byAge[i].Name.String()] = true
+	var newest uint64
+	protected := map[string]bool{}
+	for i := len(want) - 1; i >= 0 && len(protected) < minKeep; i-- {
+		if !dates[want[i].Name.String()].liar {
+			protected[want[i].Name.String()] = true
+			newest = max(newest, want[i].CreateTXG)
+		}
 	}
-	selected := refGrid(in.Snapshots, r, now)
+	selected := refGrid(in.Snapshots, r, now, dates)
 
 	destroyed, kept := 0, 0
 	var lastDestroyed uint64
 	for _, v := range p.Verdicts {
 		s := v.Snapshot
+		d := dates[s.Name.String()]
 		if v.Rule == "" || v.Reason == "" {
 			t.Errorf("%s: no rule or reason: %+v", s.Name, v)
 		}
 		if v.Destroy != strings.HasPrefix(v.Reason, "destroy: ") || v.Destroy == strings.HasPrefix(v.Reason, "kept: ") {
 			t.Errorf("%s: destroy %v with reason %q", s.Name, v.Destroy, v.Reason)
+		}
+		if wellFormed && in.Freeze == nil && r.Validate() == nil && (v.Rule == RuleLiar) != d.liar {
+			t.Errorf("%s: rule %q (%s), but refDates says liar %v", s.Name, v.Rule, v.Reason, d.liar)
 		}
 		if !v.Destroy {
 			kept++
@@ -374,13 +418,19 @@ func checkRails(t *testing.T, in DatasetInput, r Rules, now time.Time, p Dataset
 		if !wellFormed {
 			fail("the input is malformed")
 		}
+		if len(wantLies) > 0 {
+			fail("a date in the dataset lies")
+		}
+		if d.liar {
+			fail("its date lies")
+		}
 		if r.Validate() != nil {
 			fail("the rules are invalid")
 		}
 		if !r.SourceTTL && len(r.Grid) == 0 {
 			fail("there are no rules")
 		}
-		if s.CreateTXG == maxTXG {
+		if s.CreateTXG == newest {
 			fail("it is the newest")
 		}
 		if protected[s.Name.String()] {
@@ -390,24 +440,19 @@ func checkRails(t *testing.T, in DatasetInput, r Rules, now time.Time, p Dataset
 			fail("it is held")
 		}
 		name, parsed := policy.ParseName(s.Name.Short(), loc)
-		age := s.Creation
-		if parsed {
-			age = name.Created
-			if name.TTL.Forever {
-				fail("its TTL is forever")
-			}
-		} else {
-			if r.KeepUnparsed {
-				fail("keep_unparsed is set")
-			}
-			if s.Creation.IsZero() {
-				fail("its age is unknown")
-			}
+		if parsed && name.TTL.Forever {
+			fail("its TTL is forever")
 		}
-		if age.After(now) {
+		if !parsed && r.KeepUnparsed {
+			fail("keep_unparsed is set")
+		}
+		if !d.known {
+			fail("its age is unknown")
+		}
+		if d.t.After(now) {
 			fail("it is dated in the future")
 		}
-		if now.Sub(age) < r.MinAge {
+		if now.Sub(d.t) < r.MinAge {
 			fail("it is younger than min_age")
 		}
 		if r.SourceTTL && parsed && !name.Expired(now, r.TTLFactor) {
@@ -436,6 +481,84 @@ func checkRails(t *testing.T, in DatasetInput, r Rules, now time.Time, p Dataset
 	}
 }
 
+// refDate is what the package documentation's "Age" says of one snapshot.
+type refDate struct {
+	t     time.Time // age time, when known and not a liar
+	known bool
+	liar  bool
+	acked bool
+}
+
+// refDates dates a dataset's snapshots as "Age" describes it, the slow way,
+// by full name: every reading of a zfsnap2 name is found by trying each UTC
+// offset the location has around the creation, and the name's wall-clock
+// time is compared as text.
+func refDates(in DatasetInput, r Rules, now time.Time) map[string]refDate {
+	loc := r.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	tol := r.DateTolerance
+	if tol <= 0 {
+		tol = 15 * time.Minute
+	}
+	const layout = "2006-01-02 15:04:05"
+	snaps := slices.Clone(in.Snapshots)
+	slices.SortFunc(snaps, compareSnapshots)
+	out := map[string]refDate{}
+	var ref time.Time // the latest date of an older snapshot that does not lie
+	haveRef := false
+	for _, s := range snaps {
+		var d refDate
+		name, parsed := policy.ParseName(s.Name.Short(), loc)
+		switch {
+		case parsed && !s.Creation.IsZero():
+			wall := name.Created.Format(layout)
+			w, err := time.Parse(layout, wall)
+			if err != nil {
+				panic(err)
+			}
+			readings := []time.Time{name.Created}
+			for _, at := range []time.Time{s.Creation.Add(-tol), s.Creation, s.Creation.Add(tol)} {
+				_, off := at.In(loc).Zone()
+				if x := w.Add(-time.Duration(off) * time.Second); x.In(loc).Format(layout) == wall {
+					readings = append(readings, x)
+				}
+			}
+			found := false
+			for _, x := range readings {
+				diff := absDuration(x.Sub(s.Creation))
+				best := absDuration(d.t.Sub(s.Creation))
+				if diff <= tol && (!found || diff < best || diff == best && x.Before(d.t)) {
+					d.t, found = x, true
+				}
+			}
+			d.known, d.liar = true, !found
+		case parsed:
+			d.t, d.known = name.Created, true
+		case !s.Creation.IsZero():
+			d.t, d.known = s.Creation, true
+		}
+		if d.known && !d.liar {
+			switch {
+			case d.t.Sub(now) > tol:
+				d.liar = true
+			case haveRef && ref.Sub(d.t) > tol:
+				d.liar = true
+			}
+		}
+		d.acked = in.AckedLies[s.GUID]
+		if d.acked {
+			d.liar = true
+		}
+		if d.known && !d.liar && (!haveRef || d.t.After(ref)) {
+			ref, haveRef = d.t, true
+		}
+		out[s.Name.String()] = d
+	}
+	return out
+}
+
 func compareUint(a, b uint64) int {
 	switch {
 	case a < b:
@@ -448,8 +571,9 @@ func compareUint(a, b uint64) int {
 
 // refGrid works out which snapshots the grid selects, the slow way: each
 // snapshot's period as text, the newest snapshot of each period, the periods
-// ranked by their newest snapshot, and the first Count of them.
-func refGrid(snaps []Snapshot, r Rules, now time.Time) map[string]bool {
+// ranked by their newest snapshot, and the first Count of them. dates are
+// refDates'.
+func refGrid(snaps []Snapshot, r Rules, now time.Time, dates map[string]refDate) map[string]bool {
 	loc := r.Location
 	if loc == nil {
 		loc = time.Local
@@ -461,18 +585,12 @@ func refGrid(snaps []Snapshot, r Rules, now time.Time) map[string]bool {
 	}
 	var parts []part
 	for _, s := range snaps {
-		name, parsed := policy.ParseName(s.Name.Short(), loc)
-		t := s.Creation
-		switch {
-		case parsed:
-			t = name.Created
-		case r.KeepUnparsed || s.Creation.IsZero():
+		_, parsed := policy.ParseName(s.Name.Short(), loc)
+		d := dates[s.Name.String()]
+		if !d.known || d.liar || !parsed && r.KeepUnparsed || d.t.After(now) {
 			continue
 		}
-		if t.After(now) {
-			continue
-		}
-		parts = append(parts, part{s.Name.String(), t.In(loc), s.CreateTXG})
+		parts = append(parts, part{s.Name.String(), d.t.In(loc), s.CreateTXG})
 	}
 	selected := map[string]bool{}
 	for _, g := range r.Grid {

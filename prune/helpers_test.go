@@ -31,14 +31,17 @@ import (
 //	created=UTC:DATETIME  the same, in UTC
 //	txg=N              createtxg; by default 10 × the line number
 //	guid=N             guid; by default 1000 + the line number
+//	acked              its guid is in the input's AckedLies
+//	nocreation         no creation property (the zero Time)
 //
 // After "=>" the verdict wanted: "keep RULE" or "destroy RULE".
 
 const testDataset = "tank/fs"
 
 type testLine struct {
-	snap Snapshot
-	want string
+	snap  Snapshot
+	acked bool
+	want  string
 }
 
 func ds(t testing.TB, name string) zfs.Dataset {
@@ -61,6 +64,7 @@ func parseLines(t testing.TB, dataset zfs.Dataset, loc *time.Location, text stri
 		name, err := dataset.Snapshot(f[0])
 		require.NoError(t, err, "line %q", raw)
 		s := Snapshot{Name: name, CreateTXG: uint64(10 * n), GUID: uint64(1000 + n)}
+		acked := false
 		if pn, ok := policy.ParseName(f[0], loc); ok {
 			s.Creation = pn.Created.UTC()
 		}
@@ -69,6 +73,10 @@ func parseLines(t testing.TB, dataset zfs.Dataset, loc *time.Location, text stri
 			switch key {
 			case "held":
 				s.UserRefs = 1
+			case "acked":
+				acked = true
+			case "nocreation":
+				s.Creation = time.Time{}
 			case "holds":
 				s.UserRefs = mustUint(t, val)
 			case "txg":
@@ -87,7 +95,7 @@ func parseLines(t testing.TB, dataset zfs.Dataset, loc *time.Location, text stri
 				t.Fatalf("line %q: unknown word %q", raw, tok)
 			}
 		}
-		out = append(out, testLine{snap: s, want: strings.Join(strings.Fields(want), " ")})
+		out = append(out, testLine{snap: s, acked: acked, want: strings.Join(strings.Fields(want), " ")})
 	}
 	return out
 }
@@ -97,6 +105,20 @@ func mustUint(t testing.TB, s string) uint64 {
 	n, err := strconv.ParseUint(s, 10, 64)
 	require.NoError(t, err)
 	return n
+}
+
+// ackedOf returns the GUIDs of the lines marked acked, nil for none.
+func ackedOf(lines []testLine) map[uint64]bool {
+	var m map[uint64]bool
+	for _, l := range lines {
+		if l.acked {
+			if m == nil {
+				m = map[uint64]bool{}
+			}
+			m[l.snap.GUID] = true
+		}
+	}
+	return m
 }
 
 // at parses "2006-01-02 15:04" or "2006-01-02 15:04:05" in loc.

@@ -39,12 +39,18 @@ type Freeze struct {
 	Reason string // for an operator: "last pull diverged", "anomaly: ..."
 }
 
-// DatasetInput is one dataset to plan: all its snapshots, in any order, and
-// its freeze, nil when it is not frozen.
+// DatasetInput is one dataset to plan: all its snapshots, in any order, its
+// freeze, nil when it is not frozen, and the lies the operator acknowledged.
 type DatasetInput struct {
 	Dataset   zfs.Dataset
 	Snapshots []Snapshot
 	Freeze    *Freeze
+	// AckedLies holds the GUIDs of snapshots whose dates lie that the
+	// operator acknowledged (vault ack). Each is taken for a liar for good,
+	// whatever its dates say now: kept, left out of the grid and of the
+	// order, but it no longer freezes the dataset and is not reported in
+	// [DatasetPlan.Lies].
+	AckedLies map[uint64]bool
 }
 
 // Verdict is what happens to one snapshot, and why.
@@ -68,9 +74,14 @@ type DatasetPlan struct {
 	// first (ascending createtxg).
 	Verdicts []Verdict
 	// Frozen is the input's Freeze, or one the planner set because the input
-	// for the dataset was malformed; nil otherwise. Nothing in a frozen
-	// dataset is destroyed.
+	// for the dataset was malformed or a snapshot's date lies; nil otherwise.
+	// Nothing in a frozen dataset is destroyed.
 	Frozen *Freeze
+	// Lies are the snapshots whose dates lie and that the operator has not
+	// acknowledged, oldest first; while there are any, the dataset is frozen.
+	// They are found in every well-formed dataset, frozen or not, under
+	// valid rules or not, so that the caller can raise the alarm.
+	Lies []Lie
 }
 
 // Destroy returns the snapshots the plan destroys, oldest first.
@@ -105,7 +116,7 @@ func Plan(in []DatasetInput, r Rules, now time.Time) []DatasetPlan {
 		}
 		first := &in[order[lo]]
 		if hi-lo == 1 {
-			out = append(out, p.dataset(first.Dataset, first.Snapshots, first.Freeze, ""))
+			out = append(out, p.dataset(first.Dataset, first.Snapshots, first.Freeze, first.AckedLies, ""))
 		} else {
 			// One dataset given more than once: which listing is right is
 			// anybody's guess. Keep everything in all of them, as one plan,
@@ -114,7 +125,7 @@ func Plan(in []DatasetInput, r Rules, now time.Time) []DatasetPlan {
 			for _, i := range order[lo:hi] {
 				all = append(all, in[i].Snapshots...)
 			}
-			out = append(out, p.dataset(first.Dataset, all, nil, fmt.Sprintf("the dataset is given %d times", hi-lo)))
+			out = append(out, p.dataset(first.Dataset, all, nil, nil, fmt.Sprintf("the dataset is given %d times", hi-lo)))
 		}
 		lo = hi
 	}
@@ -127,6 +138,7 @@ type planner struct {
 	r        Rules
 	now      time.Time
 	loc      *time.Location
+	tol      time.Duration // the date tolerance in force
 	rulesErr error
 	grid     [numUnits]GridRule // by unit; Unit 0 for a unit with no rule
 	hasGrid  bool
@@ -146,6 +158,10 @@ type snapInfo struct {
 	parsed bool      // the name is a zfsnap2 name
 	t      time.Time // age time, in the rules' location
 	known  bool      // t is known: a zfsnap2 name or a creation time
+	lie    string    // why its date lies, or ""
+	liar   bool      // lie != "", or acknowledged
+	acked  bool      // a liar the operator acknowledged
+	top    int32     // among those that do not lie, 1 for the newest, 2 for the next; 0 for a liar
 	future bool      // t is after now
 	inGrid bool      // the grid judges the snapshot
 	ranks  [numUnits]int32
@@ -159,12 +175,16 @@ func newPlanner(r Rules, now time.Time) *planner {
 		rulesErr: r.Validate(),
 		minKeep:  max(r.MinKeep, 1),
 		maxDel:   max(r.MaxDestroy, 0),
+		tol:      r.DateTolerance,
 		seen:     map[int64]struct{}{},
 		names:    map[string]struct{}{},
 		guids:    map[uint64]struct{}{},
 	}
 	if p.loc == nil {
 		p.loc = time.Local
+	}
+	if p.tol <= 0 {
+		p.tol = DefaultDateTolerance // a negative one fails Validate too
 	}
 	if p.rulesErr == nil {
 		for _, g := range r.Grid {
@@ -187,7 +207,7 @@ func compareSnapshots(a, b Snapshot) int {
 	)
 }
 
-func (p *planner) dataset(ds zfs.Dataset, snaps []Snapshot, freeze *Freeze, malformed string) DatasetPlan {
+func (p *planner) dataset(ds zfs.Dataset, snaps []Snapshot, freeze *Freeze, acked map[uint64]bool, malformed string) DatasetPlan {
 	s := slices.Clone(snaps)
 	slices.SortFunc(s, compareSnapshots)
 	v := make([]Verdict, len(s))
@@ -198,6 +218,11 @@ func (p *planner) dataset(ds zfs.Dataset, snaps []Snapshot, freeze *Freeze, malf
 		malformed = p.check(ds, s)
 	}
 	plan := DatasetPlan{Dataset: ds, Verdicts: v, Frozen: freeze}
+	if malformed == "" {
+		// Lies are looked for whatever else holds the dataset back: the
+		// caller raises the alarm on them.
+		plan.Lies = p.dates(v, acked)
+	}
 	switch {
 	case freeze != nil:
 		reason := "kept: dataset frozen"
@@ -210,6 +235,16 @@ func (p *planner) dataset(ds zfs.Dataset, snaps []Snapshot, freeze *Freeze, malf
 		keepAll(v, RuleMalformed, "kept: malformed input: "+malformed)
 	case p.rulesErr != nil:
 		keepAll(v, RuleInvalidRules, "kept: invalid prune rules: "+p.rulesErr.Error())
+	case len(plan.Lies) > 0:
+		plan.Frozen = &Freeze{Reason: liesReason(plan.Lies)}
+		frozen := "kept: dataset frozen: " + plan.Frozen.Reason
+		for i := range v {
+			if in := &p.info[i]; in.liar {
+				v[i].Rule, v[i].Reason = RuleLiar, liarReason(in)
+			} else {
+				v[i].Rule, v[i].Reason = RuleFrozen, frozen
+			}
+		}
 	default:
 		p.judge(v)
 	}
@@ -252,25 +287,15 @@ func (p *planner) check(ds zfs.Dataset, s []Snapshot) string {
 	return ""
 }
 
-// judge fills in the verdicts of a well-formed, unfrozen dataset, v sorted
-// oldest first.
+// judge fills in the verdicts of a well-formed, unfrozen dataset with no
+// lie that is not acknowledged, v sorted oldest first and p.info filled in
+// by dates.
 func (p *planner) judge(v []Verdict) {
-	n := len(v)
-	info := slices.Grow(p.info[:0], n)[:n]
-	p.info = info
-	for i := range v {
-		s := &v[i].Snapshot
+	info := p.info
+	for i := range info {
 		in := &info[i]
-		*in = snapInfo{}
-		in.name, in.parsed = policy.ParseName(s.Name.Short(), p.loc)
-		switch {
-		case in.parsed:
-			in.t, in.known = in.name.Created, true
-		case !s.Creation.IsZero():
-			in.t, in.known = s.Creation.In(p.loc), true
-		}
-		in.future = in.known && in.t.After(p.now)
-		in.inGrid = p.hasGrid && in.known && !in.future && (in.parsed || !p.r.KeepUnparsed)
+		in.future = in.known && !in.liar && in.t.After(p.now)
+		in.inGrid = p.hasGrid && in.known && !in.liar && !in.future && (in.parsed || !p.r.KeepUnparsed)
 	}
 	if p.hasGrid {
 		p.order = selectGrid(info, &p.grid, p.order, p.seen)
@@ -278,7 +303,7 @@ func (p *planner) judge(v []Verdict) {
 
 	destroyed := 0
 	for i := range v {
-		rule, reason, candidate := p.verdict(i, n, &v[i].Snapshot, &info[i])
+		rule, reason, candidate := p.verdict(&v[i].Snapshot, &info[i])
 		if candidate {
 			if destroyed < p.maxDel {
 				destroyed++
@@ -294,12 +319,14 @@ func (p *planner) judge(v []Verdict) {
 	}
 }
 
-// verdict judges snapshot i of n (oldest first): the rails, then the rules.
-// candidate is true when the rules let it go; max_destroy is the caller's.
-func (p *planner) verdict(i, n int, s *Snapshot, in *snapInfo) (rule, reason string, candidate bool) {
+// verdict judges one snapshot: the rails, then the rules. candidate is true
+// when the rules let it go; max_destroy is the caller's.
+func (p *planner) verdict(s *Snapshot, in *snapInfo) (rule, reason string, candidate bool) {
 	r := &p.r
 	switch {
-	case i == n-1:
+	case in.liar:
+		return RuleLiar, liarReason(in), false
+	case in.top == 1:
 		return RuleNewest, "kept: newest", false
 	case s.UserRefs > 0:
 		return RuleHeld, fmt.Sprintf("kept: held (%d %s)", s.UserRefs, plural(s.UserRefs, "hold")), false
@@ -310,8 +337,8 @@ func (p *planner) verdict(i, n int, s *Snapshot, in *snapInfo) (rule, reason str
 	case in.known && p.now.Sub(in.t) < r.MinAge:
 		return RuleMinAge, fmt.Sprintf("kept: younger than min_age %s (age %s)",
 			conf.FormatDuration(r.MinAge), conf.FormatDuration(p.now.Sub(in.t).Round(time.Second))), false
-	case i >= n-p.minKeep:
-		return RuleMinKeep, fmt.Sprintf("kept: min_keep %d (%s newest)", p.minKeep, ordinal(n-i)), false
+	case int(in.top) <= p.minKeep:
+		return RuleMinKeep, fmt.Sprintf("kept: min_keep %d (%s newest)", p.minKeep, ordinal(int(in.top))), false
 	case !in.parsed && r.KeepUnparsed:
 		return RuleUnparsed, "kept: not a zfsnap2 name (keep_unparsed)", false
 	case !in.known:

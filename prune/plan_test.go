@@ -93,9 +93,9 @@ func TestPlan(t *testing.T) {
 			2026-01-02_00.00.00--1d => destroy expired
 			2026-01-05_00.00.00--1d => keep newest`},
 		{name: "rail: newest and min_keep by createtxg, not by the name's date", rules: with(ttlRules, func(r *Rules) { r.MinKeep = 2 }), lines: `
-			2026-01-05_00.00.00--1d txg=10 => destroy expired
-			2026-01-03_00.00.00--1d txg=20 => keep min_keep
-			2026-01-01_00.00.00--1d txg=30 => keep newest`},
+			2026-01-05_00.10.00--1d txg=10 => destroy expired
+			2026-01-05_00.00.00--1d txg=30 => keep newest
+			2026-01-05_00.05.00--1d txg=20 => keep min_keep`},
 		{name: "rail: min_keep keeps the newest even when older ones are kept", rules: with(withGrid(ttlRules, false, "forever yearly"), func(r *Rules) { r.MinKeep = 3 }), lines: `
 			2025-12-31_00.00.00--1d => keep grid
 			2026-01-01_00.00.00--1d => keep min_keep
@@ -117,11 +117,12 @@ func TestPlan(t *testing.T) {
 		{name: "rail: frozen", rules: ttlRules, freeze: &Freeze{Reason: "last pull diverged"}, lines: `
 			2026-01-01_00.00.00--1d => keep frozen
 			2026-01-06_00.00.00--1d => keep frozen`},
-		{name: "rail: dated in the future", rules: ttlRules, lines: `
-			2026-01-01_00.00.00--1d             => destroy expired
-			2026-03-01_00.00.00--1d             => keep future
-			manual created=2026-02-01T00:01     => keep future
-			2026-01-31_00.00.00--1d             => keep newest`},
+		{name: "rail: dated in the future, within the date tolerance", rules: ttlRules, lines: `
+			2026-01-01_00.00.00--1d         => destroy expired
+			2026-02-01_00.10.00--1d         => keep future
+			manual created=2026-02-01T00:12 => keep future
+			2026-02-01_00.05.00--1d         => keep future
+			2026-02-01_00.14.00--1d         => keep newest`},
 		{name: "rail: strongest reason first", rules: with(ttlRules, func(r *Rules) { r.MinKeep, r.MinAge = 5, 48*time.Hour }), lines: `
 			2026-01-01_00.00.00--forever held => keep held
 			2026-01-02_00.00.00--forever      => keep forever
@@ -233,7 +234,7 @@ func TestPlan(t *testing.T) {
 			2026-01-30_00.00.00--1d         => destroy outside_grid
 			2026-01-31_00.00.00--1d         => keep grid
 			2026-02-01_00.00.01--1d         => keep future
-			manual created=2026-01-30T12:00 => keep newest`},
+			manual created=2026-02-01T00:02 => keep newest`},
 
 		// Time zones.
 		{name: "dst: names and days in the location (spring forward, a 23-hour day)", rules: with(withGrid(ttlRules, false, "2 daily"), func(r *Rules) { r.Location = ny }), now: "2026-03-10 00:00", lines: `
@@ -296,7 +297,7 @@ func TestPlan(t *testing.T) {
 				now = tt.now
 			}
 			lines := parseLines(t, ds(t, testDataset), loc, tt.lines)
-			in := DatasetInput{Dataset: ds(t, testDataset), Snapshots: snapshotsOf(lines), Freeze: tt.freeze}
+			in := DatasetInput{Dataset: ds(t, testDataset), Snapshots: snapshotsOf(lines), Freeze: tt.freeze, AckedLies: ackedOf(lines)}
 			got := planOne(t, in, tt.rules, at(t, loc, now))
 			if g, w := render(got), renderWant(lines); g != w {
 				t.Errorf("got\n%s\nwant\n%s\nreasons:\n%s", g, w, reasons(got))
@@ -332,8 +333,8 @@ func TestReasons(t *testing.T) {
 		2026-01-29_00.00.00--1d
 		2026-01-30_00.00.00--1d
 		2026-01-31_22.00.00--1d
-		2026-02-02_00.00.00--1d
-		2026-01-31_23.00.00--1d`)
+		2026-02-01_00.05.00--1d
+		2026-02-01_00.10.00--1d`)
 	got := planOne(t, DatasetInput{Dataset: ds(t, testDataset), Snapshots: snapshotsOf(lines)}, r, at(t, time.UTC, "2026-02-01 00:00"))
 	want := `2024-06-01_00.00.00--forever: kept: ttl forever
 2025-06-01_00.00.00--1d: destroy: ttl 1d expired 2025-06-02 00:00 and outside the grid
@@ -348,8 +349,8 @@ manual: kept: max_destroy 1 reached (not a zfsnap2 name, outside the grid)
 2026-01-29_00.00.00--1d: kept: max_destroy 1 reached (ttl 1d expired 2026-01-30 00:00 and outside the grid)
 2026-01-30_00.00.00--1d: kept: daily 2 of 2 (2026-01-30)
 2026-01-31_22.00.00--1d: kept: younger than min_age 6h (age 2h)
-2026-02-02_00.00.00--1d: kept: dated in the future (2026-02-02 00:00)
-2026-01-31_23.00.00--1d: kept: newest
+2026-02-01_00.05.00--1d: kept: dated in the future (2026-02-01 00:05)
+2026-02-01_00.10.00--1d: kept: newest
 `
 	if g := reasons(got); g != want {
 		t.Errorf("got\n%s\nwant\n%s", g, want)

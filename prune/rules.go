@@ -42,8 +42,16 @@ type Rules struct {
 	// first. Zero or negative lets nothing go.
 	MaxDestroy int
 
+	// DateTolerance is how far a snapshot's date may stray before [Plan]
+	// takes it for a lie: from its creation (for a zfsnap2 name), before an
+	// older snapshot's date, or after now; see "Age" in the package
+	// documentation. Zero or negative is [DefaultDateTolerance]; a negative
+	// one also fails [Rules.Validate].
+	DateTolerance time.Duration
+
 	// Location is the time zone that zfsnap2 names are read in and calendar
-	// buckets are cut in; nil is time.Local, as in [policy.ParseName].
+	// buckets are cut in (the source's); nil is time.Local, as in
+	// [policy.ParseName].
 	Location *time.Location
 }
 
@@ -162,14 +170,18 @@ func checkGrid(g []GridRule) error {
 }
 
 // Validate reports rules that [Plan] refuses to apply: a TTL factor that is
-// not a finite number of at least 1 (with SourceTTL), or a grid with an
-// invalid rule or two rules for one unit. Plan keeps every snapshot under
-// such rules. MinKeep, MinAge and MaxDestroy have no invalid values: each
-// reads a value out of range in the direction that keeps more.
+// not a finite number of at least 1 (with SourceTTL), a grid with an
+// invalid rule or two rules for one unit, or a negative date tolerance. Plan
+// keeps every snapshot under such rules. MinKeep, MinAge and MaxDestroy have
+// no invalid values: each reads a value out of range in the direction that
+// keeps more.
 func (r Rules) Validate() error {
 	var errs []error
 	if r.SourceTTL && !(r.TTLFactor >= 1 && !math.IsInf(r.TTLFactor, 1)) {
 		errs = append(errs, fmt.Errorf("ttl_factor %v: must be a number of at least 1", r.TTLFactor))
+	}
+	if r.DateTolerance < 0 {
+		errs = append(errs, fmt.Errorf("date_tolerance -%s: must not be negative", conf.FormatDuration(-r.DateTolerance)))
 	}
 	if err := checkGrid(r.Grid); err != nil {
 		errs = append(errs, err)
@@ -182,13 +194,14 @@ func (r Rules) Validate() error {
 // names a grid unit the planner does not know.
 func RulesFromConf(p conf.Prune, loc *time.Location) (Rules, error) {
 	r := Rules{
-		SourceTTL:    p.SourceTTL,
-		TTLFactor:    p.TTLFactor,
-		KeepUnparsed: p.KeepUnparsed,
-		MinKeep:      p.MinKeep,
-		MinAge:       p.MinAge,
-		MaxDestroy:   p.MaxDestroy,
-		Location:     loc,
+		SourceTTL:     p.SourceTTL,
+		TTLFactor:     p.TTLFactor,
+		KeepUnparsed:  p.KeepUnparsed,
+		MinKeep:       p.MinKeep,
+		MinAge:        p.MinAge,
+		MaxDestroy:    p.MaxDestroy,
+		DateTolerance: p.DateTolerance,
+		Location:      loc,
 	}
 	for _, c := range p.Grid {
 		g, err := fromConf(c)
@@ -212,13 +225,14 @@ func fromConf(c conf.GridRule) (GridRule, error) {
 // The machine tags in [Verdict.Rule]: what kept a snapshot, or what let it go.
 const (
 	// Kept by a rail, whatever the rules say, strongest first.
-	RuleFrozen       = "frozen"        // the dataset is frozen (last pull failed, diverged, anomaly)
+	RuleFrozen       = "frozen"        // the dataset is frozen (last pull failed, diverged, anomaly, a lie)
 	RuleMalformed    = "malformed"     // the listing of the dataset is inconsistent; nothing in it goes
 	RuleInvalidRules = "invalid_rules" // the rules fail Rules.Validate; nothing goes
-	RuleNewest       = "newest"        // the dataset's newest snapshot
+	RuleLiar         = "liar"          // its date lies (see Lie); unless acknowledged, the rest of the dataset is frozen
+	RuleNewest       = "newest"        // the dataset's newest snapshot whose date does not lie
 	RuleHeld         = "held"          // has at least one hold (the replication base, say)
 	RuleForever      = "forever"       // zfsnap2 TTL forever
-	RuleFuture       = "future"        // dated in the future: clock skew, or a name that lies
+	RuleFuture       = "future"        // dated in the future, within the date tolerance: clock skew
 	RuleMinAge       = "min_age"       // younger than min_age
 	RuleMinKeep      = "min_keep"      // among the newest min_keep
 	RuleUnparsed     = "unparsed"      // not a zfsnap2 name, and keep_unparsed, no creation time or no rule judges it

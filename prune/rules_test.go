@@ -74,6 +74,8 @@ func TestValidate(t *testing.T) {
 		{Rules{SourceTTL: true, TTLFactor: math.NaN()}, "ttl_factor NaN"},
 		{Rules{SourceTTL: true, TTLFactor: math.Inf(1)}, "ttl_factor +Inf"},
 		{Rules{MinKeep: -1, MaxDestroy: -1, MinAge: -time.Hour}, ""}, // read in the direction that keeps more
+		{Rules{DateTolerance: time.Hour}, ""},
+		{Rules{DateTolerance: -time.Minute}, "date_tolerance -1m: must not be negative"},
 		{Rules{Grid: []GridRule{{Count: 1, Unit: Daily}, {Forever: true, Unit: Yearly}}}, ""},
 		{Rules{Grid: []GridRule{{Count: 0, Unit: Daily}}}, `grid rule "0 daily": the count must be at least 1`},
 		{Rules{Grid: []GridRule{{Count: 2, Forever: true, Unit: Daily}}}, "forever with a count of 2"},
@@ -94,13 +96,13 @@ func TestRulesFromConf(t *testing.T) {
 	loc := newYork(t)
 	p := conf.Prune{
 		SourceTTL: true, TTLFactor: 1.5, KeepUnparsed: true, MinKeep: 7, MinAge: 24 * time.Hour, MaxDestroy: 20,
-		Grid: []conf.GridRule{{Count: 14, Unit: "daily"}, {Forever: true, Unit: "yearly"}},
+		Grid: []conf.GridRule{{Count: 14, Unit: "daily"}, {Forever: true, Unit: "yearly"}}, DateTolerance: 20 * time.Minute,
 	}
 	got, err := RulesFromConf(p, loc)
 	require.NoError(t, err)
 	want := Rules{
 		SourceTTL: true, TTLFactor: 1.5, KeepUnparsed: true, MinKeep: 7, MinAge: 24 * time.Hour, MaxDestroy: 20,
-		Grid: []GridRule{{Count: 14, Unit: Daily}, {Forever: true, Unit: Yearly}}, Location: loc,
+		Grid: []GridRule{{Count: 14, Unit: Daily}, {Forever: true, Unit: Yearly}}, DateTolerance: 20 * time.Minute, Location: loc,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
