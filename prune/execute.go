@@ -33,9 +33,21 @@ type Result struct {
 // userrefs for the holds rail. These are slow columns; one listing per job.
 var snapshotCols = []zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG, zfs.ColCreation, zfs.ColUserRefs}
 
+// Guard is what the vault's state knows about a job's datasets that a listing cannot say, by
+// target dataset: which are frozen, and which lying snapshots (by GUID) the operator
+// acknowledged with vault ack.
+type Guard struct {
+	Freezes   map[zfs.Dataset]*Freeze
+	AckedLies map[zfs.Dataset]map[uint64]bool
+}
+
 // List reads every snapshot below root in one zfs list and groups them by dataset, with the
 // freezes given (by dataset).
 func (e *Executor) List(ctx context.Context, root zfs.Dataset, freezes map[zfs.Dataset]*Freeze) ([]DatasetInput, error) {
+	return e.list(ctx, root, Guard{Freezes: freezes})
+}
+
+func (e *Executor) list(ctx context.Context, root zfs.Dataset, g Guard) ([]DatasetInput, error) {
 	entries, err := e.ZFS.List(ctx, []zfs.Dataset{root}, true, []zfs.Type{zfs.TypeSnapshot}, snapshotCols)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list the snapshots of %q: %w", root, err)
@@ -50,7 +62,7 @@ func (e *Executor) List(ctx context.Context, root zfs.Dataset, freezes map[zfs.D
 		ds := s.Name.Dataset()
 		in := byDS[ds]
 		if in == nil {
-			in = &DatasetInput{Dataset: ds, Freeze: freezes[ds]}
+			in = &DatasetInput{Dataset: ds, Freeze: g.Freezes[ds], AckedLies: g.AckedLies[ds]}
 			byDS[ds] = in
 			order = append(order, ds)
 		}
@@ -63,10 +75,16 @@ func (e *Executor) List(ctx context.Context, root zfs.Dataset, freezes map[zfs.D
 	return out, nil
 }
 
-// Run plans the job's target tree and, unless dryRun, destroys. now is the clock reading the
-// plan is made for.
+// Run is RunGuarded with freezes and no acknowledged lies: every lie freezes its dataset until
+// the caller passes its acknowledgement to RunGuarded.
 func (e *Executor) Run(ctx context.Context, root zfs.Dataset, r Rules, freezes map[zfs.Dataset]*Freeze, now time.Time, dryRun bool) ([]Result, error) {
-	in, err := e.List(ctx, root, freezes)
+	return e.RunGuarded(ctx, root, r, Guard{Freezes: freezes}, now, dryRun)
+}
+
+// RunGuarded plans the job's target tree and, unless dryRun, destroys. now is the clock reading
+// the plan is made for. Each Result's Plan.Lies are the lies to raise the alarm on.
+func (e *Executor) RunGuarded(ctx context.Context, root zfs.Dataset, r Rules, g Guard, now time.Time, dryRun bool) ([]Result, error) {
+	in, err := e.list(ctx, root, g)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +98,7 @@ func (e *Executor) Run(ctx context.Context, root zfs.Dataset, r Rules, freezes m
 	}
 	// Re-read right before acting: a snapshot held, released or destroyed since the first
 	// listing changes the verdicts. Only what both plans destroy goes.
-	again, err := e.List(ctx, root, freezes)
+	again, err := e.list(ctx, root, g)
 	if err != nil {
 		return results, err
 	}
