@@ -144,7 +144,7 @@ func (c *Config) describeJob(d *describer, j *Job) {
 		d.line(3, "- (keep_unparsed = false: snapshots without a zfsnap2 name are judged by the grid, by creation time)")
 	}
 	d.line(3, "- everything in a dataset whose last pull failed, diverged or tripped the anomaly alarm")
-	d.line(3, fmt.Sprintf("- any whose name's date is off its creation by more than %s, or earlier than an older snapshot's (and pruning of its dataset stops until vault ack)", FormatDuration(p.DateTolerance)))
+	d.line(3, fmt.Sprintf("- any whose name's date is off its creation by more than %[1]s, or more than %[1]s earlier than an older snapshot's (and pruning of its dataset stops until vault ack)", FormatDuration(p.DateTolerance)))
 	d.line(3, "- everything in a dataset whose source lost what the vault holds, until vault ack")
 	d.line(2, fmt.Sprintf("at most %d destroyed per dataset per run", p.MaxDestroy))
 

@@ -75,12 +75,6 @@ func (e *Executor) list(ctx context.Context, root zfs.Dataset, g Guard) ([]Datas
 	return out, nil
 }
 
-// Run is RunGuarded with freezes and no acknowledged lies: every lie freezes its dataset until
-// the caller passes its acknowledgement to RunGuarded.
-func (e *Executor) Run(ctx context.Context, root zfs.Dataset, r Rules, freezes map[zfs.Dataset]*Freeze, now time.Time, dryRun bool) ([]Result, error) {
-	return e.RunGuarded(ctx, root, r, Guard{Freezes: freezes}, now, dryRun)
-}
-
 // RunGuarded plans the job's target tree and, unless dryRun, destroys. now is the clock reading
 // the plan is made for. Each Result's Plan.Lies are the lies to raise the alarm on.
 func (e *Executor) RunGuarded(ctx context.Context, root zfs.Dataset, r Rules, g Guard, now time.Time, dryRun bool) ([]Result, error) {

@@ -115,7 +115,7 @@ var errConfig = errors.New("configuration")
 // pull (store nil, or no state) it only plans: it cannot know the last pull succeeded. It
 // journals what it destroyed. dry reports whether it ended up only planning.
 func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex *prune.Executor, j *conf.Job, dryRun bool, now time.Time) ([]prune.Result, bool, error) {
-	rules, err := prune.RulesFromConf(j.Prune, c.Location)
+	rules, err := prune.RulesFromConf(j.Prune, j.Location)
 	if err != nil {
 		return nil, dryRun, fmt.Errorf("%w: job %q: %w", errConfig, j.Name, err)
 	}
@@ -132,9 +132,14 @@ func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *
 	if st == nil {
 		dryRun = true
 	}
-	results, err := ex.Run(ctx, target, rules, report.Freezes(st, j.Name), now, dryRun)
+	results, err := ex.RunGuarded(ctx, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, dryRun)
 	if err != nil {
 		return nil, dryRun, err
+	}
+	if !dryRun {
+		if err := raiseLies(store, j.Name, results, now); err != nil {
+			return results, dryRun, err
+		}
 	}
 	for _, r := range results {
 		if journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
@@ -164,6 +169,10 @@ func printPrune(w io.Writer, job string, results []prune.Result, dry bool) {
 			fmt.Fprintf(w, " (frozen: %s)", r.Plan.Frozen.Reason)
 		}
 		fmt.Fprintln(w)
+		if len(r.Plan.Lies) > 0 {
+			fmt.Fprintf(w, "  ALARM: %d snapshot name(s) lie about their dates: nothing in this dataset is pruned until, after checking the source's clock and the job's timezone, vault ack %s %s\n",
+				len(r.Plan.Lies), job, r.Plan.Dataset)
+		}
 		width := 0
 		for _, v := range r.Plan.Verdicts {
 			width = max(width, len(v.Snapshot.Name.Short()))
@@ -185,4 +194,41 @@ func printPrune(w io.Writer, job string, results []prune.Result, dry bool) {
 			fmt.Fprintf(w, "  destroyed %d snapshot(s)\n", len(r.Destroyed))
 		}
 	}
+}
+
+// raiseLies saves the lying-names alarm of every dataset whose plan found names that lie about
+// their dates (nothing in it was destroyed): it stays, and freezes the dataset's pruning, until
+// vault ack. A dry run raises nothing: it changes nothing.
+func raiseLies(store *state.Store, job string, results []prune.Result, now time.Time) error {
+	var lying []prune.Result
+	for _, r := range results {
+		if len(r.Plan.Lies) > 0 {
+			lying = append(lying, r)
+		}
+	}
+	if len(lying) == 0 || store == nil {
+		return nil
+	}
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	st, err := loadJobState(store, job)
+	if err != nil || st == nil {
+		return err
+	}
+	changed := false
+	for _, r := range lying {
+		guids := make([]uint64, len(r.Plan.Lies))
+		whys := make([]string, len(r.Plan.Lies))
+		for i, l := range r.Plan.Lies {
+			guids[i], whys[i] = l.GUID, "@"+l.Snapshot.Short()+" "+l.Why
+		}
+		why := fmt.Sprintf("%d snapshot name(s) lie about their dates: %s", len(whys), strings.Join(whys, "; "))
+		if _, isNew := report.RaiseLies(st, r.Plan.Dataset.String(), now, guids, why); isNew {
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return store.Save("jobs/"+job, st)
 }
