@@ -50,14 +50,7 @@ type additionsCase struct {
 func FuzzAdditions(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte("back-dated names, one per recent day, created today: \x01\x01\x01\x01\x01\x01"))
-	r := rand.New(rand.NewPCG(3, 5))
-	for range 8 {
-		b := make([]byte, 64+r.IntN(256))
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		f.Add(b)
-	}
+	addRandomSeeds(f, 3, 5)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAdditions(t, additionsInput(t, data))
 	})

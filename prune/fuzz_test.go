@@ -24,14 +24,7 @@ func FuzzPlan(f *testing.F) {
 	f.Add([]byte("\x01\x00\x00\x05\x00\x10\x20\x30\x40\x50\x60\x70\x80\x90\xa0\xb0\xc0\xd0\xe0\xf0"))
 	f.Add([]byte("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4\xf3\xf2\xf1\xf0\xef\xee\xed\xec"))
 	f.Add([]byte("fourteen daily, eight weekly, twelve monthly, forever yearly; keep the newest"))
-	r := rand.New(rand.NewPCG(1, 2))
-	for range 8 {
-		b := make([]byte, 64+r.IntN(256))
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		f.Add(b)
-	}
+	addRandomSeeds(f, 1, 2)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in, rules, now := fuzzInput(t, data)
 		checkPlan(t, in, rules, now)
@@ -631,4 +624,16 @@ func refGrid(snaps []Snapshot, r Rules, now time.Time, dates map[string]refDate)
 		}
 	}
 	return selected
+}
+
+// addRandomSeeds adds eight seeds of 64 to 319 random bytes, the same for the same PCG seeds.
+func addRandomSeeds(f *testing.F, seed1, seed2 uint64) {
+	r := rand.New(rand.NewPCG(seed1, seed2))
+	for range 8 {
+		b := make([]byte, 64+r.IntN(256))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		f.Add(b)
+	}
 }
