@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "ack", summary: "acknowledge an anomaly alarm and lift the prune freeze", run: runAck})
+	register(command{name: "ack", summary: "acknowledge an alarm (anomaly, lying names, flood, source lost) and lift the prune freeze", run: runAck})
 }
 
 const ackUsage = "usage: vault ack [-c FILE] JOB [DATASET]"
@@ -30,7 +30,7 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), ackUsage)
-		fmt.Fprintln(fs.Output(), "\nAfter checking the data of a dataset whose incremental tripped the anomaly alarm, lift\nthe alarm and the prune freeze that came with it. DATASET is the source dataset (or its\ntarget); without it every alarm of the job is lifted.")
+		fmt.Fprintln(fs.Output(), "\nAfter checking the data and the source, lift a dataset's alarm and the prune freeze that\ncame with it: anomaly (an incremental far larger than usual, a rewrite, many snapshots),\nlying-names (the acknowledged snapshots stay kept and out of the grid), flood (the next\npull brings the snapshots it refused), source-lost (the vault's copies may be pruned again\nby the rules). DATASET is the source dataset (or its target); without it every alarm of\nthe job is lifted.")
 		fs.PrintDefaults()
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
@@ -66,7 +66,7 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	if len(reply.Acked) == 0 {
-		fmt.Fprintf(s.out, "%s: no anomaly alarm to acknowledge\n", job)
+		fmt.Fprintf(s.out, "%s: no alarm to acknowledge\n", job)
 		return nil
 	}
 	fmt.Fprintf(s.out, "%s: alarm lifted for %s; pruning resumes at the next prune\n", job, strings.Join(reply.Acked, ", "))
