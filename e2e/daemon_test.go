@@ -75,8 +75,13 @@ min_keep = 1`)
 		t.Errorf("second daemon: exit %d, %q; want a refusal naming pid %s", res.Exit, res.Stderr, pid)
 	}
 
+	// Snapshots taken from here on, while the daemon runs, are named for the moment they are
+	// taken (the daemon's prune would take a name dated otherwise for a lie, and the clock is
+	// not moved under a running daemon).
+	nowName := func() string { return time.Now().UTC().Format("2006-01-02_15.04.05") + "--1w" }
 	// The schedule fires and pulls a new snapshot, the receive running as backup.
-	labtest.Root(t, "head -c 40M /dev/urandom >/"+src+"/a/g && zfs snapshot -r "+src+"@2026-11-21_00.00.00--1w")
+	n21 := nowName()
+	labtest.Root(t, "head -c 40M /dev/urandom >/"+src+"/a/g && zfs snapshot -r "+src+"@"+n21)
 	recv := waitFor(t, "a scheduled receive", 100*time.Second, "ps -o user=,args= -C zfs | grep 'receive' | grep rust10/Backups/dmn")
 	if !strings.HasPrefix(strings.TrimSpace(recv), "backup ") {
 		t.Errorf("the scheduled zfs receive runs as %q, want backup", recv)
@@ -93,9 +98,9 @@ min_keep = 1`)
 	}
 
 	// Restarted, the next firing resumes and completes; a dataset new on the source is reported.
-	labtest.Root(t, "zfs create "+src+"/b && zfs snapshot "+src+"/b@2026-11-21_00.00.00--1w")
+	labtest.Root(t, "zfs create "+src+"/b && zfs snapshot "+src+"/b@"+nowName())
 	pid = start()
-	waitFor(t, "the resumed pull", 3*time.Minute, "zfs list -H -o name rust10/Backups/dmn/dmn/a@2026-11-21_00.00.00--1w")
+	waitFor(t, "the resumed pull", 3*time.Minute, "zfs list -H -o name rust10/Backups/dmn/dmn/a@"+n21)
 	// The prune schedule fires too (once a pull is on record) and takes the expired snapshot.
 	waitFor(t, "the scheduled prune", 3*time.Minute, "! zfs list -H -o name rust10/Backups/dmn/dmn/a@2025-01-01_00.00.00--1d 2>/dev/null")
 	if out := labtest.Root(t, "grep -c '\"kind\":\"prune\"' /var/lib/vault-dmn/journal.jsonl || true"); strings.TrimSpace(out) == "0" {
@@ -104,7 +109,7 @@ min_keep = 1`)
 	// The restart's root phase bootstraps what it finds; b was created before the restart, so a
 	// dataset created after the drop is needed for the needs-bootstrap path.
 	waitFor(t, "the drop after restart", time.Minute, "test $(grep -c 'dropped privileges' /tmp/daemon.log) -ge 2")
-	labtest.Root(t, "zfs create "+src+"/c && zfs snapshot "+src+"/c@2026-11-22_00.00.00--1w")
+	labtest.Root(t, "zfs create "+src+"/c && zfs snapshot "+src+"/c@"+nowName())
 	waitFor(t, "needs-bootstrap for the dataset created after the drop", 100*time.Second,
 		"grep -q '\"outcome\":\"needs-bootstrap\"' /var/lib/vault-dmn/journal.jsonl")
 	var st report.JobState
@@ -121,8 +126,10 @@ min_keep = 1`)
 	if !strings.Contains(out, src+"/c") {
 		t.Errorf("vault bootstrap did not receive %s/c:\n%s", src, out)
 	}
-	labtest.Root(t, "zfs snapshot "+src+"/c@2026-11-23_00.00.00--1w")
-	waitFor(t, "the scheduled pull of the bootstrapped dataset", 100*time.Second, "zfs list -H -o name rust10/Backups/dmn/dmn/c@2026-11-23_00.00.00--1w")
+	time.Sleep(time.Second) // a name of its own
+	n23 := nowName()
+	labtest.Root(t, "zfs snapshot "+src+"/c@"+n23)
+	waitFor(t, "the scheduled pull of the bootstrapped dataset", 100*time.Second, "zfs list -H -o name rust10/Backups/dmn/dmn/c@"+n23)
 	if out := labtest.Root(t, "/mnt/lab/vault bootstrap -c "+cfg+" dmn"); !strings.Contains(out, "nothing to do") {
 		t.Errorf("a second bootstrap should change nothing:\n%s", out)
 	}
