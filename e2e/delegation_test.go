@@ -152,7 +152,7 @@ EOF
 			said = append(said, fmt.Sprintf("vault prune exit %d: %s", res.Exit, strings.TrimSpace(res.Stdout+res.Stderr)))
 		}
 		if slices.Contains(snapNames(t, dst), expired) {
-			unsaid = append(unsaid, "prune left the expired @"+expired)
+			unsaid = append(unsaid, "prune left the expired @"+expired+":\n"+res.Stdout)
 		}
 		// The child served its purpose; keep the next rounds short. A round that could not hold
 		// or release leaves holds that later runs do not touch (vault releases only the base it
