@@ -68,7 +68,7 @@ func gridKeep(dates []time.Time, grid map[string]int) map[time.Time]bool {
 	return keep
 }
 
-// Two years of zfsnap2-named snapshots (every third day, the way a vault accumulates what the
+// Two years of zfsnap2-named snapshots (every fifth day, the way a vault accumulates what the
 // source prunes), pulled, then pruned with a grid: the vault keeps exactly the oracle's set,
 // name by name.
 func TestLabPruneGridKeepsTheExactSet(t *testing.T) {
@@ -76,7 +76,7 @@ func TestLabPruneGridKeepsTheExactSet(t *testing.T) {
 	const dst = "rust10/Backups/grid/fs"
 	now := time.Now().UTC().Truncate(24 * time.Hour)
 	var dates []time.Time
-	for d := now.AddDate(-2, 0, 0); d.Before(now.AddDate(0, 0, -1)); d = d.AddDate(0, 0, 3) {
+	for d := now.AddDate(-2, 0, 0); d.Before(now.AddDate(0, 0, -1)); d = d.AddDate(0, 0, 5) {
 		dates = append(dates, d)
 	}
 	name := func(d time.Time) string { return d.Format("2006-01-02_15.04.05") + "--10y" }
