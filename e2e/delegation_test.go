@@ -78,6 +78,7 @@ ttl = "1w"
 [job.prune]
 source_ttl = true
 min_keep = 1
+min_age = "1s"
 EOF
 /mnt/lab/vault config check `+cfg+` >/dev/null`))
 
@@ -99,15 +100,16 @@ EOF
 	// went wrong and what went wrong that vault did not say.
 	operate := func() (said, unsaid []string) {
 		round++
-		// Names dated in the past, each round's after the last's (the clock set to each name's
-		// date: creation agrees with the name, as a real zfsnap2 snapshot's does).
-		at := time.Now().UTC().Add(-20 * 24 * time.Hour).Truncate(time.Hour).Add(time.Duration(round) * 2 * time.Hour)
-		expired := at.Format("2006-01-02_15.04.05") + "--1d"
-		kept := at.Add(time.Hour).Format("2006-01-02_15.04.05") + "--forever"
+		// Names dated when they are taken (as a real zfsnap2 snapshot's are: each round's after
+		// the last snapshot on pull), one with a TTL of a second that has run out by the prune.
+		time.Sleep(time.Second)
+		expired := time.Now().UTC().Format("2006-01-02_15.04.05") + "--1s"
+		time.Sleep(time.Second)
+		kept := time.Now().UTC().Format("2006-01-02_15.04.05") + "--forever"
 		child := fmt.Sprintf("%s/n%d", src, round)
-		labtest.Root(t, timeTravel(fmt.Sprintf("head -c 256K /dev/urandom >/%[1]s/f\n", src)+snapAt(src+"@"+expired)+
-			fmt.Sprintf("head -c 256K /dev/urandom >/%[1]s/f\n", src)+snapAt(src+"@"+kept)+
-			"zfs create "+child+"\n"+snapAt(child+"@"+kept)))
+		labtest.Root(t, fmt.Sprintf(`head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[2]s
+head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[3]s
+zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
 		before := snapNames(t, src)
 		// The new child's parent on the vault is made writable for the round, as a new job's
 		// top dataset's parent is: otherwise the child inherits readonly=on and the receive's
