@@ -143,7 +143,7 @@ func TestLabDaemonKill9NeverCorruptsState(t *testing.T) {
 	const (
 		root = "host05data/kil"
 		dir  = "/var/lib/vault-kil"
-		runs = 12
+		runs = 7
 	)
 	t.Cleanup(func() {
 		labtest.Try(t, "", `test -s /tmp/vault-kil.pid && kill -9 $(cat /tmp/vault-kil.pid) 2>/dev/null

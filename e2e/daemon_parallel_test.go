@@ -23,6 +23,9 @@ import (
 // independent witnesses: zfs receive processes sampled in the guest, the daemon's own
 // started/finished log lines, and the journal's start and duration of each step.
 func TestLabDaemonParallelBound(t *testing.T) {
+	// Most of this test is waiting for firings and rate-limited streams: it runs beside the
+	// other daemon test.
+	t.Parallel()
 	const (
 		stateDir = "/var/lib/vault-par"
 		logFile  = "/tmp/vault-par-daemon.log"

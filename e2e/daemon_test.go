@@ -35,6 +35,9 @@ func TestLabDaemon(t *testing.T) {
 	const src = "host05data/dmn"
 	// An old snapshot whose TTL has long expired: the daemon's prune schedule takes it.
 	labtest.Root(t, timeTravel("zfs create -p "+src+"/a\n"+snapAt("-r "+src+"@2025-01-01_00.00.00--1d")+"head -c 2M /dev/urandom >/"+src+"/a/f\n"+snapAt("-r "+src+"@2026-11-20_00.00.00--1w")))
+	// The clock is back, and nothing below moves it. Most of this test is waiting for
+	// per-minute firings: it runs beside the other parallel tests (see the delegation test).
+	t.Parallel()
 	cfg := pullConfig(t, "dmn", []string{src}, `schedule = "* * * * *"
 bandwidth_limit = "3MiB"
 [job.prune]
@@ -47,7 +50,7 @@ min_keep = 1`)
 	}
 	pid := start()
 	t.Cleanup(func() {
-		labtest.Try(t, "", "kill "+pid+" 2>/dev/null; sleep 1; pkill -9 -f '^/mnt/lab/vault daemon' || true")
+		labtest.Try(t, "", "kill "+pid+" 2>/dev/null; sleep 1; pkill -9 -f '^/mnt/lab/vault daemon -c "+cfg+"' || true")
 	})
 
 	// The root phase: the first full receives happen before the drop.
@@ -87,8 +90,13 @@ min_keep = 1`)
 		t.Errorf("the scheduled zfs receive runs as %q, want backup", recv)
 	}
 	// SIGTERM mid-stream: the daemon stops within seconds and the cut receive keeps its token.
-	// (A receive cut in its first bytes keeps nothing to resume: let some megabytes arrive.)
-	labtest.Root(t, "sleep 4; kill -TERM "+pid)
+	// A receive cut in its first bytes keeps nothing to resume, and how soon bytes arrive after
+	// the receive starts depends on the machine: wait until the partial receive holds 4 MiB.
+	waitFor(t, "4 MiB in the partial receive", time.Minute, `for _ in $(seq 20); do
+  u=$(zfs list -Hp -o used rust10/Backups/dmn/dmn/a/%recv 2>/dev/null) && [ "$u" -ge 4194304 ] && exit 0
+  sleep 0.2
+done; exit 1`)
+	labtest.Root(t, "kill -TERM "+pid)
 	waitFor(t, "the daemon to exit after SIGTERM", 15*time.Second, "! kill -0 "+pid+" 2>/dev/null")
 	if !strings.Contains(labtest.Root(t, "tail -5 /tmp/daemon.log"), "vault daemon stopped") {
 		t.Errorf("no clean stop in the log:\n%s", labtest.Root(t, "tail -20 /tmp/daemon.log"))

@@ -26,22 +26,31 @@ var sourcePermissions = []string{"send", "snapshot", "hold", "release"}
 // naming what went wrong; a permission nothing misses is not needed and fails the test.
 //
 // The backup user's grants on rust10/Backups and host05data are inherited by everything under
-// them and cannot be taken away below, so this test runs as a user of its own, vdeleg, with
-// grants only on its own datasets, logging in over SSH through vault serve as backup does.
-func TestLabDaemonMinimalDelegation(t *testing.T) {
-	const (
-		srcRoot = "host05data/deleg"
+// them and cannot be taken away below, so this test runs as users of its own, with grants only
+// on their own datasets, logging in over SSH through vault serve as backup does. The rounds are
+// many and each is a pull and a prune: two tests take half of the permissions each, in parallel
+// (each its own user, datasets and job), beside the daemon tests that mostly wait.
+func TestLabDaemonMinimalDelegationA(t *testing.T) { minimalDelegation(t, "delega", 0) }
+
+func TestLabDaemonMinimalDelegationB(t *testing.T) { minimalDelegation(t, "delegb", 1) }
+
+// minimalDelegation runs the full delegation, then takes away each permission of its half (0:
+// the first half of the target's then the source's permissions, 1: the rest) in turn.
+func minimalDelegation(t *testing.T, name string, half int) {
+	var (
+		srcRoot = "host05data/" + name
 		src     = srcRoot + "/fs"
-		tgt     = "rust10/Backups/deleg"
+		tgt     = "rust10/Backups/" + name
 		dst     = tgt + "/fs"
-		user    = "vdeleg"
-		dir     = "/var/lib/vault-deleg"
-		cfg     = "/etc/vault/deleg.toml"
+		user    = "v" + name
+		dir     = "/var/lib/vault-" + name
+		cfg     = "/etc/vault/" + name + ".toml"
+		tag     = "vault:lab:" + name
 	)
 	t.Cleanup(func() {
 		labtest.Try(t, "", `pkill -9 -u `+user+`; sleep 1
 for ds in `+srcRoot+` `+tgt+`; do
-  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:lab:deleg $s 2>/dev/null; done
+  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release `+tag+` $s 2>/dev/null; done
   zfs destroy -r $ds
 done
 userdel -r `+user+` 2>/dev/null; rm -rf `+dir+` `+cfg)
@@ -67,7 +76,7 @@ known_hosts = "/home/`+user+`/.ssh/known_hosts"
 connect_timeout = "20s"
 
 [[job]]
-name = "deleg"
+name = "`+name+`"
 source = "`+user+`@127.0.0.1:22"
 source_datasets = ["`+src+`"]
 target = "`+tgt+`"
@@ -81,6 +90,8 @@ min_keep = 1
 min_age = "1s"
 EOF
 /mnt/lab/vault config check `+cfg+` >/dev/null`))
+	// The set-up moved the clock; from here on nothing does, and the rounds run in parallel.
+	t.Parallel()
 
 	// The root phase: vault bootstrap creates the target, delegates, verifies, first receive.
 	out := labtest.Root(t, "/mnt/lab/vault bootstrap -c "+cfg)
@@ -137,9 +148,9 @@ zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
 		}
 		if onPull != "" {
 			for side, ds := range map[string]string{"source": src, "vault": dst} {
-				holds := labtest.Root(t, "zfs list -H -t snapshot -o name -d 1 "+ds+" | xargs zfs holds -H | awk '$2 == \"vault:lab:deleg\" {print $1}'")
+				holds := labtest.Root(t, "zfs list -H -t snapshot -o name -d 1 "+ds+" | xargs zfs holds -H | awk '$2 == \""+tag+"\" {print $1}'")
 				if got := strings.Fields(holds); !slices.Equal(got, []string{ds + "@" + onPull}) {
-					unsaid = append(unsaid, fmt.Sprintf("%s: vault:lab:deleg holds on %q, want only the new base", side, got))
+					unsaid = append(unsaid, fmt.Sprintf("%s: %s holds on %q, want only the new base", side, tag, got))
 				}
 			}
 		}
@@ -160,11 +171,11 @@ zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
 		// or release leaves holds that later runs do not touch (vault releases only the base it
 		// moves from): each round starts with a hold on the newest snapshot of each side at most.
 		labtest.Root(t, `for ds in `+child+` `+dst+`/`+child[len(src)+1:]+`; do
-  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release vault:lab:deleg $s 2>/dev/null || true; done
+  for s in $(zfs list -H -t snapshot -o name -r $ds 2>/dev/null); do zfs release `+tag+` $s 2>/dev/null || true; done
   zfs destroy -r $ds 2>/dev/null || true
 done
 for ds in `+src+` `+dst+`; do
-  zfs list -H -t snapshot -o name -s createtxg -d 1 $ds | head -n -1 | xargs -r zfs holds -H | awk '$2 == "vault:lab:deleg" {print $1}' | xargs -r -n1 zfs release vault:lab:deleg
+  zfs list -H -t snapshot -o name -s createtxg -d 1 $ds | head -n -1 | xargs -r zfs holds -H | awk '$2 == "`+tag+`" {print $1}' | xargs -r -n1 zfs release `+tag+`
 done`)
 		return said, unsaid
 	}
@@ -176,30 +187,36 @@ done`)
 	if len(said)+len(unsaid) > 0 {
 		t.Fatalf("with the full delegation:\nvault said: %q\nand: %q", said, unsaid)
 	}
-	for _, side := range []struct {
-		name  string
-		ds    string
-		perms []string
-	}{{"target", tgt, targetPermissions}, {"source", srcRoot, sourcePermissions}} {
-		for _, p := range side.perms {
-			grant("unallow", p, side.ds)
-			said, unsaid := operate()
-			grant("allow", p, side.ds)
-			switch {
-			case len(said) == 0 && len(unsaid) == 0:
-				t.Errorf("%s without %q: everything works, so it is not needed", side.name, p)
-			case len(said) == 0:
-				t.Errorf("%s without %q: vault said nothing, yet %q", side.name, p, unsaid)
-			default:
-				t.Logf("%s without %q: %s", side.name, p, summary(said, unsaid))
-			}
-			// A run that failed is repeated with the grant restored, to start the next one from
-			// a clean state. (Warnings leave nothing behind: the next round has fresh data, and
-			// stale holds are released after each round.)
-			if slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, " exit ") }) {
-				if s, u := operate(); len(s)+len(u) > 0 {
-					t.Fatalf("%s: with %q granted again:\nvault said: %q\nand: %q", side.name, p, s, u)
-				}
+	type removal struct{ side, ds, perm string }
+	var all []removal
+	for _, p := range targetPermissions {
+		all = append(all, removal{"target", tgt, p})
+	}
+	for _, p := range sourcePermissions {
+		all = append(all, removal{"source", srcRoot, p})
+	}
+	mine := all[:len(all)/2]
+	if half == 1 {
+		mine = all[len(all)/2:]
+	}
+	for _, r := range mine {
+		grant("unallow", r.perm, r.ds)
+		said, unsaid := operate()
+		grant("allow", r.perm, r.ds)
+		switch {
+		case len(said) == 0 && len(unsaid) == 0:
+			t.Errorf("%s without %q: everything works, so it is not needed", r.side, r.perm)
+		case len(said) == 0:
+			t.Errorf("%s without %q: vault said nothing, yet %q", r.side, r.perm, unsaid)
+		default:
+			t.Logf("%s without %q: %s", r.side, r.perm, summary(said, unsaid))
+		}
+		// A run that failed is repeated with the grant restored, to start the next one from
+		// a clean state. (Warnings leave nothing behind: the next round has fresh data, and
+		// stale holds are released after each round.)
+		if slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, " exit ") }) {
+			if s, u := operate(); len(s)+len(u) > 0 {
+				t.Fatalf("%s: with %q granted again:\nvault said: %q\nand: %q", r.side, r.perm, s, u)
 			}
 		}
 	}
