@@ -1,8 +1,8 @@
 //go:build linux
 
-// Package lab builds, caches and boots the real-OpenZFS lab: a Debian 12 guest under
-// qemu-system-x86_64 with software emulation, OpenZFS built by DKMS from Debian's contrib
-// packages. The e2e tests and `make demo` run the real vault binary inside it. See
+// Package lab builds, caches and boots the real-OpenZFS lab: a Debian 12 (or, for OpenZFS 2.4,
+// Debian 13) guest under qemu-system-x86_64 with software emulation, OpenZFS built by DKMS from
+// Debian's contrib packages. The e2e tests and `make demo` run the real vault binary inside it. See
 // ../shared/LAB.md for the recipe's facts and timings.
 package lab
 
@@ -33,17 +33,32 @@ const (
 	Backports Track = "backports"
 	// Bookworm is OpenZFS 2.1.x from bookworm itself.
 	Bookworm Track = "bookworm"
+	// TrixieBackports is OpenZFS 2.4.x from trixie-backports on Debian 13 (kernel 6.12).
+	TrixieBackports Track = "trixie-backports"
 )
 
-// ParseTrack accepts the names a person types: "2.3", "backports", "2.1", "bookworm".
+// ParseTrack accepts the names a person types: "2.3", "backports", "2.1", "bookworm", "2.4",
+// "trixie-backports".
 func ParseTrack(s string) (Track, error) {
 	switch s {
 	case "", "2.3", "backports":
 		return Backports, nil
 	case "2.1", "bookworm":
 		return Bookworm, nil
+	case "2.4", "trixie-backports":
+		return TrixieBackports, nil
 	}
-	return "", fmt.Errorf("unknown OpenZFS track %q: want 2.3 (backports) or 2.1 (bookworm)", s)
+	return "", fmt.Errorf("unknown OpenZFS track %q: want 2.3 (backports), 2.1 (bookworm) or 2.4 (trixie-backports)", s)
+}
+
+// recipeFiles names the files of lab/image a track's image is built from, the build script
+// first. The key hashes exactly these, so the Debian 13 track's script can change without
+// invalidating the Debian 12 tracks' cached images, and the other way round.
+func recipeFiles(track Track) []string {
+	if track == TrixieBackports {
+		return []string{"build-trixie.sh", "lab-init"}
+	}
+	return []string{"build.sh", "lab-init"}
 }
 
 // recipeVersion is bumped when the way the image is assembled changes outside the recipe files.
@@ -57,7 +72,7 @@ const minBuildFree = 6 << 30
 type ImageOptions struct {
 	// CacheDir holds one directory per recipe key; default /var/cache/vault-lab or $VAULT_LAB_CACHE.
 	CacheDir string
-	// RecipeDir holds build.sh and lab-init (the repo's lab/image).
+	// RecipeDir holds build.sh, build-trixie.sh and lab-init (the repo's lab/image).
 	RecipeDir string
 	Track     Track
 	// Mirror is the Debian mirror; default: the one this machine's apt uses.
@@ -84,11 +99,12 @@ func DefaultCacheDir() string {
 	return "/var/cache/vault-lab"
 }
 
-// RecipeKey hashes what the image is built from, so a recipe change rebuilds it.
+// RecipeKey hashes what the track's image is built from (recipeFiles), so a change to its recipe
+// rebuilds it and a change to another track's does not.
 func RecipeKey(recipeDir string, track Track) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "vault-lab %s %s\n", recipeVersion, track)
-	for _, name := range []string{"build.sh", "lab-init"} {
+	for _, name := range recipeFiles(track) {
 		b, err := os.ReadFile(filepath.Join(recipeDir, name))
 		if err != nil {
 			return "", fmt.Errorf("cannot read the lab recipe: %w", err)
@@ -149,7 +165,7 @@ func EnsureImage(ctx context.Context, o ImageOptions) (*Image, error) {
 	}
 	fmt.Fprintf(logw, "lab: building image %s (OpenZFS track %s, mirror %s); about 15 minutes on 2 cores\n", key, o.Track, mirror)
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "/bin/bash", filepath.Join(o.RecipeDir, "build.sh"), work, string(o.Track), mirror)
+	cmd := exec.CommandContext(ctx, "/bin/bash", filepath.Join(o.RecipeDir, recipeFiles(o.Track)[0]), work, string(o.Track), mirror)
 	cmd.Stdout, cmd.Stderr = logw, logw
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,6 +25,7 @@ const (
 	KindBootstrap Kind = "bootstrap" // a first full receive
 	KindResolve   Kind = "resolve"   // a diverged target archived and re-bootstrapped
 	KindAck       Kind = "ack"       // an operator acknowledged an anomaly
+	KindErased    Kind = "erased"    // snapshots vanished from a target without a prune (the ledger check)
 )
 
 // Outcome is how a step ended.
@@ -33,6 +35,7 @@ const (
 	OutcomeOK      Outcome = "ok"
 	OutcomeFailed  Outcome = "failed"
 	OutcomeSkipped Outcome = "skipped" // nothing to do, or not allowed to (diverged, frozen)
+	OutcomeAlarm   Outcome = "alarm"   // an alarm was raised (pruning of the dataset frozen until vault ack)
 )
 
 // Record is one line of the journal: one step on one dataset.
@@ -217,9 +220,73 @@ func ReadJournal(path string, fn func(Record) error) (torn int, err error) {
 		return 0, fmt.Errorf("cannot read the journal: %w", err)
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
+	return readRecords(f, path, "line", fn)
+}
+
+// JournalEnd is the size of the store's journal: the offset at which the next record will
+// start (0 when there is no journal yet). Pass it to ReadJournalFrom later to read only what
+// was appended since.
+func (s *Store) JournalEnd() (int64, error) {
+	fi, err := s.root.Lstat(JournalFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the journal: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("cannot read the journal %s: not a regular file", filepath.Join(s.Dir, JournalFile))
+	}
+	return fi.Size(), nil
+}
+
+// ReadJournalFrom is ReadJournal for the store's journal, from the byte offset from (a
+// JournalEnd): the records appended since. When from is not the start of a line of the journal
+// (the file was cut or replaced since), it reads the whole journal; a journal that does not
+// exist has no records. The file is opened without following links and without blocking, and
+// must be a regular file.
+func (s *Store) ReadJournalFrom(from int64, fn func(Record) error) (torn int, err error) {
+	path := filepath.Join(s.Dir, JournalFile)
+	f, err := s.root.OpenFile(JournalFile, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the journal: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the journal %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("cannot read the journal %s: not a regular file", path)
+	}
+	if from < 0 || from > fi.Size() {
+		from = 0
+	}
+	if from > 0 {
+		b := make([]byte, 1)
+		if _, err := f.ReadAt(b, from-1); err != nil || b[0] != '\n' {
+			from = 0
+		}
+	}
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("cannot read the journal %s: %w", path, err)
+	}
+	where := "line"
+	if from > 0 {
+		where = fmt.Sprintf("line (after byte %d)", from)
+	}
+	return readRecords(f, path, where, fn)
+}
+
+// readRecords reads records, one a line, from r (the journal at path) and calls fn for each;
+// where names a line's number in errors.
+func readRecords(r io.Reader, path, where string, fn func(Record) error) (torn int, err error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
-		line, err := r.ReadBytes('\n')
+		line, err := br.ReadBytes('\n')
 		if err == io.EOF {
 			if len(line) > 0 {
 				return 1, nil
@@ -231,10 +298,10 @@ func ReadJournal(path string, fn func(Record) error) (torn int, err error) {
 		}
 		var rec Record
 		if err := json.Unmarshal(line, &rec); err != nil {
-			return 0, fmt.Errorf("journal %s line %d: not a record: %w", path, n, err)
+			return 0, fmt.Errorf("journal %s %s %d: not a record: %w", path, where, n, err)
 		}
 		if rec.Job == "" || rec.Kind == "" || rec.Outcome == "" || rec.Time.IsZero() {
-			return 0, fmt.Errorf("journal %s line %d: not a record: time, job, kind or outcome missing", path, n)
+			return 0, fmt.Errorf("journal %s %s %d: not a record: time, job, kind or outcome missing", path, where, n)
 		}
 		if err := fn(rec); err != nil {
 			return 0, err

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,5 +166,74 @@ func TestJournalRefusesLinks(t *testing.T) {
 	require.NoError(t, err)
 	if string(b) != "precious\n" {
 		t.Errorf("victim changed: %q", b)
+	}
+}
+
+// TestJournalReadFrom: a reader that kept the journal's end reads only what was appended since;
+// an offset that is no longer the start of a line (the journal cut or replaced) reads it all; no
+// journal has no records; a FIFO in its place is refused, never waited on.
+func TestJournalReadFrom(t *testing.T) {
+	s, err := Open(t.TempDir(), -1, -1)
+	require.NoError(t, err)
+	defer s.Close()
+	count := func(from int64) int {
+		t.Helper()
+		n := 0
+		_, err := s.ReadJournalFrom(from, func(Record) error { n++; return nil })
+		require.NoError(t, err)
+		return n
+	}
+	end, err := s.JournalEnd()
+	require.NoError(t, err)
+	if end != 0 || count(0) != 0 {
+		t.Fatalf("no journal: end %d, %d records; want 0, 0", end, count(0))
+	}
+	j, err := s.OpenJournal()
+	require.NoError(t, err)
+	for i := range 3 {
+		require.NoError(t, j.Append(record(i)))
+	}
+	end, err = s.JournalEnd()
+	require.NoError(t, err)
+	for i := 3; i < 5; i++ {
+		require.NoError(t, j.Append(record(i)))
+	}
+	require.NoError(t, j.Close())
+	for _, tc := range []struct {
+		name string
+		from int64
+		want int
+	}{
+		{"from the start", 0, 5},
+		{"from the end kept", end, 2},
+		{"from the middle of a line", end - 3, 5},
+		{"past the end", 1 << 40, 5},
+		{"negative", -1, 5},
+	} {
+		if got := count(tc.from); got != tc.want {
+			t.Errorf("%s (%d): got %d records, want %d", tc.name, tc.from, got, tc.want)
+		}
+	}
+	var first Record
+	_, err = s.ReadJournalFrom(end, func(r Record) error {
+		if first.Job == "" {
+			first = r
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	if first.Bytes != record(3).Bytes {
+		t.Errorf("the first record after the end kept: %+v, want record 3", first)
+	}
+
+	fifo, err := Open(t.TempDir(), -1, -1)
+	require.NoError(t, err)
+	defer fifo.Close()
+	require.NoError(t, syscall.Mkfifo(filepath.Join(fifo.Dir, JournalFile), 0o600))
+	if _, err := fifo.JournalEnd(); err == nil {
+		t.Errorf("JournalEnd of a FIFO: got no error")
+	}
+	if _, err := fifo.ReadJournalFrom(0, func(Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("ReadJournalFrom of a FIFO: got %v, want a refusal", err)
 	}
 }

@@ -413,3 +413,10 @@ func IsQuotaExceeded(err error) bool {
 	s := strings.ToLower(ee.Stderr)
 	return strings.Contains(s, "quota exceeded") || strings.Contains(s, "out of space") || strings.Contains(s, "no space left")
 }
+
+// IsNotExist reports a zfs command that failed because a dataset it names does not exist
+// ("cannot open 'pool/x': dataset does not exist").
+func IsNotExist(err error) bool {
+	var ee *ExitError
+	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "dataset does not exist")
+}

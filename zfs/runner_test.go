@@ -436,3 +436,20 @@ func TestExitErrorSignal(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+func TestIsNotExist(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&ExitError{Code: 1, Stderr: "cannot open 'rust10/Backups/x': dataset does not exist\n"}, true},
+		{fmt.Errorf("cannot list: %w", &ExitError{Code: 1, Stderr: "cannot open 'rust10/x': dataset does not exist"}), true},
+		{&ExitError{Code: 1, Stderr: "cannot open 'rust10/x': permission denied"}, false},
+		{errors.New("dataset does not exist"), false}, // not zfs's
+		{nil, false},
+	} {
+		if got := IsNotExist(tc.err); got != tc.want {
+			t.Errorf("IsNotExist(%v): got %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

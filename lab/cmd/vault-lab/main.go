@@ -4,7 +4,8 @@
 //	vault-lab demo    boot the lab and narrate a scenario on real pools (make demo)
 //	vault-lab run -- SCRIPT   boot, set up, run one bash script as root, print its output
 //
-// VAULT_LAB_ZFS=2.1 selects OpenZFS 2.1 (bookworm) instead of 2.3 (bookworm-backports);
+// VAULT_LAB_ZFS=2.1 selects OpenZFS 2.1 (bookworm) and VAULT_LAB_ZFS=2.4 OpenZFS 2.4 (Debian 13,
+// trixie-backports) instead of 2.3 (bookworm-backports);
 // VAULT_LAB_CACHE moves the image cache from /var/cache/vault-lab.
 package main
 
