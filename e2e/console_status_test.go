@@ -23,6 +23,8 @@ type consoleJob struct{ name, root, extra string }
 // full), the source unreachable, frozen (the tripwire), needs bootstrap, the source's snapshots
 // all gone, and a damaged state file. (Diverged is in TestLabConsole.)
 func TestLabConsoleEveryStatus(t *testing.T) {
+	// It moves no clock and waits on a lagging job's RPO: it runs beside the daemon tests.
+	t.Parallel()
 	jobs := []consoleJob{
 		{"cstfresh", "host05data/cst/fresh", ""},
 		{"cstok", "host05data/cst/ok", ""},

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/belltech/vault/lab/labtest"
 )
@@ -111,16 +110,20 @@ EOF
 	// went wrong and what went wrong that vault did not say.
 	operate := func() (said, unsaid []string) {
 		round++
-		// Names dated when they are taken (as a real zfsnap2 snapshot's are: each round's after
-		// the last snapshot on pull), one with a TTL of a second that has run out by the prune.
-		time.Sleep(time.Second)
-		expired := time.Now().UTC().Format("2006-01-02_15.04.05") + "--1s"
-		time.Sleep(time.Second)
-		kept := time.Now().UTC().Format("2006-01-02_15.04.05") + "--forever"
+		// Names dated when they are taken, by the guest's clock (the host's may be ahead of it
+		// by seconds under load), as a real zfsnap2 snapshot's are: each round's after the last
+		// snapshot on pull, one with a TTL of a second that has run out by the prune.
 		child := fmt.Sprintf("%s/n%d", src, round)
-		labtest.Root(t, fmt.Sprintf(`head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[2]s
-head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@%[3]s
-zfs create %[4]s && zfs snapshot %[4]s@%[3]s`, src, expired, kept, child))
+		names := strings.Fields(labtest.Root(t, fmt.Sprintf(`sleep 1; e=$(date -u +%%Y-%%m-%%d_%%H.%%M.%%S)--1s
+head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@$e
+sleep 1; k=$(date -u +%%Y-%%m-%%d_%%H.%%M.%%S)--forever
+head -c 256K /dev/urandom >/%[1]s/f && zfs snapshot %[1]s@$k
+zfs create %[2]s && zfs snapshot %[2]s@$k
+echo $e $k`, src, child)))
+		if len(names) != 2 {
+			t.Fatalf("round %d: the snapshot script printed %q", round, names)
+		}
+		expired, kept := names[0], names[1]
 		before := snapNames(t, src)
 		// The new child's parent on the vault is made writable for the round, as a new job's
 		// top dataset's parent is: otherwise the child inherits readonly=on and the receive's

@@ -196,6 +196,8 @@ func AlarmName(kind string) string {
 		return "lying-names alarm"
 	case AlarmSourceLost:
 		return "source-lost alarm"
+	case AlarmErased:
+		return "erased-snapshots alarm"
 	}
 	return "anomaly alarm"
 }

@@ -49,7 +49,8 @@ type DatasetState struct {
 	History []int64 `json:"history,omitempty"`
 	// Anomaly is set when an alarm tripped (an incremental far larger than the dataset's
 	// history, a flood of snapshots, names that lie about their dates, a source that lost what
-	// the vault holds): its pruning is frozen until vault ack.
+	// the vault holds, snapshots erased from the vault's copy): its pruning is frozen until
+	// vault ack.
 	Anomaly *Anomaly `json:"anomaly,omitempty"`
 
 	// Counts holds how many new snapshots the last pulls brought (the newest last), for the
@@ -77,6 +78,7 @@ const (
 	AlarmFlood      = "flood"       // more new snapshots than max_new_snapshots: nothing received
 	AlarmLies       = "lying-names" // names that lie about their dates (found by prune)
 	AlarmSourceLost = "source-lost" // the source lost what the vault holds
+	AlarmErased     = "erased"      // snapshots vanished from the vault's copy, not by vault prune (the ledger check)
 )
 
 // Anomaly records a tripped alarm. A second alarm while one is up is added to its Detail.
@@ -108,8 +110,9 @@ func (d *DatasetState) raise(a Anomaly) {
 		}
 	}
 	up.Offered = max(up.Offered, a.Offered)
-	if up.Kind != a.Kind && a.Kind != AlarmSize && (up.Kind == AlarmSize || up.Kind == AlarmRewrite || up.Kind == AlarmSnapshots) {
-		up.Kind = a.Kind // the graver kind names the finding
+	// The graver kind names the finding; the gravest is the vault's own copies erased.
+	if up.Kind != a.Kind && a.Kind != AlarmSize && (up.Kind == AlarmSize || up.Kind == AlarmRewrite || up.Kind == AlarmSnapshots || a.Kind == AlarmErased) {
+		up.Kind = a.Kind
 	}
 }
 

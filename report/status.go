@@ -89,6 +89,7 @@ const (
 	KindSourceLost     = "source-lost"     // CRIT while its alarm is up (until vault ack), then WARN: the source lost what the vault holds
 	KindLyingNames     = "lying-names"     // CRIT: snapshot names that lie about their dates; pruning frozen until vault ack
 	KindFlood          = "flood"           // CRIT: more new snapshots than max_new_snapshots; nothing received until vault ack
+	KindErased         = "erased"          // CRIT: snapshots vanished from the vault's copy, not by vault prune; pruning frozen until vault ack
 	KindWarning        = "warning"         // WARN: a warning of the last pull
 	KindRunError       = "run-error"       // WARN: the job's last run could not start
 	KindQuota          = "quota"           // WARN: the job's target uses 90% of its quota or more
@@ -189,8 +190,9 @@ type DatasetStatus struct {
 // A dataset's level is the worst of its findings, OK when there are none:
 //
 //   - CRIT: the last pull found it in conflict (diverged, no common snapshot, target not ours);
-//     the anomaly alarm is up (until vault ack); its last good pull is older than rpo_critical;
-//     it never pulled successfully and was first tried longer than rpo_critical ago.
+//     an alarm is up (anomaly, lying names, flood, source lost, erased snapshots; until vault
+//     ack); its last good pull is older than rpo_critical; it never pulled successfully and was
+//     first tried longer than rpo_critical ago.
 //   - WARN: its last good pull is older than rpo; it never pulled successfully (no good copy
 //     yet); its last pull failed, was skipped (its parent did not pull), or found it new on the
 //     source (needs bootstrap); the source has no snapshots left and the vault keeps the ones it
@@ -205,7 +207,8 @@ type DatasetStatus struct {
 // start and it has no dataset yet, CRIT when that has lasted longer than rpo_critical since its
 // first run. Datasets in the state that the configuration no longer
 // includes (excluded, or a root removed) are left out: that is how an operator retires a
-// dataset gone from the source for good.
+// dataset gone from the source for good; but one whose copy lost snapshots (its
+// erased-snapshots alarm is up) is shown, CRIT, until vault ack.
 //
 // State saved before first attempts were recorded counts them from the first run since.
 func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Status {
@@ -222,7 +225,11 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 			freezes := Freezes(st, j.Name)
 			for _, name := range st.Names() {
 				d := st.Datasets[name]
-				if d == nil || !j.Includes(name) {
+				// A dataset the job no longer includes is left out, unless the vault's copy of
+				// it, still in the job's target, lost snapshots (it is kept, and not
+				// pruned, until vault ack).
+				included := d != nil && j.Includes(name)
+				if d == nil || !included && (d.Anomaly == nil || d.Anomaly.Kind != AlarmErased) {
 					continue
 				}
 				ds := DatasetStatus{
@@ -232,7 +239,7 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 					Warnings: slices.Clone(d.Warnings),
 					Diverged: d.Outcome == string(puller.Conflicted), NeedsBootstrap: d.Outcome == string(puller.NeedsBootstrap),
 					// A media job imports one dataset at a time: its runs need not name them all.
-					NotInLastRun: !j.IsMedia() && st.Error == "" && d.LastAttempt.Before(st.LastRun),
+					NotInLastRun: included && !j.IsMedia() && st.Error == "" && d.LastAttempt.Before(st.LastRun),
 				}
 				if d.Anomaly != nil {
 					a := *d.Anomaly
@@ -339,7 +346,7 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 		}
 	}
 	if d.Anomaly != nil {
-		kind := KindAnomaly
+		kind, check := KindAnomaly, "checking the data"
 		switch d.Anomaly.Kind {
 		case AlarmSourceLost:
 			kind = KindSourceLost
@@ -347,9 +354,12 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 			kind = KindLyingNames
 		case AlarmFlood:
 			kind = KindFlood
+		case AlarmErased:
+			kind = KindErased
+			check = "finding out who erased them (zpool history -il " + poolOf(d.Target) + ": a zfs receive -F, rollback or destroy)"
 		}
-		add(LevelCrit, kind, "%s since %s (%s): pruning frozen; after checking the data: vault ack %s %s",
-			AlarmName(d.Anomaly.Kind), stamp(d.Anomaly.At), oneLine(d.Anomaly.Detail), js.Job, d.Dataset)
+		add(LevelCrit, kind, "%s since %s (%s): pruning frozen; after %s: vault ack %s %s",
+			AlarmName(d.Anomaly.Kind), stamp(d.Anomaly.At), oneLine(d.Anomaly.Detail), check, js.Job, d.Dataset)
 	}
 	d.LagSeconds = nil
 	switch {
@@ -761,6 +771,14 @@ func orUnknown(s string) string {
 		return "no error recorded"
 	}
 	return oneLine(s)
+}
+
+// poolOf is the pool of a dataset name, for commands in findings ("POOL" when it is not a name).
+func poolOf(target string) string {
+	if d, err := zfs.ParseDataset(target); err == nil {
+		return d.Pool()
+	}
+	return "POOL"
 }
 
 // oneLine folds a multi-line message into one line.

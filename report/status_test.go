@@ -214,6 +214,14 @@ func TestEvaluate(t *testing.T) {
 			wantDS:    LevelCrit,
 			wantKinds: []string{KindAnomaly},
 		},
+		{
+			name: "erased-snapshots alarm",
+			state: &JobState{Job: "j", LastRun: run, Datasets: map[string]*DatasetState{"p/a": {Target: "v/j/a", Outcome: "ok",
+				LastAttempt: run, LastSuccess: run, Anomaly: &Anomaly{At: run, Kind: AlarmErased, Detail: "2 snapshot(s) erased from the vault, not by vault prune: @1, @2"}}}},
+			wantJob:   LevelCrit,
+			wantDS:    LevelCrit,
+			wantKinds: []string{KindErased},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j := job("j", "p")
