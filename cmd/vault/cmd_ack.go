@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "ack", summary: "acknowledge an alarm (anomaly, lying names, flood, source lost) and lift the prune freeze", run: runAck})
+	register(command{name: "ack", summary: "acknowledge an alarm (anomaly, lying names, flood, source lost, erased snapshots) and lift the prune freeze", run: runAck})
 }
 
 const ackUsage = "usage: vault ack [-c FILE] JOB [DATASET]"
@@ -30,7 +30,7 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), ackUsage)
-		fmt.Fprintln(fs.Output(), "\nAfter checking the data and the source, lift a dataset's alarm and the prune freeze that\ncame with it: anomaly (an incremental far larger than usual, a rewrite, many snapshots),\nlying-names (the acknowledged snapshots stay kept and out of the grid), flood (the next\npull brings the snapshots it refused), source-lost (the vault's copies may be pruned again\nby the rules). DATASET is the source dataset (or its target); without it every alarm of\nthe job is lifted.")
+		fmt.Fprintln(fs.Output(), "\nAfter checking the data and the source, lift a dataset's alarm and the prune freeze that\ncame with it: anomaly (an incremental far larger than usual, a rewrite, many snapshots),\nlying-names (the acknowledged snapshots stay kept and out of the grid), flood (the next\npull brings the snapshots it refused), source-lost (the vault's copies may be pruned again\nby the rules), erased (snapshots gone from the vault's copy, not by vault prune: find out\nwho erased them with zpool history -il POOL first). DATASET is the source dataset (or its\ntarget); without it every alarm of the job is lifted.")
 		fs.PrintDefaults()
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")

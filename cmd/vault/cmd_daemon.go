@@ -17,6 +17,7 @@ import (
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/daemon"
+	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/privdrop"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
@@ -109,7 +110,8 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
 	d.Prune = func(ctx context.Context, j *conf.Job) {
-		results, dry, err := pruneJob(ctx, d.Config(), store, journal, pruner, j, false, time.Now())
+		run, err := pruneJob(ctx, d.Config(), store, journal, pruner, j, false, time.Now(), log)
+		results, dry := run.Results, run.Dry
 		if err != nil {
 			log.Error("prune failed", "job", j.Name, "error", err)
 			return
@@ -198,6 +200,7 @@ func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, pe
 		var b strings.Builder
 		for _, r := range reports {
 			printPullReport(&b, r, false)
+			printErased(&b, d.Config(), loadStateQuietly(store, r.Job), false)
 		}
 		return pullReply{Text: b.String(), Exit: puller.ExitCode(reports)}, nil
 	case "status":
@@ -240,9 +243,18 @@ func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.S
 // daemon's runs and a console's vault ack through the socket).
 var stateMu sync.Mutex
 
-// record saves a run's state atomically, applies the anomaly tripwire, and appends the run's
-// journal lines.
+// record saves a run's state atomically, applies the anomaly tripwire, checks the job's
+// targets against their ledger (what vanished from them since the last check, not by vault
+// prune, raises the erased-snapshots alarm), and appends the run's journal lines.
 func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *conf.Config, r *puller.Report) {
+	j, hasJob := c.Job(r.Job)
+	var chk *ledger.Check
+	if hasJob {
+		var err error
+		if chk, err = observeTargets(c, j, store, log); err != nil {
+			log.Error("cannot check what the vault holds against its ledger", "job", r.Job, "error", err)
+		}
+	}
 	stateMu.Lock()
 	defer stateMu.Unlock()
 	p, err := loadJobState(store, r.Job)
@@ -250,16 +262,26 @@ func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *con
 		log.Error("cannot read the job's state; starting it afresh", "job", r.Job, "error", err)
 	}
 	next := report.Apply(p, r)
-	if j, ok := c.Job(r.Job); ok {
+	if hasJob {
 		for _, ds := range report.Trip(next, r, j.Anomaly) {
 			d := next.Datasets[ds]
 			log.Error("ALARM: pruning of the dataset is frozen until vault ack", "alarm", report.AlarmName(d.Anomaly.Kind),
 				"job", r.Job, "dataset", ds, "detail", d.Anomaly.Detail, "ack", "vault ack "+r.Job+" "+ds)
 		}
 	}
+	var erased []report.ErasedAlarm
+	if chk != nil {
+		erased = report.RaiseErased(next, chk.Next.Taken, chk.Erased)
+	}
 	if err := store.Save("jobs/"+r.Job, next); err != nil {
 		log.Error("cannot save the job's state", "job", r.Job, "error", err)
+	} else if chk != nil && !unraised(chk, erased) {
+		// Only now: the alarm is saved, so a crash cannot lose what the ledger no longer has.
+		if err := ledger.Save(store, chk.Next); err != nil {
+			log.Error("cannot save the ledger of the job's snapshots", "job", r.Job, "error", err)
+		}
 	}
+	logErased(log, journal, r.Job, "pull", erased)
 	if err := writeMetrics(store, c, time.Now()); err != nil {
 		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
 	}
@@ -280,6 +302,18 @@ func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *con
 	if r.Err != nil {
 		log.Error("pull could not run", "job", r.Job, "error", r.Err)
 	}
+}
+
+// loadStateQuietly is loadJobState for what is only shown: nil when it cannot be read (the
+// status says why).
+func loadStateQuietly(store *state.Store, job string) *report.JobState {
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	st, err := loadJobState(store, job)
+	if err != nil {
+		return nil
+	}
+	return st
 }
 
 // loadJobState reads a job's saved state; nil for a job never run.

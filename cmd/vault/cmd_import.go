@@ -358,7 +358,7 @@ func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest
 	r := &puller.Report{Job: job, Started: time.Now().Add(-d), Duration: d, Datasets: []puller.DatasetReport{{
 		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(),
 		Steps: []puller.StepReport{{Kind: importKind(m), To: m.ToSnapshot.Short(), Bytes: n}}}}}
-	record(store, nil, hclog.NewNullLogger(), c, r)
+	record(store, j, hclog.NewNullLogger(), c, r)
 }
 
 func importKind(m sneakernet.Manifest) puller.StepKind {

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
@@ -36,7 +39,7 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), pruneUsage)
-		fmt.Fprintln(fs.Output(), "\nPrints every snapshot of every job (or the JOBs named) with its verdict and the reason,\nand, without --dry-run, destroys what the rules and rails let go, in one zfs destroy per\ndataset. Nothing is destroyed in a dataset whose last pull failed or diverged, or whose\nanomaly alarm is up (vault ack), nor in a job with no record of its last pull.")
+		fmt.Fprintln(fs.Output(), "\nPrints every snapshot of every job (or the JOBs named) with its verdict and the reason,\nand, without --dry-run, destroys what the rules and rails let go, in one zfs destroy per\ndataset. Nothing is destroyed in a dataset whose last pull failed or diverged, or whose\nalarm is up (vault ack), nor in a job with no record of its last pull. First the job's\ntarget is checked against what the vault saw there last: snapshots gone since, not by\nvault prune, raise the erased-snapshots alarm and freeze their datasets.")
 		fs.PrintDefaults()
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
@@ -72,7 +75,12 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	var all []verdictJSON
 	failed := false
 	for _, j := range jobs {
-		results, jobDry, err := pruneJob(ctx, c, store, journal, ex, j, *dryRun, now)
+		run, err := pruneJob(ctx, c, store, journal, ex, j, *dryRun, now, log)
+		alarms := s.out
+		if *asJSON {
+			alarms = s.err
+		}
+		printErasedAlarms(alarms, j.Name, run.Erased)
 		if err != nil {
 			if errors.Is(err, errConfig) {
 				return &exitError{code: exitUsage, err: err}
@@ -81,6 +89,7 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 			failed = true
 			continue
 		}
+		results, jobDry := run.Results, run.Dry
 		if jobDry && !*dryRun {
 			fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
 		}
@@ -111,55 +120,91 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 
 var errConfig = errors.New("configuration")
 
+// pruneRun is what pruning one job did.
+type pruneRun struct {
+	Results []prune.Result
+	// Dry: it only planned (asked to, or with no record of the job's last pull).
+	Dry bool
+	// Erased are the erased-snapshots alarms the ledger check at its start raised: those
+	// datasets were frozen before anything was destroyed.
+	Erased []report.ErasedAlarm
+}
+
 // pruneJob prunes one job's target tree (or plans it, dry). Without a record of the job's last
-// pull (store nil, or no state) it only plans: it cannot know the last pull succeeded. It
-// journals what it destroyed. dry reports whether it ended up only planning.
-func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex *prune.Executor, j *conf.Job, dryRun bool, now time.Time) ([]prune.Result, bool, error) {
+// pull (store nil, or no state) it only plans: it cannot know the last pull succeeded. First it
+// checks the target tree against the job's ledger: snapshots that vanished since, not by vault
+// prune, raise the erased-snapshots alarm, which freezes their datasets (a dry run raises it for
+// its plan only, and saves nothing). It journals what it destroyed, with the GUIDs, which the
+// next ledger check subtracts.
+func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex *prune.Executor, j *conf.Job, dryRun bool, now time.Time, log hclog.Logger) (pruneRun, error) {
+	run := pruneRun{Dry: dryRun}
 	rules, err := prune.RulesFromConf(j.Prune, j.Location)
 	if err != nil {
-		return nil, dryRun, fmt.Errorf("%w: job %q: %w", errConfig, j.Name, err)
+		return run, fmt.Errorf("%w: job %q: %w", errConfig, j.Name, err)
 	}
 	target, err := zfs.ParseDataset(j.Target)
 	if err != nil {
-		return nil, dryRun, err
+		return run, err
 	}
 	var st *report.JobState
 	if store != nil {
 		if st, err = loadJobState(store, j.Name); err != nil {
-			return nil, dryRun, err
+			return run, err
 		}
 	}
 	if st == nil {
-		dryRun = true
+		run.Dry = true
+	} else if run.Erased, err = pruneErased(c, j, store, journal, st, run.Dry, log); err != nil {
+		return run, err
 	}
-	results, err := ex.RunGuarded(ctx, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, dryRun)
+	results, err := ex.RunGuarded(ctx, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
 	if err != nil {
-		return nil, dryRun, err
+		return run, err
 	}
-	if !dryRun {
+	run.Results = results
+	if !run.Dry {
 		if err := raiseLies(store, j.Name, results, now); err != nil {
-			return results, dryRun, err
+			return run, err
 		}
 	}
 	for _, r := range results {
 		if journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
-			rec := state.Record{Time: now, Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
-				Details: map[string]string{"destroyed": joinShorts(r.Destroyed)}}
+			// Stamped when appended, after the destroy: the next ledger check counts the
+			// records of its ledger's time and later.
+			rec := state.Record{Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
+				Details: ledger.PruneDetails(destroyedSnapshots(r))}
 			if r.Err != nil {
 				rec.Outcome, rec.Error = state.OutcomeFailed, r.Err.Error()
 			}
 			_ = journal.Append(rec)
 		}
 	}
-	return results, dryRun, nil
+	return run, nil
 }
 
-func joinShorts(snaps []zfs.Snapshot) string {
-	s := make([]string, len(snaps))
-	for i, n := range snaps {
-		s[i] = n.Short()
+// destroyedSnapshots gives what a prune destroyed with the GUIDs its plan listed them with.
+func destroyedSnapshots(r prune.Result) []ledger.Snapshot {
+	guid := map[zfs.Snapshot]uint64{}
+	for _, v := range r.Plan.Verdicts {
+		guid[v.Snapshot.Name] = v.Snapshot.GUID
 	}
-	return strings.Join(s, ",")
+	out := make([]ledger.Snapshot, len(r.Destroyed))
+	for i, s := range r.Destroyed {
+		out[i] = ledger.Snapshot{Name: s, GUID: guid[s]}
+	}
+	return out
+}
+
+// printErasedAlarms prints what the ledger check at the start of a prune found.
+func printErasedAlarms(w io.Writer, job string, alarms []report.ErasedAlarm) {
+	for _, a := range alarms {
+		pool := a.Target
+		if d, err := zfs.ParseDataset(a.Target); err == nil {
+			pool = d.Pool()
+		}
+		fmt.Fprintf(w, "%s %s %s: %s\n    nothing in it is pruned until, after finding out who erased them (zpool history -il %s), vault ack %s %s\n",
+			mark(false, "CRIT"), job, a.Target, a.Detail, pool, job, a.Source)
+	}
 }
 
 func printPrune(w io.Writer, job string, results []prune.Result, dry bool) {

@@ -97,6 +97,7 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 		printPullReport(s.out, r, tty)
 		if store != nil {
 			record(store, journal, log, c, r)
+			printErased(s.out, c, loadStateQuietly(store, r.Job), tty)
 		}
 		reports = append(reports, r)
 		if ctx.Err() != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -86,17 +87,30 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 			return fmt.Errorf("cannot create %s: %w", archiveDS, err)
 		}
 	}
+	// The archived copy leaves the job's target with every snapshot: vault moved them, nobody
+	// erased them. Forgotten before the rename, so that a crash between the two costs at most
+	// a check that finds nothing missing.
+	store, err := openStateForConsole(c)
+	if err == nil {
+		defer store.Close()
+		if _, err := ledger.Forget(store, j.Name, td); err != nil {
+			return fmt.Errorf("cannot take %s out of the job's ledger, nothing renamed: %w", td, err)
+		}
+	} else {
+		store = nil
+	}
 	if err := z.Rename(ctx, td, dest); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "archived %s as %s (every snapshot kept)\n", td, dest)
 	b := bootstrapJob(ctx, s, c, j, log, isTerminal(s, s.err))
 	printBootstrapReport(s.out, b, isTerminal(s, s.out))
-	if b.Pull != nil {
-		if store, err := openStateForConsole(c); err == nil {
-			record(store, nil, log, c, b.Pull)
-			store.Close()
+	if b.Pull != nil && store != nil {
+		journal, _ := store.OpenJournal() // nil when it cannot be opened: no journal lines
+		if journal != nil {
+			defer journal.Close()
 		}
+		record(store, journal, log, c, b.Pull)
 	}
 	if b.Err != nil {
 		return &exitError{code: exitFailure}

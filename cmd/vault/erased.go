@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/report"
+	"github.com/belltech/vault/state"
+	"github.com/belltech/vault/zfs"
+)
+
+// ledgerTimeout bounds the one zfs listing of a job's target tree a ledger check makes (name and
+// guid of every snapshot, which OpenZFS answers without loading them).
+const ledgerTimeout = 2 * time.Minute
+
+// observeTargets compares the job's target tree with its ledger (package ledger): the
+// snapshots the vault saw there last, less what vault prune journalled it destroyed since.
+// It runs at the end of every pull (and import) of the job and at the start of every prune.
+// It saves nothing: raise what it found, save the state, then save its Next.
+func observeTargets(c *conf.Config, j *conf.Job, store *state.Store, log hclog.Logger) (*ledger.Check, error) {
+	root, err := zfs.ParseDataset(j.Target)
+	if err != nil {
+		return nil, err
+	}
+	// Not the run's context: a pull cut by SIGTERM is still recorded, and so is what its
+	// target lost.
+	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
+	defer cancel()
+	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}
+	chk, err := ledger.Observe(ctx, z, store, j.Name, root, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if chk.JournalErr != nil {
+		log.Error("the journal could not be read to its end: snapshots pruned after the fault are reported as erased", "job", j.Name, "error", chk.JournalErr)
+	}
+	return chk, nil
+}
+
+// logErased logs each erased-snapshots alarm, and journals it unless journal is nil. check says
+// which run found it ("pull", "prune").
+func logErased(log hclog.Logger, journal *state.Journal, job, check string, alarms []report.ErasedAlarm) {
+	for _, a := range alarms {
+		log.Error("ALARM: snapshots vanished from the vault, not by vault prune; pruning of the dataset is frozen until vault ack",
+			"job", job, "dataset", a.Source, "target", a.Target, "detail", a.Detail, "ack", "vault ack "+job+" "+a.Source)
+		if journal == nil {
+			continue
+		}
+		var names, guids, renamed []string
+		for _, e := range a.Erased {
+			names = append(names, e.Name.String())
+			guids = append(guids, strconv.FormatUint(e.GUID, 10))
+			if !e.RenamedTo.IsZero() {
+				renamed = append(renamed, e.Name.String()+">"+e.RenamedTo.String())
+			}
+		}
+		rec := state.Record{Kind: state.KindErased, Job: job, Dataset: a.Target, Outcome: state.OutcomeAlarm, Error: a.Detail,
+			Details: map[string]string{"source": a.Source, "check": check, "erased": strings.Join(names, ","), "guids": strings.Join(guids, ",")}}
+		if len(renamed) > 0 {
+			rec.Details["renamed"] = strings.Join(renamed, ",")
+		}
+		if err := journal.Append(rec); err != nil {
+			log.Error("cannot append to the journal", "job", job, "error", err)
+		}
+	}
+}
+
+// unraised is what a check found that no alarm carries: erasures in a job whose state has no
+// dataset to raise them on (its state was lost). Its ledger is not saved then, so that the next
+// check finds them again.
+func unraised(chk *ledger.Check, alarms []report.ErasedAlarm) bool {
+	return len(chk.Erased) > 0 && len(alarms) == 0
+}
+
+// pruneErased is the ledger check at the start of a prune of job j, whose state is st (loaded
+// by the caller; not nil): what it finds is raised on st, so that the prune that follows
+// freezes those datasets, and, unless dryRun, saved with the job's state and journalled before
+// the new ledger is saved. A check that cannot run stops the prune.
+func pruneErased(c *conf.Config, j *conf.Job, store *state.Store, journal *state.Journal, st *report.JobState, dryRun bool, log hclog.Logger) ([]report.ErasedAlarm, error) {
+	chk, err := observeTargets(c, j, store, log)
+	if err != nil {
+		return nil, fmt.Errorf("cannot check what the vault holds against its ledger, so nothing is pruned: %w", err)
+	}
+	alarms := report.RaiseErased(st, chk.Next.Taken, chk.Erased)
+	if dryRun {
+		return alarms, nil
+	}
+	if len(chk.Erased) > 0 {
+		if err := saveErased(store, j.Name, chk); err != nil {
+			return alarms, fmt.Errorf("cannot save the erased-snapshots alarm, so nothing is pruned: %w", err)
+		}
+		logErased(log, journal, j.Name, "prune", alarms)
+		if err := writeMetrics(store, c, time.Now()); err != nil {
+			log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
+		}
+	}
+	if unraised(chk, alarms) {
+		return alarms, nil
+	}
+	if err := ledger.Save(store, chk.Next); err != nil {
+		log.Error("cannot save the ledger of the job's snapshots", "job", j.Name, "error", err)
+	}
+	return alarms, nil
+}
+
+// saveErased raises what chk found on the job's saved state, read afresh under the state lock
+// (an ack may have come since the caller read it), and saves it.
+func saveErased(store *state.Store, job string, chk *ledger.Check) error {
+	stateMu.Lock()
+	defer stateMu.Unlock()
+	st, err := loadJobState(store, job)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return fmt.Errorf("job %q has no state to raise it in", job)
+	}
+	report.RaiseErased(st, chk.Next.Taken, chk.Erased)
+	return store.Save("jobs/"+job, st)
+}
+
+// printErased prints the job's erased-snapshots alarms that are up, after its pull report: the
+// finding vault status shows, the names and the ack command in it.
+func printErased(w io.Writer, c *conf.Config, st *report.JobState, tty bool) {
+	if st == nil {
+		return
+	}
+	j, ok := c.Job(st.Job)
+	if !ok {
+		return
+	}
+	sub := *c
+	sub.Jobs = []conf.Job{*j}
+	s := report.Evaluate(&sub, map[string]*report.JobState{st.Job: st}, time.Now())
+	for _, js := range s.Jobs {
+		for _, d := range js.Datasets {
+			for _, f := range d.Findings {
+				if f.Kind == report.KindErased {
+					fmt.Fprintf(w, "%s %s %s -> %s: erased\n    %s\n", mark(tty, "CRIT"), js.Job, d.Dataset, d.Target, f.Text)
+				}
+			}
+		}
+	}
+}
