@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/belltech/vault/lab/labtest"
+	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
 )
@@ -30,9 +31,9 @@ import (
 var stateTempRE = regexp.MustCompile(`^\..+\.json[0-9]+$`)
 
 // stateCheck copies the state directory out of the guest and reads it back with vault's own
-// loaders: the job's state file must load (strictly), the journal must read with at most a
-// torn last line (the one thing ReadJournal and OpenJournal promise to tolerate), and nothing
-// else may be there but stranded temporary files. It returns the journal's record and torn
+// loaders: the job's state file and ledger must load (strictly), the journal must read with at
+// most a torn last line (the one thing ReadJournal and OpenJournal promise to tolerate), and
+// nothing else may be there but stranded temporary files. It returns the journal's record and torn
 // line counts and the stranded temporary files.
 func stateCheck(t *testing.T, dir string, jobs []string) (records, torn int, temps []string) {
 	t.Helper()
@@ -45,8 +46,9 @@ func stateCheck(t *testing.T, dir string, jobs []string) (records, torn int, tem
 		}
 		rel, _ := filepath.Rel(local, p)
 		switch {
-		case d.IsDir() && rel == "jobs":
+		case d.IsDir() && (rel == "jobs" || rel == "ledger"):
 		case rel == state.JournalFile || rel == state.LockFile || strings.HasPrefix(rel, "jobs/") && slices.Contains(jobs, strings.TrimSuffix(rel[5:], ".json")):
+		case strings.HasPrefix(rel, "ledger/") && slices.Contains(jobs, strings.TrimSuffix(rel[7:], ".json")):
 		case stateTempRE.MatchString(d.Name()):
 			temps = append(temps, rel)
 		default:
@@ -70,6 +72,10 @@ func stateCheck(t *testing.T, dir string, jobs []string) (records, torn int, tem
 		}
 		if js.Job != job || len(js.Datasets) == 0 {
 			t.Errorf("the state file of job %s loads but is not the job's: %+v", job, js)
+		}
+		// Its ledger, the snapshots the last check saw (written after the state).
+		if l, err := ledger.Load(store, job); err != nil || l == nil || len(l.Snapshots) == 0 {
+			t.Errorf("the ledger of job %s does not load: %+v, %v", job, l, err)
 		}
 	}
 	torn, err = state.ReadJournal(filepath.Join(local, state.JournalFile), func(state.Record) error {
