@@ -105,6 +105,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	defer journal.Close()
 	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
+		checkBeforePull(cfgOf(c), j, store, journal, log)
 		return daemonPull(ctx, cfgOf(c), j, store, log)
 	}, log.Named("daemon"))
 	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
@@ -281,7 +282,7 @@ func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *con
 			log.Error("cannot save the ledger of the job's snapshots", "job", r.Job, "error", err)
 		}
 	}
-	logErased(log, journal, r.Job, "pull", erased)
+	logErased(log, journal, r.Job, "after pull", erased)
 	if err := writeMetrics(store, c, time.Now()); err != nil {
 		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
 	}

@@ -93,6 +93,7 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	}
 	var reports []*puller.Report
 	for _, j := range jobs {
+		checkBeforePull(c, j, store, journal, log)
 		r := pullJob(ctx, s, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun}, store, log, tty)
 		printPullReport(s.out, r, tty)
 		if store != nil {

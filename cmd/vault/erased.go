@@ -23,7 +23,8 @@ const ledgerTimeout = 2 * time.Minute
 
 // observeTargets compares the job's target tree with its ledger (package ledger): the
 // snapshots the vault saw there last, less what vault prune journalled it destroyed since.
-// It runs at the end of every pull (and import) of the job and at the start of every prune.
+// It runs at the start and the end of every pull of the job (the end of an import too) and at
+// the start of every prune.
 // It saves nothing: raise what it found, save the state, then save its Next.
 func observeTargets(c *conf.Config, j *conf.Job, store *state.Store, log hclog.Logger) (*ledger.Check, error) {
 	root, err := zfs.ParseDataset(j.Target)
@@ -46,7 +47,7 @@ func observeTargets(c *conf.Config, j *conf.Job, store *state.Store, log hclog.L
 }
 
 // logErased logs each erased-snapshots alarm, and journals it unless journal is nil. check says
-// which run found it ("pull", "prune").
+// which check found it ("after pull", "before prune").
 func logErased(log hclog.Logger, journal *state.Journal, job, check string, alarms []report.ErasedAlarm) {
 	for _, a := range alarms {
 		log.Error("ALARM: snapshots vanished from the vault, not by vault prune; pruning of the dataset is frozen until vault ack",
@@ -80,24 +81,27 @@ func unraised(chk *ledger.Check, alarms []report.ErasedAlarm) bool {
 	return len(chk.Erased) > 0 && len(alarms) == 0
 }
 
-// pruneErased is the ledger check at the start of a prune of job j, whose state is st (loaded
-// by the caller; not nil): what it finds is raised on st, so that the prune that follows
-// freezes those datasets, and, unless dryRun, saved with the job's state and journalled before
-// the new ledger is saved. A check that cannot run stops the prune.
-func pruneErased(c *conf.Config, j *conf.Job, store *state.Store, journal *state.Journal, st *report.JobState, dryRun bool, log hclog.Logger) ([]report.ErasedAlarm, error) {
+// checkTargets is the ledger check on its own, before a pull or a prune of job j: what it
+// finds is raised on the job's saved state (and on st, when given: a prune's freezes come from
+// it), journalled and logged, then the new ledger is saved. A dry run raises on st only and saves
+// nothing. check names the moment in the journal ("before pull", "before prune"). It returns
+// the alarms raised.
+func checkTargets(c *conf.Config, j *conf.Job, store *state.Store, journal *state.Journal, st *report.JobState, dryRun bool, check string, log hclog.Logger) ([]report.ErasedAlarm, error) {
 	chk, err := observeTargets(c, j, store, log)
 	if err != nil {
-		return nil, fmt.Errorf("cannot check what the vault holds against its ledger, so nothing is pruned: %w", err)
+		return nil, err
 	}
 	alarms := report.RaiseErased(st, chk.Next.Taken, chk.Erased)
 	if dryRun {
 		return alarms, nil
 	}
 	if len(chk.Erased) > 0 {
-		if err := saveErased(store, j.Name, chk); err != nil {
-			return alarms, fmt.Errorf("cannot save the erased-snapshots alarm, so nothing is pruned: %w", err)
+		saved, err := saveErased(store, j.Name, chk)
+		if err != nil {
+			return alarms, fmt.Errorf("cannot save the erased-snapshots alarm: %w", err)
 		}
-		logErased(log, journal, j.Name, "prune", alarms)
+		alarms = saved
+		logErased(log, journal, j.Name, check, alarms)
 		if err := writeMetrics(store, c, time.Now()); err != nil {
 			log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
 		}
@@ -111,20 +115,44 @@ func pruneErased(c *conf.Config, j *conf.Job, store *state.Store, journal *state
 	return alarms, nil
 }
 
+// pruneErased is the ledger check at the start of a prune of job j, whose state is st (loaded
+// by the caller; not nil): what it finds is raised on st, so that the prune that follows
+// freezes those datasets. A check that cannot run stops the prune.
+func pruneErased(c *conf.Config, j *conf.Job, store *state.Store, journal *state.Journal, st *report.JobState, dryRun bool, log hclog.Logger) ([]report.ErasedAlarm, error) {
+	alarms, err := checkTargets(c, j, store, journal, st, dryRun, "before prune", log)
+	if err != nil {
+		return alarms, fmt.Errorf("cannot check what the vault holds against its ledger, so nothing is pruned: %w", err)
+	}
+	return alarms, nil
+}
+
+// checkBeforePull is the ledger check at the start of a pull: what vanished from the job's
+// targets since the last check is found before the pull brings back, under the same GUIDs, what
+// the source still has (the check at the pull's end, in record, would find nothing missing
+// then). A check that cannot run is logged; the pull goes on.
+func checkBeforePull(c *conf.Config, j *conf.Job, store *state.Store, journal *state.Journal, log hclog.Logger) {
+	if store == nil {
+		return
+	}
+	if _, err := checkTargets(c, j, store, journal, nil, false, "before pull", log); err != nil {
+		log.Error("cannot check what the vault holds against its ledger before the pull", "job", j.Name, "error", err)
+	}
+}
+
 // saveErased raises what chk found on the job's saved state, read afresh under the state lock
-// (an ack may have come since the caller read it), and saves it.
-func saveErased(store *state.Store, job string, chk *ledger.Check) error {
+// (an ack may have come since the caller read it), saves it and returns the alarms.
+func saveErased(store *state.Store, job string, chk *ledger.Check) ([]report.ErasedAlarm, error) {
 	stateMu.Lock()
 	defer stateMu.Unlock()
 	st, err := loadJobState(store, job)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st == nil {
-		return fmt.Errorf("job %q has no state to raise it in", job)
+		return nil, fmt.Errorf("job %q has no state to raise it in", job)
 	}
-	report.RaiseErased(st, chk.Next.Taken, chk.Erased)
-	return store.Save("jobs/"+job, st)
+	alarms := report.RaiseErased(st, chk.Next.Taken, chk.Erased)
+	return alarms, store.Save("jobs/"+job, st)
 }
 
 // printErased prints the job's erased-snapshots alarms that are up, after its pull report: the

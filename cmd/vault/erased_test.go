@@ -16,6 +16,7 @@ import (
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
+	"github.com/belltech/vault/zfs"
 )
 
 // fakeTargets is a zfs that lists host05's target from a file the test rewrites: one snapshot a
@@ -183,6 +184,67 @@ func TestRecordChecksTheLedger(t *testing.T) {
 	if !strings.HasPrefix(b.String(), "CRIT host05 host05data/jail -> "+jail+": erased\n    erased-snapshots alarm since ") {
 		t.Errorf("vault pull prints:\n%s", b.String())
 	}
+}
+
+// The check before a pull finds what a receive -F erased even when the pull then brings it
+// all back from the source under the same GUIDs, which the check at its end could not see.
+func TestCheckBeforePull(t *testing.T) {
+	v := newVaultDir(t, "")
+	fz := newFakeTargets(t, v.dir)
+	c, err := conf.Load(v.config)
+	require.NoError(t, err)
+	c.ZFSBinary = fz.bin
+	j, _ := c.Job("host05")
+	v.save(t, host05(time.Hour))
+	store, err := state.Open(v.stateDir, -1, -1)
+	require.NoError(t, err)
+	defer store.Close()
+	journal, err := store.OpenJournal()
+	require.NoError(t, err)
+	defer journal.Close()
+	log := hclog.NewNullLogger()
+	const jail = "rust10/Backups/host05/jail"
+	pulled := func() *puller.Report {
+		return &puller.Report{Job: "host05", Started: time.Now(), Datasets: []puller.DatasetReport{
+			{Source: ds(t, "host05data/jail"), Target: ds(t, jail), Outcome: puller.OK}}}
+	}
+	fz.set(t, jail+"@a 11", jail+"@b 12", jail+"@c 13")
+	record(store, journal, log, c, pulled())
+
+	fz.set(t, jail+"@a 11") // receive -F from @a
+	checkBeforePull(c, j, store, journal, log)
+	fz.set(t, jail+"@a 11", jail+"@b 12", jail+"@c 13", jail+"@d 14") // the pull brings them back, and @d
+	record(store, journal, log, c, pulled())
+
+	st, err := loadJobState(store, "host05")
+	require.NoError(t, err)
+	a := st.Datasets["host05data/jail"].Anomaly
+	if a == nil || a.Kind != report.AlarmErased || a.Detail != "2 snapshot(s) erased from the vault, not by vault prune: @b, @c" {
+		t.Fatalf("alarm %+v, want @b and @c named", a)
+	}
+	var checks []string
+	_, err = state.ReadJournal(filepath.Join(v.stateDir, state.JournalFile), func(r state.Record) error {
+		if r.Kind == state.KindErased {
+			checks = append(checks, r.Details["check"])
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	if len(checks) != 1 || checks[0] != "before pull" {
+		t.Errorf("erased records by check: %q, want one, before pull", checks)
+	}
+	l, err := ledger.Load(store, "host05")
+	require.NoError(t, err)
+	if len(l.Snapshots) != 4 {
+		t.Errorf("the ledger after the pull: %+v, want its 4 snapshots", l.Snapshots)
+	}
+}
+
+func ds(t *testing.T, name string) zfs.Dataset {
+	t.Helper()
+	d, err := zfs.ParseDataset(name)
+	require.NoError(t, err)
+	return d
 }
 
 func mustRead(t *testing.T, path string) string {
