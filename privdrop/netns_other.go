@@ -1,0 +1,13 @@
+//go:build !linux
+
+package privdrop
+
+import "syscall"
+
+// IsolatedAttr has no network namespace to offer outside Linux: the child is only a separate
+// process (CheckNoNetwork says so).
+func IsolatedAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
+
+// CheckNoNetwork returns ErrNoNetNS: without network namespaces nothing keeps the process off
+// the network.
+func CheckNoNetwork() error { return ErrNoNetNS }
