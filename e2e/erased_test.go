@@ -40,7 +40,7 @@ min_keep = 1
 min_age = "1h"
 max_destroy = 100`)
 	mustPull(t, cfg)
-	labtest.Root(t, "test -s /var/lib/vault-rcvf/ledger/erased.json")
+	labtest.Root(t, "test -s /var/lib/vault-rcvf/ledger/rcvf.json")
 
 	// A plain prune destroys the three expired snapshots and journals them: the next pull, and
 	// vault check, find nothing amiss.
