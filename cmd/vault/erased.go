@@ -127,9 +127,10 @@ func pruneErased(c *conf.Config, j *conf.Job, store *state.Store, journal *state
 }
 
 // checkBeforePull is the ledger check at the start of a pull: what vanished from the job's
-// targets since the last check is found before the pull brings back, under the same GUIDs, what
-// the source still has (the check at the pull's end, in record, would find nothing missing
-// then). A check that cannot run is logged; the pull goes on.
+// targets since the last check is found before the pull can bring any of it back under the same
+// GUIDs (after a rollback, it fetches again what the source still has of the snapshots rolled
+// away, and the check at the pull's end, in record, would find nothing missing). A check that
+// cannot run is logged; the pull goes on.
 func checkBeforePull(c *conf.Config, j *conf.Job, store *state.Store, journal *state.Journal, log hclog.Logger) {
 	if store == nil {
 		return

@@ -186,8 +186,8 @@ func TestRecordChecksTheLedger(t *testing.T) {
 	}
 }
 
-// The check before a pull finds what a receive -F erased even when the pull then brings it
-// all back from the source under the same GUIDs, which the check at its end could not see.
+// The check before a pull finds what a rollback erased even when the pull then brings it all
+// back from the source under the same GUIDs, which the check at its end could not see.
 func TestCheckBeforePull(t *testing.T) {
 	v := newVaultDir(t, "")
 	fz := newFakeTargets(t, v.dir)
@@ -211,7 +211,7 @@ func TestCheckBeforePull(t *testing.T) {
 	fz.set(t, jail+"@a 11", jail+"@b 12", jail+"@c 13")
 	record(store, journal, log, c, pulled())
 
-	fz.set(t, jail+"@a 11") // receive -F from @a
+	fz.set(t, jail+"@a 11") // zfs rollback -r @a
 	checkBeforePull(c, j, store, journal, log)
 	fz.set(t, jail+"@a 11", jail+"@b 12", jail+"@c 13", jail+"@d 14") // the pull brings them back, and @d
 	record(store, journal, log, c, pulled())
