@@ -142,8 +142,8 @@ func statusJSON(t *testing.T, cfg string) []report.JobStatus {
 
 // A kill -9 at any point of a run, again and again, never leaves state that fails to load: vault
 // pull as the backup user (it writes the job's state and the journal as the daemon does) is
-// killed after a delay spread over the whole run, from its first tenth of a second to past its
-// end, then the state is read back with vault's loaders and vault status. A clean run and a
+// killed at moments spread over the whole run by its progress (before its first journal record,
+// after some, after all), then the state is read back with vault's loaders and vault status. A clean run and a
 // daemon start (which sweeps what kills stranded) leave it all consistent.
 func TestLabDaemonKill9NeverCorruptsState(t *testing.T) {
 	const (
@@ -177,36 +177,44 @@ EOF
 /mnt/lab/vault config check %s >/dev/null`, cfg, i, root, i, i, cfg))
 	}
 	mustPull(t, cfg)
-	// One uncut incremental run: its length sets the range of the kill delays.
 	newSnap := func(i int) string {
 		name := fmt.Sprintf("2026-11-01_00.%02d.00--1w", i)
 		labtest.Root(t, "for c in c1 c2 c3 c4; do head -c 1M /dev/urandom >/"+root+"/$c/f"+fmt.Sprint(i)+"; done && zfs snapshot -r "+root+"@"+name)
 		return name
 	}
+	// One uncut incremental run: the journal records it appends place the kills.
+	first, _, _ := stateCheck(t, dir, jobs)
 	newSnap(1)
-	start := time.Now()
 	mustPull(t, cfg)
-	// The harness's round trip is in it too, so this errs long, which only spreads kills past
-	// the end of some runs (those check a completed run's state).
-	span := max(5*time.Second, time.Since(start)+time.Second)
-	t.Logf("an uncut incremental run of 5 jobs takes %s with the harness; kills spread over %s", time.Since(start).Round(100*time.Millisecond), span)
 	records0, _, _ := stateCheck(t, dir, jobs)
+	perRun := records0 - first
+	if perRun < 5 {
+		t.Fatalf("an uncut run of 5 jobs appended %d journal records", perRun)
+	}
+	t.Logf("an uncut incremental run of 5 jobs appends %d journal records", perRun)
 
 	killed, tornSeen, tempsSeen, midWrites := 0, 0, 0, 0
 	prev := records0
 	for i := range runs {
-		// Stratified: run i is killed somewhere in the i-th slice of the span.
-		lo := 100*time.Millisecond + span*time.Duration(i)/runs
-		delay := lo + rand.N(span/runs)
+		// Run i is killed when the journal has grown by after records (the first run before any,
+		// the last after all of them, when it may have ended), plus a random moment of up to a
+		// second: placed by the run's progress, not by a clock, so a slower machine or a busy
+		// one moves the kills with the writes. The moment lands in the next job's work or in
+		// the middle of a write.
+		after := i * perRun / (runs - 1)
+		extra := rand.N(time.Second)
+		delay := fmt.Sprintf("%d new journal records and %s", after, extra.Round(time.Millisecond))
 		newSnap(2 + i)
-		out := labtest.Root(t, fmt.Sprintf(`setpriv --reuid=34 --regid=34 --clear-groups /mnt/lab/vault pull -c %s >/tmp/vault-kil.out 2>&1 </dev/null &
+		out := labtest.Root(t, fmt.Sprintf(`n0=$(grep -c '' %[3]s/journal.jsonl)
+setpriv --reuid=34 --regid=34 --clear-groups /mnt/lab/vault pull -c %[1]s >/tmp/vault-kil.out 2>&1 </dev/null &
 pid=$!; echo $pid >/tmp/vault-kil.pid
-sleep %.3f
+while [ "$(grep -c '' %[3]s/journal.jsonl)" -lt $((n0 + %[4]d)) ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
+sleep %.3[2]f
 if kill -9 $pid 2>/dev/null; then echo killed; else echo ended; fi
 wait $pid 2>/dev/null || true
 # The cut receive ends when its input does; the next run must not find it still busy.
 for _ in $(seq 100); do pgrep -f 'zfs receive .*rust10/Backups/ki[l]' >/dev/null || break; sleep 0.2; done
-! pgrep -f 'zfs receive .*rust10/Backups/ki[l]' >/dev/null`, cfg, delay.Seconds()))
+! pgrep -f 'zfs receive .*rust10/Backups/ki[l]' >/dev/null`, cfg, extra.Seconds(), dir, after))
 		records, torn, temps := stateCheck(t, dir, jobs)
 		if strings.Contains(out, "killed") {
 			killed++
@@ -223,7 +231,7 @@ for _ in $(seq 100); do pgrep -f 'zfs receive .*rust10/Backups/ki[l]' >/dev/null
 				t.Errorf("run %d, killed after %s: vault status finds job %s unreadable (%q) or never run", i, delay, js.Job, js.Unreadable)
 			}
 		}
-		t.Logf("run %d: %s after %s; journal %d records, %d torn; temporary files %q", i, strings.TrimSpace(out), delay.Round(time.Millisecond), records, torn, temps)
+		t.Logf("run %d: %s after %s; journal %d records, %d torn; temporary files %q", i, strings.TrimSpace(out), delay, records, torn, temps)
 	}
 	if midWrites == 0 {
 		t.Errorf("no kill fell after a job's state and journal were written: the kills missed the writes")
