@@ -78,6 +78,7 @@ max_destroy = 100`)
 	// have: @10 and @12, which the source still has, do not come back by themselves; @11 only
 	// the vault had.
 	res := pull(t, cfg)
+	t.Logf("vault pull after the attack:\n%s", res.Stdout)
 	if res.Exit != 0 {
 		t.Errorf("the pull after the attack: exit %d\n%s", res.Exit, res)
 	}
