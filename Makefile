@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 CROSS := linux/amd64 linux/arm64 freebsd/amd64
 
-.PHONY: all deps build cross lint test fuzz e2e lab check demo bench clean
+.PHONY: all deps build cross lint test fuzz e2e lab smoke check demo bench clean
 
 all: build
 
@@ -25,7 +25,7 @@ cross:
 		os=$${t%/*}; arch=$${t#*/}; \
 		echo "build $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vault-$$os-$$arch ./cmd/vault; \
-		GOOS=$$os GOARCH=$$arch $(GO) vet ./cmd/... ./conf/... ./zfs/... ./policy/... ./prune/... ./puller/... ./privdrop/... ./sneakernet/... ./report/... ./state/... ./daemon/... ./serve/... ./shellword/... ./sshx/...; \
+		GOOS=$$os GOARCH=$$arch $(GO) vet ./cmd/... ./conf/... ./zfs/... ./policy/... ./prune/... ./puller/... ./privdrop/... ./sneakernet/... ./report/... ./state/... ./ledger/... ./daemon/... ./serve/... ./shellword/... ./sshx/...; \
 	done
 
 bin/tools/staticcheck:
@@ -52,6 +52,13 @@ lab:
 # The real-ZFS tests: one guest boot per test package (built only with the lab tag).
 e2e: lab
 	$(GO) test -tags lab -count=1 -parallel 5 -timeout 75m -v ./e2e/...
+
+# The smoke subset of the lab on one OpenZFS track (VAULT_LAB_ZFS=2.1, 2.3 or 2.4): a full and
+# incremental pull, resume, bootstrap and the daemon's drop, an import, a prune.
+SMOKE := TestLabPullTree|TestLabPullResumesAfterKill|TestLabDaemon|TestLabSneakernet|TestLabPruneRailsHold|TestLabZFSVersion
+smoke:
+	$(GO) run ./lab/cmd/vault-lab image
+	$(GO) test -tags lab -count=1 -parallel 5 -timeout 40m -v -run '^($(SMOKE))$$' ./e2e/...
 
 check: deps lint test e2e
 

@@ -247,8 +247,10 @@ func TestStatusThroughTheDaemon(t *testing.T) {
 	// What the daemon says wins over the files: it is what the check reports.
 	v2 := newVaultDir(t, "")
 	v2.save(t, host05(time.Hour))
+	// The states are dated before the check reads its clock, so the age is 30h, not 29h59m.
+	late, fresh := host05(30*time.Hour), host05(time.Hour)
 	serveStatus(t, v2, func(context.Context, control.Peer, control.Request) (any, error) {
-		return statusReply{Jobs: map[string]*report.JobState{"host05": host05(30 * time.Hour), "host06": host05(time.Hour)}}, nil
+		return statusReply{Jobs: map[string]*report.JobState{"host05": late, "host06": fresh}}, nil
 	})
 	code, out, _ = runVault("check", "-c", v2.config)
 	if code != 1 || !strings.HasPrefix(out, "VAULT WARNING - host05 host05data/jail: last good pull 30h ago, over rpo 26h;") {
