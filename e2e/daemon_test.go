@@ -86,14 +86,14 @@ min_keep = 1`)
 	// The schedule fires and pulls a new snapshot, the receive running as backup.
 	n21 := nowName()
 	labtest.Root(t, "head -c 40M /dev/urandom >/"+src+"/a/g && zfs snapshot -r "+src+"@"+n21)
-	recv := waitFor(t, "a scheduled receive", 100*time.Second, "ps -o user=,args= -C zfs | grep 'receive' | grep rust10/Backups/dmn")
+	recv := waitFor(t, "a scheduled receive", 100*time.Second, "ps -o user=,args= -C zfs | grep -E 'receive .*rust10/Backups/dmn/dmn/a$'")
 	if !strings.HasPrefix(strings.TrimSpace(recv), "backup ") {
 		t.Errorf("the scheduled zfs receive runs as %q, want backup", recv)
 	}
 	// SIGTERM mid-stream: the daemon stops within seconds and the cut receive keeps its token.
 	// A receive cut in its first bytes keeps nothing to resume, and how soon bytes arrive after
 	// the receive starts depends on the machine: wait until the partial receive holds 4 MiB.
-	waitFor(t, "4 MiB in the partial receive", time.Minute, `for _ in $(seq 20); do
+	waitFor(t, "4 MiB in the partial receive", 2*time.Minute, `for _ in $(seq 20); do
   u=$(zfs list -Hp -o used rust10/Backups/dmn/dmn/a/%recv 2>/dev/null) && [ "$u" -ge 4194304 ] && exit 0
   sleep 0.2
 done; exit 1`)
