@@ -51,7 +51,7 @@ lab:
 
 # The real-ZFS tests: one guest boot per test package (built only with the lab tag).
 e2e: lab
-	$(GO) test -tags lab -count=1 -parallel 5 -timeout 75m -v ./e2e/...
+	$(GO) test -tags lab -count=1 -parallel 4 -timeout 75m -v ./e2e/...
 
 # The smoke subset of the lab on one OpenZFS track (VAULT_LAB_ZFS=2.1, 2.3 or 2.4): a full and
 # incremental pull, resume, bootstrap and the daemon's drop, an import, a prune.

@@ -35,9 +35,8 @@ func TestLabDaemon(t *testing.T) {
 	const src = "host05data/dmn"
 	// An old snapshot whose TTL has long expired: the daemon's prune schedule takes it.
 	labtest.Root(t, timeTravel("zfs create -p "+src+"/a\n"+snapAt("-r "+src+"@2025-01-01_00.00.00--1d")+"head -c 2M /dev/urandom >/"+src+"/a/f\n"+snapAt("-r "+src+"@2026-11-20_00.00.00--1w")))
-	// The clock is back, and nothing below moves it. Most of this test is waiting for
-	// per-minute firings: it runs beside the other parallel tests (see the delegation test).
-	t.Parallel()
+	// Not in the parallel group: its SIGTERM must land mid-stream, which a CPU-bound neighbour
+	// (the delegation halves) can stretch past the stream's end.
 	cfg := pullConfig(t, "dmn", []string{src}, `schedule = "* * * * *"
 bandwidth_limit = "3MiB"
 [job.prune]
@@ -98,7 +97,7 @@ min_keep = 1`)
   sleep 0.2
 done; exit 1`)
 	labtest.Root(t, "kill -TERM "+pid)
-	waitFor(t, "the daemon to exit after SIGTERM", 15*time.Second, "! kill -0 "+pid+" 2>/dev/null")
+	waitFor(t, "the daemon to exit after SIGTERM", 30*time.Second, "! kill -0 "+pid+" 2>/dev/null")
 	if !strings.Contains(labtest.Root(t, "tail -5 /tmp/daemon.log"), "vault daemon stopped") {
 		t.Errorf("no clean stop in the log:\n%s", labtest.Root(t, "tail -20 /tmp/daemon.log"))
 	}
