@@ -13,6 +13,9 @@ import (
 type Delegation struct {
 	User  string
 	Perms []string // sorted, no duplicates
+	// From says where each permission is set: the dataset itself or an ancestor (a grant on
+	// an ancestor cannot be taken away below it).
+	From map[string][]Dataset
 }
 
 // CheckUserName accepts the user names vault delegates to: a letter or underscore, then
@@ -58,6 +61,28 @@ func (z *ZFS) allowArgv(user string, perms []string, ds Dataset) ([]string, erro
 		return nil, fmt.Errorf("no dataset")
 	}
 	return z.argv("allow", "-u", user, strings.Join(perms, ","), ds.String())
+}
+
+// Unallow runs `zfs unallow -u USER perm,perm,... DATASET`: it takes away what was granted on
+// the dataset itself (a grant on an ancestor stays; see Delegation.From).
+func (z *ZFS) Unallow(ctx context.Context, user string, perms []string, ds Dataset) error {
+	argv, err := z.allowArgv(user, perms, ds)
+	if err != nil {
+		return fmt.Errorf("cannot take away a delegation on %q: %w", ds.String(), err)
+	}
+	argv[1] = "unallow" // argv is [bin allow -u user perms ds]
+	return z.run(ctx, argv)
+}
+
+// Held returns the permissions of perms that d holds.
+func (d Delegation) Held(perms []string) []string {
+	var held []string
+	for _, p := range perms {
+		if slices.Contains(d.Perms, p) {
+			held = append(held, p)
+		}
+	}
+	return held
 }
 
 // Delegated reads `zfs allow DATASET` and returns what user may do on the dataset and below.
@@ -125,7 +150,15 @@ func ParseAllow(out, user string, ds Dataset) (Delegation, error) {
 				(kind == "Local permissions" && self) ||
 				(kind == "Descendent permissions" && on.IsAncestorOf(ds) && !self)
 			if applies {
-				d.Perms = append(d.Perms, strings.Split(f[2], ",")...)
+				for _, p := range strings.Split(f[2], ",") {
+					d.Perms = append(d.Perms, p)
+					if d.From == nil {
+						d.From = map[string][]Dataset{}
+					}
+					if !slices.Contains(d.From[p], on) {
+						d.From[p] = append(d.From[p], on)
+					}
+				}
 			}
 		default:
 			return d, fmt.Errorf("zfs allow line %d %s: not a header, section or permission line", n, quoteTrunc(line, 120))

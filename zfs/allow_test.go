@@ -35,7 +35,22 @@ func TestParseAllow(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", tt.ds, got, tt.want)
 		}
 	}
-	d, _ := ParseAllow(out, "backup", mustDataset(t, "rust10/Backups"))
+	// Where each permission comes from: below rust10/Backups, receive is set there, snapshot on
+	// the dataset itself; rollback on rust10 is Local, so it does not reach down.
+	d, _ := ParseAllow(out, "backup", mustDataset(t, "rust10/Backups/host05"))
+	if got := d.From["receive"]; len(got) != 1 || got[0].String() != "rust10/Backups" {
+		t.Errorf("From[receive] = %v, want [rust10/Backups]", got)
+	}
+	if got := d.From["snapshot"]; len(got) != 1 || got[0].String() != "rust10/Backups/host05" {
+		t.Errorf("From[snapshot] = %v, want [rust10/Backups/host05]", got)
+	}
+	if _, ok := d.From["rollback"]; ok {
+		t.Errorf("From[rollback] = %v, want none", d.From["rollback"])
+	}
+	if got := d.Held([]string{"destroy", "receive", "rollback", "hold"}); !slices.Equal(got, []string{"receive", "hold"}) {
+		t.Errorf("Held = %q, want [receive hold]", got)
+	}
+	d, _ = ParseAllow(out, "backup", mustDataset(t, "rust10/Backups"))
 	if got := d.Missing([]string{"receive", "destroy", "mount"}); !slices.Equal(got, []string{"destroy"}) {
 		t.Errorf("Missing = %q, want [destroy]", got)
 	}
@@ -74,4 +89,18 @@ func FuzzParseAllow(f *testing.F) {
 			t.Fatalf("perms not sorted: %q", d.Perms)
 		}
 	})
+}
+
+func TestUnallowArgv(t *testing.T) {
+	fx := &fakeExec{}
+	z := &ZFS{Bin: "/sbin/zfs", Exec: fx}
+	if err := z.Unallow(t.Context(), "backup", []string{"destroy", "receive"}, mustDataset(t, "rust10/Backups/host05")); err != nil || len(fx.argvs) != 1 {
+		t.Fatalf("Unallow: %v, ran %q", err, fx.argvs)
+	}
+	if got := fx.argvs[0]; !slices.Equal(got, []string{"/sbin/zfs", "unallow", "-u", "backup", "destroy,receive", "rust10/Backups/host05"}) {
+		t.Errorf("Unallow ran %q", got)
+	}
+	if err := z.Unallow(t.Context(), "backup", nil, mustDataset(t, "rust10")); err == nil {
+		t.Errorf("Unallow of nothing: no error")
+	}
 }
