@@ -3,7 +3,6 @@ package puller
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -23,18 +22,7 @@ var TargetPermissions = []string{"create", "destroy", "hold", "mount", "receive"
 // (no -p, no -R), so without the grant zfs receive complains on stderr but receives exactly the
 // same dataset (measured in the lab).
 func JobPermissions(job *Job) []string {
-	perms := slices.Clone(TargetPermissions)
-	for _, s := range job.ReceiveSet {
-		p := s.Name
-		if strings.Contains(p, ":") {
-			p = "userprop"
-		}
-		if !slices.Contains(perms, p) {
-			perms = append(perms, p)
-		}
-	}
-	slices.Sort(perms)
-	return perms
+	return JobDelegation(job, false, false).Puller
 }
 
 // BootstrapReport is what vault bootstrap did for one job.
