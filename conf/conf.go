@@ -17,6 +17,7 @@ import (
 // Config is a resolved configuration: every default filled in, every value checked.
 type Config struct {
 	User               string      `koanf:"user"`
+	PruneUser          string      `koanf:"prune_user"` // "" when prune runs as User (legacy)
 	StateDir           string      `koanf:"state_dir"`
 	ZFSBinary          string      `koanf:"zfs_binary"`
 	ZpoolBinary        string      `koanf:"zpool_binary"`

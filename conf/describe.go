@@ -15,6 +15,7 @@ func (c *Config) Describe(w io.Writer) {
 	d.line(0, "")
 	d.line(0, "daemon")
 	d.item(1, "runs as user", c.User)
+	d.item(1, "prunes as user", orNone(c.PruneUser, "", c.User+" (no prune_user: the pulling user holds destroy on the targets)"))
 	d.item(1, "state directory", c.StateDir)
 	d.item(1, "zfs, zpool", c.ZFSBinary+", "+c.ZpoolBinary)
 	d.item(1, "time zone", c.Timezone)

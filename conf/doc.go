@@ -28,6 +28,9 @@
 //
 //   - user: the unprivileged user the daemon drops to after its root phase. Not root (nor
 //     toor). Default "backup".
+//   - prune_user: the user that prunes, in a process that never reaches the network (see the
+//     README, "Append-only pulls"). Not root, not user. Unset (the default, for configurations
+//     written before it existed): prune runs as user, which then holds destroy on the targets.
 //   - state_dir (path): state, journal, lock and SSH keys. Default /var/db/vault on FreeBSD,
 //     /var/lib/vault elsewhere.
 //   - zfs_binary, zpool_binary (path): the binaries vault runs. Defaults /sbin/zfs, /sbin/zpool.

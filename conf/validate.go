@@ -72,6 +72,16 @@ func (v *validator) top() {
 	} else if c.User == "root" || c.User == "toor" {
 		v.addf("user", "the daemon must not run as %q; create an unprivileged user (\"backup\") and name it here", c.User)
 	}
+	if c.PruneUser != "" {
+		switch err := checkUserName(c.PruneUser); {
+		case err != nil:
+			v.addf("prune_user", "%v", err)
+		case c.PruneUser == "root" || c.PruneUser == "toor":
+			v.addf("prune_user", "prune must not run as %q; create an unprivileged user (\"vault-prune\") and name it here", c.PruneUser)
+		case c.PruneUser == c.User:
+			v.addf("prune_user", "prune_user is the pulling user %q: the process that talks to the network would hold destroy; create a user of its own (\"vault-prune\") or remove prune_user", c.User)
+		}
+	}
 	v.absPath("state_dir", c.StateDir)
 	if c.StateDir == "/" {
 		v.addf("state_dir", "state_dir must not be %q; use a directory of its own, like %q", c.StateDir, "/var/db/vault")
