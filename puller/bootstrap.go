@@ -3,6 +3,7 @@ package puller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,8 @@ type BootstrapReport struct {
 	CreatedTarget bool
 	// Delegated lists the permissions granted now; empty when they were all there already.
 	Delegated []string
+	// Revoked lists what was taken away from the pulling user now.
+	Revoked []string
 	// QuotaSet is the quota set on the target now (bytes), 0 when it was right already or
 	// the job has none.
 	QuotaSet int64
@@ -42,7 +45,7 @@ type BootstrapReport struct {
 
 // Changed reports whether the bootstrap changed anything.
 func (b *BootstrapReport) Changed() bool {
-	if b.CreatedTarget || len(b.Delegated) > 0 || b.QuotaSet > 0 {
+	if b.CreatedTarget || len(b.Delegated) > 0 || len(b.Revoked) > 0 || b.QuotaSet > 0 {
 		return true
 	}
 	if b.Pull != nil {
@@ -55,11 +58,23 @@ func (b *BootstrapReport) Changed() bool {
 	return false
 }
 
-// Bootstrap is the root phase for one job: create the target if missing, grant and then
-// verify the delegation for user, and run the first full receive of every dataset that has
-// none. It is idempotent: a second run changes nothing and says so. pull is false for media
-// jobs, whose streams arrive with vault import.
+// Bootstrap is BootstrapAs with the legacy delegation: one user that pulls and prunes.
 func (p *Puller) Bootstrap(ctx context.Context, job *Job, user string, pull bool) *BootstrapReport {
+	return p.BootstrapAs(ctx, job, Users{Puller: user}, JobDelegation(job, false, false), pull)
+}
+
+// Users are the identities a job's target is delegated to.
+type Users struct {
+	Puller string
+	Pruner string // "" in the legacy mode (Delegation.Pruner nil)
+}
+
+// BootstrapAs is the root phase for one job: create the target if missing, grant and then
+// verify the delegation d (the puller's and, when separate, the pruner's), take away from the
+// puller what it must not hold and verify that too, and run the first full receive of every
+// dataset that has none. It is idempotent: a second run changes nothing and says so. pull is
+// false for media jobs, whose streams arrive with vault import.
+func (p *Puller) BootstrapAs(ctx context.Context, job *Job, users Users, d Delegation, pull bool) *BootstrapReport {
 	b := &BootstrapReport{Job: job.Name, Target: job.TargetRoot}
 	_, err := p.Target.ZFS.List(ctx, []zfs.Dataset{job.TargetRoot}, false, datasetTypes, []zfs.Column{zfs.ColName})
 	switch {
@@ -73,27 +88,29 @@ func (p *Puller) Bootstrap(ctx context.Context, job *Job, user string, pull bool
 		b.Err = err
 		return b
 	}
-	want := JobPermissions(job)
-	have, err := p.Target.ZFS.Delegated(ctx, user, job.TargetRoot)
+	granted, err := p.grant(ctx, users.Puller, d.Puller, job.TargetRoot)
+	b.Delegated = granted
 	if err != nil {
-		b.Err = fmt.Errorf("cannot read the delegation on %q: %w", job.TargetRoot, err)
+		b.Err = err
 		return b
 	}
-	if missing := have.Missing(want); len(missing) > 0 {
-		if err := p.Target.ZFS.Allow(ctx, user, missing, job.TargetRoot); err != nil {
+	if d.Pruner != nil {
+		if users.Pruner == "" {
+			b.Err = fmt.Errorf("job %s: a prune delegation without a prune user", job.Name)
+			return b
+		}
+		granted, err := p.grant(ctx, users.Pruner, d.Pruner, job.TargetRoot)
+		for _, g := range granted {
+			b.Delegated = append(b.Delegated, g+" ("+users.Pruner+")")
+		}
+		if err != nil {
 			b.Err = err
 			return b
 		}
-		b.Delegated = missing
-		have, err = p.Target.ZFS.Delegated(ctx, user, job.TargetRoot)
-		if err != nil {
-			b.Err = fmt.Errorf("cannot read back the delegation on %q: %w", job.TargetRoot, err)
-			return b
-		}
-		if still := have.Missing(want); len(still) > 0 {
-			b.Err = fmt.Errorf("zfs allow on %q did not take: %s still missing for %s", job.TargetRoot, strings.Join(still, ","), user)
-			return b
-		}
+	}
+	if b.Revoked, err = p.revoke(ctx, users.Puller, d.Forbidden, job.TargetRoot); err != nil {
+		b.Err = err
+		return b
 	}
 	if job.Quota > 0 {
 		set, err := p.ensureQuota(ctx, job)
@@ -140,4 +157,61 @@ func (p *Puller) ensureQuota(ctx context.Context, job *Job) (int64, error) {
 		return 0, fmt.Errorf("quota on %q is %s after zfs set quota=%s; set it by hand and check the pool", job.TargetRoot, got, want)
 	}
 	return job.Quota, nil
+}
+
+// grant delegates what user lacks of want on target, and reads it back.
+func (p *Puller) grant(ctx context.Context, user string, want []string, target zfs.Dataset) ([]string, error) {
+	have, err := p.Target.ZFS.Delegated(ctx, user, target)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the delegation on %q: %w", target, err)
+	}
+	missing := have.Missing(want)
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	if err := p.Target.ZFS.Allow(ctx, user, missing, target); err != nil {
+		return nil, err
+	}
+	if have, err = p.Target.ZFS.Delegated(ctx, user, target); err != nil {
+		return missing, fmt.Errorf("cannot read back the delegation on %q: %w", target, err)
+	}
+	if still := have.Missing(want); len(still) > 0 {
+		return missing, fmt.Errorf("zfs allow on %q did not take: %s still missing for %s", target, strings.Join(still, ","), user)
+	}
+	return missing, nil
+}
+
+// revoke takes forbidden away from user on target and verifies that user holds none of it
+// there, from anywhere: a grant on an ancestor cannot be taken away below it, so bootstrap
+// fails naming it and the command that removes it.
+func (p *Puller) revoke(ctx context.Context, user string, forbidden []string, target zfs.Dataset) ([]string, error) {
+	if len(forbidden) == 0 {
+		return nil, nil
+	}
+	have, err := p.Target.ZFS.Delegated(ctx, user, target)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the delegation on %q: %w", target, err)
+	}
+	var here []string
+	for _, perm := range have.Held(forbidden) {
+		if slices.Contains(have.From[perm], target) {
+			here = append(here, perm)
+		}
+	}
+	if len(here) > 0 {
+		if err := p.Target.ZFS.Unallow(ctx, user, here, target); err != nil {
+			return nil, err
+		}
+		if have, err = p.Target.ZFS.Delegated(ctx, user, target); err != nil {
+			return here, fmt.Errorf("cannot read back the delegation on %q: %w", target, err)
+		}
+	}
+	for _, perm := range have.Held(forbidden) {
+		for _, from := range have.From[perm] {
+			return here, fmt.Errorf("%s holds %s on %s through %s, and the process that talks to the network must not: remove it there (zfs unallow -u %s %s %s)",
+				user, perm, target, from, user, perm, from)
+		}
+		return here, fmt.Errorf("%s still holds %s on %s after zfs unallow", user, perm, target)
+	}
+	return here, nil
 }

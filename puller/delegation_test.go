@@ -1,6 +1,9 @@
 package puller
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,4 +36,68 @@ func TestJobDelegation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// allowFake answers zfs allow from a table of grants (dataset -> "user perms" lines under
+// Local+Descendent) and applies zfs unallow to it.
+type allowFake struct {
+	grants map[string]map[string][]string // dataset -> user -> perms
+	ran    []string
+}
+
+func (f *allowFake) Run(_ context.Context, c zfs.Cmd) error {
+	f.ran = append(f.ran, strings.Join(c.Argv[1:], " "))
+	switch c.Argv[1] {
+	case "allow":
+		if len(c.Argv) == 3 {
+			var b strings.Builder
+			for ds, users := range f.grants {
+				fmt.Fprintf(&b, "---- Permissions on %s ----\nLocal+Descendent permissions:\n", ds)
+				for u, perms := range users {
+					fmt.Fprintf(&b, "\tuser %s %s\n", u, strings.Join(perms, ","))
+				}
+			}
+			_, err := c.Stdout.Write([]byte(b.String()))
+			return err
+		}
+		ds, u := c.Argv[5], c.Argv[3]
+		if f.grants[ds] == nil {
+			f.grants[ds] = map[string][]string{}
+		}
+		f.grants[ds][u] = append(f.grants[ds][u], strings.Split(c.Argv[4], ",")...)
+	case "unallow":
+		ds, u := c.Argv[5], c.Argv[3]
+		f.grants[ds][u] = slices.DeleteFunc(f.grants[ds][u], func(p string) bool { return slices.Contains(strings.Split(c.Argv[4], ","), p) })
+	}
+	return nil
+}
+
+func TestRevokeTakesAwayOrNamesTheAncestor(t *testing.T) {
+	target, _ := zfs.ParseDataset("rust10/B/j")
+	d := JobDelegation(&Job{}, true, true)
+
+	// destroy granted on the target itself (a vault bootstrapped before prune_user): taken away.
+	f := &allowFake{grants: map[string]map[string][]string{"rust10/B/j": {"backup": {"create", "destroy", "receive", "mount"}}}}
+	p := &Puller{Target: Side{ZFS: &zfs.ZFS{Bin: "/sbin/zfs", Exec: f}}}
+	_, err := p.grant(t.Context(), "backup", d.Puller, target)
+	require.NoError(t, err)
+	revoked, err := p.revoke(t.Context(), "backup", d.Forbidden, target)
+	require.NoError(t, err)
+	require.Equal(t, []string{"destroy", "receive"}, revoked)
+	require.NotContains(t, f.grants["rust10/B/j"]["backup"], "destroy")
+	require.Contains(t, f.grants["rust10/B/j"]["backup"], "receive:append")
+
+	// destroy granted on an ancestor: cannot be taken away here; the error says where and how.
+	f = &allowFake{grants: map[string]map[string][]string{"rust10/B": {"backup": {"destroy"}}, "rust10/B/j": {"backup": {"create"}}}}
+	p = &Puller{Target: Side{ZFS: &zfs.ZFS{Bin: "/sbin/zfs", Exec: f}}}
+	_, err = p.revoke(t.Context(), "backup", d.Forbidden, target)
+	require.EqualError(t, err, "backup holds destroy on rust10/B/j through rust10/B, and the process that talks to the network must not: remove it there (zfs unallow -u backup destroy rust10/B)")
+
+	// Nothing forbidden held: nothing run but the reading.
+	f = &allowFake{grants: map[string]map[string][]string{"rust10/B/j": {"backup": {"create"}}}}
+	p = &Puller{Target: Side{ZFS: &zfs.ZFS{Bin: "/sbin/zfs", Exec: f}}}
+	revoked, err = p.revoke(t.Context(), "backup", d.Forbidden, target)
+	require.NoError(t, err)
+	require.Empty(t, revoked)
+	require.Equal(t, []string{"allow rust10/B/j"}, f.ran)
 }
