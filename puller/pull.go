@@ -103,6 +103,10 @@ type Puller struct {
 	Now            func() time.Time
 	// Progress, if set (a terminal), shows bytes, rate and ETA of each stream.
 	Progress io.Writer
+	// Abort, if set, discards the partial state of an unusable resume token in the target's
+	// dataset; it is how a puller that holds no destroy (append-only pulls) asks the prune
+	// identity. Unset, the puller runs zfs receive -A itself.
+	Abort func(ctx context.Context, ds zfs.Dataset) error
 }
 
 // The columns read. Snapshots are listed with name, guid, createtxg and userrefs (the hold
@@ -376,7 +380,11 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 			if errors.Is(err, errTokenUnusable) {
 				// The source can no longer serve the interrupted receive: discard its partial
 				// state (the vault's own, never a snapshot) and plan the dataset afresh.
-				if aerr := p.Target.ZFS.AbortReceive(ctx, dp.Target); aerr != nil {
+				abort := p.Target.ZFS.AbortReceive
+				if p.Abort != nil {
+					abort = p.Abort
+				}
+				if aerr := abort(ctx, dp.Target); aerr != nil {
 					dr.Outcome, dr.Err = Failed, fmt.Sprintf("%v; and cannot abort the partial receive: %v", err, aerr)
 					return dr
 				}

@@ -81,8 +81,12 @@ func bootstrapJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, lo
 	}
 	local := &zfs.Local{Log: log.Named("zfs")}
 	p := &puller.Puller{Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local}, Log: log.Named("puller")}
+	users, deleg, err := jobDelegation(ctx, c, pj, p.Target.ZFS)
+	if err != nil {
+		return &puller.BootstrapReport{Job: j.Name, Target: pj.TargetRoot, Err: err}
+	}
 	if j.IsMedia() {
-		return p.Bootstrap(ctx, pj, c.User, false)
+		return p.BootstrapAs(ctx, pj, users, deleg, false)
 	}
 	client, err := dialSource(ctx, c, j, log)
 	if err != nil {
@@ -93,7 +97,22 @@ func bootstrapJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, lo
 	if tty {
 		p.Progress = s.err
 	}
-	return p.Bootstrap(ctx, pj, c.User, true)
+	return p.BootstrapAs(ctx, pj, users, deleg, true)
+}
+
+// jobDelegation is who holds what on the job's target: with prune_user, the puller holds no
+// destroy and, where the kernel has it (OpenZFS 2.4), receive:append instead of receive; without
+// it, the legacy set (one user that pulls and prunes).
+func jobDelegation(ctx context.Context, c *conf.Config, pj *puller.Job, z *zfs.ZFS) (puller.Users, puller.Delegation, error) {
+	users := puller.Users{Puller: c.User, Pruner: c.PruneUser}
+	if c.PruneUser == "" {
+		return users, puller.JobDelegation(pj, false, false), nil
+	}
+	v, err := z.Version(ctx)
+	if err != nil {
+		return users, puller.Delegation{}, fmt.Errorf("cannot tell which delegation this OpenZFS allows: %w", err)
+	}
+	return users, puller.JobDelegation(pj, v.Kernel.AppendOnlyReceive(), true), nil
 }
 
 func printBootstrapReport(w io.Writer, b *puller.BootstrapReport, tty bool) {
@@ -102,6 +121,9 @@ func printBootstrapReport(w io.Writer, b *puller.BootstrapReport, tty bool) {
 	}
 	if len(b.Delegated) > 0 {
 		fmt.Fprintf(w, "%s %s: delegated %s on %s, and verified\n", mark(tty, "OK"), b.Job, strings.Join(b.Delegated, ","), b.Target)
+	}
+	if len(b.Revoked) > 0 {
+		fmt.Fprintf(w, "%s %s: took %s away from the pulling user on %s, and verified\n", mark(tty, "OK"), b.Job, strings.Join(b.Revoked, ","), b.Target)
 	}
 	if b.QuotaSet > 0 {
 		fmt.Fprintf(w, "%s %s: set quota=%s on %s, and verified\n", mark(tty, "OK"), b.Job, report.Bytes(b.QuotaSet), b.Target)

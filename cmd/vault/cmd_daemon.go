@@ -94,6 +94,17 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		return nil
 	}
 
+	// The prune identity: a process of its own, started now while this one is root, in a new
+	// network namespace, dropping to prune_user; from here on only it destroys.
+	var worker *pruneWorker
+	if c.PruneUser != "" {
+		if worker, err = startPruneWorker(*path, s.err); err != nil {
+			return err
+		}
+		defer worker.Close()
+		log.Info("prune worker started", "user", c.PruneUser, "pid", worker.cmd.Process.Pid)
+	}
+
 	// --- for good: the delegated user, never root again -----------------------------------
 	privdrop.MustDrop(u)
 	log.Info("dropped privileges", "user", u.Name, "uid", u.UID, "gid", u.GID)
@@ -106,12 +117,16 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		checkBeforePull(cfgOf(c), j, store, journal, log)
-		return daemonPull(ctx, cfgOf(c), j, store, log)
+		return daemonPull(ctx, cfgOf(c), j, store, worker, log)
 	}, log.Named("daemon"))
 	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
 	d.Prune = func(ctx context.Context, j *conf.Job) {
-		run, err := pruneJob(ctx, d.Config(), store, journal, pruner, j, false, time.Now(), log)
+		runner := localPrune(pruner)
+		if worker != nil {
+			runner = workerPrune(worker)
+		}
+		run, err := pruneJob(ctx, d.Config(), store, journal, runner, j, false, time.Now(), log)
 		results, dry := run.Results, run.Dry
 		if err != nil {
 			log.Error("prune failed", "job", j.Name, "error", err)
@@ -220,7 +235,7 @@ var cfgOf = func(c *conf.Config) *conf.Config { return c }
 
 // daemonPull is one scheduled pull as the unprivileged user: datasets new on the source are
 // reported as needing bootstrap, never received.
-func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.Store, log hclog.Logger) *puller.Report {
+func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.Store, worker *pruneWorker, log hclog.Logger) *puller.Report {
 	pj, err := pullerJob(c, j)
 	if err != nil {
 		return &puller.Report{Job: j.Name, Err: err}
@@ -236,6 +251,9 @@ func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.S
 		Source: puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
 		Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
 		Log:    log.Named("puller"),
+	}
+	if worker != nil {
+		p.Abort = func(_ context.Context, ds zfs.Dataset) error { return worker.Abort(j.Name, ds) }
 	}
 	return p.Pull(ctx, pj, puller.Options{NoFull: true})
 }
@@ -334,6 +352,9 @@ func logBootstrap(log hclog.Logger, b *puller.BootstrapReport) {
 	}
 	if len(b.Delegated) > 0 {
 		l.Info("bootstrap: delegated and verified", "permissions", strings.Join(b.Delegated, ","))
+	}
+	if len(b.Revoked) > 0 {
+		l.Info("bootstrap: taken away from the pulling user and verified", "permissions", strings.Join(b.Revoked, ","))
 	}
 	if b.Err != nil {
 		l.Error("bootstrap failed; the job's pulls will report it", "error", b.Err)

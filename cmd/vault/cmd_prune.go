@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -71,11 +72,22 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 		}
 	}
 	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
+	runner := localPrune(ex)
+	if c.PruneUser != "" && os.Geteuid() == 0 {
+		// Root at the console: prune as the prune identity, apart from the network, as the
+		// daemon does.
+		w, err := startPruneWorker(*path, s.err)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		runner = workerPrune(w)
+	}
 	now := time.Now()
 	var all []verdictJSON
 	failed := false
 	for _, j := range jobs {
-		run, err := pruneJob(ctx, c, store, journal, ex, j, *dryRun, now, log)
+		run, err := pruneJob(ctx, c, store, journal, runner, j, *dryRun, now, log)
 		alarms := s.out
 		if *asJSON {
 			alarms = s.err
@@ -136,7 +148,7 @@ type pruneRun struct {
 // prune, raise the erased-snapshots alarm, which freezes their datasets (a dry run raises it for
 // its plan only, and saves nothing). It journals what it destroyed, with the GUIDs, which the
 // next ledger check subtracts.
-func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex *prune.Executor, j *conf.Job, dryRun bool, now time.Time, log hclog.Logger) (pruneRun, error) {
+func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex pruneRunner, j *conf.Job, dryRun bool, now time.Time, log hclog.Logger) (pruneRun, error) {
 	run := pruneRun{Dry: dryRun}
 	rules, err := prune.RulesFromConf(j.Prune, j.Location)
 	if err != nil {
@@ -157,7 +169,7 @@ func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *
 	} else if run.Erased, err = pruneErased(c, j, store, journal, st, run.Dry, log); err != nil {
 		return run, err
 	}
-	results, err := ex.RunGuarded(ctx, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
+	results, err := ex(ctx, j, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
 	if err != nil {
 		return run, err
 	}
@@ -180,6 +192,27 @@ func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *
 		}
 	}
 	return run, nil
+}
+
+// pruneRunner plans and (unless dry) destroys one job's target tree: in this process (legacy,
+// no prune_user) or in the prune worker.
+type pruneRunner func(ctx context.Context, j *conf.Job, root zfs.Dataset, r prune.Rules, g prune.Guard, now time.Time, dry bool) ([]prune.Result, error)
+
+// localPrune runs the executor in this process.
+func localPrune(ex *prune.Executor) pruneRunner {
+	return func(ctx context.Context, _ *conf.Job, root zfs.Dataset, r prune.Rules, g prune.Guard, now time.Time, dry bool) ([]prune.Result, error) {
+		return ex.RunGuarded(ctx, root, r, g, now, dry)
+	}
+}
+
+// workerPrune hands the job to the prune worker, which uses its own rules and clock and takes
+// only the freezes (reasons to keep). Acknowledged lying names are not sent: an ack is a reason
+// to destroy more, which the worker must not take from this process (until acks live where only
+// the worker and root write, a dataset with acknowledged liars stays frozen).
+func workerPrune(w *pruneWorker) pruneRunner {
+	return func(_ context.Context, j *conf.Job, _ zfs.Dataset, _ prune.Rules, g prune.Guard, _ time.Time, dry bool) ([]prune.Result, error) {
+		return w.Prune(j.Name, dry, g.Freezes)
+	}
 }
 
 // destroyedSnapshots gives what a prune destroyed with the GUIDs its plan listed them with.
