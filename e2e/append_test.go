@@ -76,7 +76,7 @@ EOF
 	// The delegation, read back from ZFS: the puller's set has nothing that destroys.
 	allow := labtest.Root(t, "zfs allow "+tgt)
 	puller := regexp.MustCompile(`(?m)^\s*user backup (\S+)$`).FindStringSubmatch(allow)
-	pruner := regexp.MustCompile(`(?m)^\s*user `+user+` (\S+)$`).FindStringSubmatch(allow)
+	pruner := regexp.MustCompile(`(?m)^\s*user ` + user + ` (\S+)$`).FindStringSubmatch(allow)
 	if puller == nil || pruner == nil {
 		t.Fatalf("zfs allow %s:\n%s", tgt, allow)
 	}
