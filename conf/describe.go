@@ -9,13 +9,20 @@ import (
 // Describe prints the resolved configuration for an operator at a console: the daemon's
 // settings, then per job what it pulls from where to where, the dataset each source dataset
 // lands in, when, its RPO, and its prune rules in words.
-func (c *Config) Describe(w io.Writer) {
+func (c *Config) Describe(w io.Writer) { c.DescribeWith(w, "") }
+
+// DescribeWith is Describe with the protection level the running OpenZFS gives (the caller
+// asks zfs; "" leaves the line out).
+func (c *Config) DescribeWith(w io.Writer, protection string) {
 	d := &describer{w: w}
 	d.line(0, "vault configuration, with defaults filled in")
 	d.line(0, "")
 	d.line(0, "daemon")
 	d.item(1, "runs as user", c.User)
 	d.item(1, "prunes as user", orNone(c.PruneUser, "", c.User+" (no prune_user: the pulling user holds destroy on the targets)"))
+	if protection != "" {
+		d.item(1, "protection", protection)
+	}
 	d.item(1, "state directory", c.StateDir)
 	d.item(1, "zfs, zpool", c.ZFSBinary+", "+c.ZpoolBinary)
 	d.item(1, "time zone", c.Timezone)

@@ -273,6 +273,7 @@ func (d *Daemon) Reload(next *conf.Config) (done []string, needRestart []string)
 	old := d.cfg
 	for _, c := range []struct{ name, a, b string }{
 		{"user", old.User, next.User},
+		{"prune_user", old.PruneUser, next.PruneUser},
 		{"state_dir", old.StateDir, next.StateDir},
 		{"zfs_binary", old.ZFSBinary, next.ZFSBinary},
 		{"max_parallel", fmt.Sprint(old.MaxParallel), fmt.Sprint(next.MaxParallel)},
@@ -281,7 +282,11 @@ func (d *Daemon) Reload(next *conf.Config) (done []string, needRestart []string)
 			needRestart = append(needRestart, fmt.Sprintf("%s (%q -> %q)", c.name, c.a, c.b))
 		}
 	}
+	if old.PruneUser != "" || next.PruneUser != "" {
+		needRestart = append(needRestart, pruneWorkerChanges(old, next)...)
+	}
 	keep := *next
+	keep.PruneUser = old.PruneUser
 	keep.User, keep.StateDir, keep.ZFSBinary, keep.MaxParallel = old.User, old.StateDir, old.ZFSBinary, old.MaxParallel
 	for name, l := range d.loops {
 		nj, ok := keep.Job(name)
@@ -312,6 +317,34 @@ func (d *Daemon) Reload(next *conf.Config) (done []string, needRestart []string)
 	}
 	slices.Sort(done)
 	return done, needRestart
+}
+
+// pruneWorkerChanges lists what a reload changes that the prune worker uses: the worker read the
+// configuration as root when the daemon started and never takes rules from the daemon (which
+// talks to the network), so those changes wait for a restart, and say so.
+func pruneWorkerChanges(old, next *conf.Config) []string {
+	var out []string
+	if old.PruneUser == "" {
+		return nil // no worker: prune runs in this process, with the new settings
+	}
+	for _, c := range []struct{ name, a, b string }{
+		{"timezone", old.Timezone, next.Timezone},
+		{"hold_prefix", old.HoldPrefix, next.HoldPrefix},
+	} {
+		if c.a != c.b {
+			out = append(out, fmt.Sprintf("%s for the prune worker (%q -> %q)", c.name, c.a, c.b))
+		}
+	}
+	for _, nj := range next.Jobs {
+		oj, ok := old.Job(nj.Name)
+		switch {
+		case !ok:
+			out = append(out, "prune of the new job "+nj.Name+" (the prune worker does not know it)")
+		case oj.Target != nj.Target || jobKey(conf.Job{Prune: oj.Prune}) != jobKey(conf.Job{Prune: nj.Prune}):
+			out = append(out, "prune settings or target of job "+nj.Name+" for the prune worker")
+		}
+	}
+	return out
 }
 
 // jobKey is a job's settings as comparable text (a schedule compares by its spec).

@@ -179,3 +179,41 @@ func TestPruneScheduleFiresAndWaitsForPulls(t *testing.T) {
 	go func() { _ = d.Run(ctx) }()
 	require.Eventually(t, func() bool { return prunes.Load() == 1 }, 3*time.Second, 10*time.Millisecond, "the prune schedule did not fire")
 }
+
+// With a prune worker, which read the configuration once as root, a reload says which prune
+// changes wait for a restart; without one, prune changes apply at once.
+func TestReloadSaysThePruneWorkerKeepsItsConfiguration(t *testing.T) {
+	c := config(t, 2, "a", "b")
+	c.PruneUser = "vault-prune"
+	d := New(c, newGate().pull, hclog.NewNullLogger())
+	next := config(t, 2, "a", "b", "c")
+	next.PruneUser = "vault-prune"
+	next.Jobs[1].Prune.MinKeep = 11
+	_, restart := d.Reload(next)
+	got := strings.Join(restart, "; ")
+	for _, want := range []string{"prune of the new job c", "prune settings or target of job b"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("needs restart: %q, want %q in it", got, want)
+		}
+	}
+	if strings.Contains(got, "job a") {
+		t.Errorf("needs restart: %q names job a, which did not change", got)
+	}
+
+	next2 := config(t, 2, "a", "b", "c")
+	_, restart = d.Reload(next2)
+	if got := strings.Join(restart, "; "); !strings.Contains(got, `prune_user ("vault-prune" -> "")`) {
+		t.Errorf("needs restart: %q, want the prune_user change", got)
+	}
+	if d.Config().PruneUser != "vault-prune" {
+		t.Errorf("prune_user changed without a restart: %q", d.Config().PruneUser)
+	}
+
+	legacy := config(t, 2, "a")
+	dl := New(legacy, newGate().pull, hclog.NewNullLogger())
+	changed := config(t, 2, "a", "b")
+	changed.Jobs[0].Prune.MinKeep = 9
+	if _, restart := dl.Reload(changed); len(restart) != 0 {
+		t.Errorf("without a prune worker a reload needs no restart, got %q", restart)
+	}
+}

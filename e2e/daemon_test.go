@@ -15,6 +15,12 @@ import (
 // waitFor polls a lab script until it exits 0, failing the test after timeout.
 func waitFor(t *testing.T, what string, timeout time.Duration, script string) string {
 	t.Helper()
+	return waitForLogging(t, "/tmp/daemon.log", what, timeout, script)
+}
+
+// waitForLogging is waitFor for a daemon that logs to log.
+func waitForLogging(t *testing.T, log, what string, timeout time.Duration, script string) string {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		res := labtest.Try(t, "", script)
@@ -22,7 +28,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, script string) st
 			return res.Stdout
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s; last try:\n%s\ndaemon log:\n%s", timeout, what, res, labtest.Root(t, "tail -30 /tmp/daemon.log || true"))
+			t.Fatalf("waited %s for %s; last try:\n%s\ndaemon log:\n%s", timeout, what, res, labtest.Root(t, "tail -60 "+log+" || true"))
 		}
 		time.Sleep(time.Second)
 	}

@@ -114,8 +114,20 @@ type Status struct {
 	Time time.Time   `json:"time"`
 	Jobs []JobStatus `json:"jobs"`
 
+	// Protection is how far history is out of the pulling process's reach (nil: not known,
+	// as when status runs away from the vault's zfs).
+	Protection *Protection `json:"protection,omitempty"`
+
 	// Location is where the table shows times (the configuration's timezone).
 	Location *time.Location `json:"-"`
+}
+
+// Protection is the vault's protection level (puller.Protection): its name, the OpenZFS kernel
+// module's release it was judged from ("" when unknown), and a line for the operator.
+type Protection struct {
+	Level  string `json:"level"`
+	ZFS    string `json:"zfs,omitempty"`
+	Detail string `json:"detail"`
 }
 
 // JobStatus is one job: its own findings (a job never run, or whose last run could not start),
@@ -559,10 +571,11 @@ func (s Status) rows() []row {
 // JSON is the status as `vault status --json` prints it: the time, the summary and the jobs.
 func (s Status) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(struct {
-		Time    time.Time   `json:"time"`
-		Summary Summary     `json:"summary"`
-		Jobs    []JobStatus `json:"jobs"`
-	}{s.Time.UTC(), s.Summary(), s.utcJobs()}, "", "  ")
+		Time       time.Time   `json:"time"`
+		Summary    Summary     `json:"summary"`
+		Protection *Protection `json:"protection,omitempty"`
+		Jobs       []JobStatus `json:"jobs"`
+	}{s.Time.UTC(), s.Summary(), s.Protection, s.utcJobs()}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode the status: %w", err)
 	}
@@ -672,6 +685,9 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 		what = fmt.Sprintf("%d dataset(s) and %d job(s) without any, in %d job(s)", sum.Datasets, n, sum.Jobs)
 	}
 	fmt.Fprintf(&b, "\noverall %s: %s: %d ok, %d warn, %d crit, %d unknown\n", sum.Level, what, sum.OK, sum.Warn, sum.Crit, sum.Unknown)
+	if s.Protection != nil {
+		fmt.Fprintf(&b, "protection %s\n", s.Protection.Detail)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

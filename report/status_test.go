@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/belltech/vault/conf"
@@ -510,4 +511,23 @@ func TestSummary(t *testing.T) {
 	if got != want {
 		t.Errorf("summary: got %+v, want %+v", got, want)
 	}
+}
+
+func TestStatusShowsTheProtection(t *testing.T) {
+	st := Status{Time: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)}
+	var without strings.Builder
+	require.NoError(t, st.WriteTable(&without, false))
+	assert.NotContains(t, without.String(), "protection")
+
+	st.Protection = &Protection{Level: "append-only", ZFS: "2.4.4", Detail: "append-only (OpenZFS 2.4.4): no destroy"}
+	var with strings.Builder
+	require.NoError(t, st.WriteTable(&with, false))
+	assert.Contains(t, with.String(), "\nprotection append-only (OpenZFS 2.4.4): no destroy\n")
+	b, err := st.JSON()
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"protection": {
+    "level": "append-only",
+    "zfs": "2.4.4",
+    "detail": "append-only (OpenZFS 2.4.4): no destroy"
+  }`)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/puller"
 )
 
 func init() {
@@ -68,7 +69,13 @@ func runConfigCheck(s *stdio, args []string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	c.Describe(s.out)
+	protection := ""
+	if p, ok := vaultProtection(context.Background(), c); ok {
+		protection = p.Detail
+	} else {
+		protection = puller.ProtectionOf(nil, c.PruneUser != "").Explain("") + " (no " + c.ZFSBinary + " on this host)"
+	}
+	c.DescribeWith(s.out, protection)
 	return nil
 }
 

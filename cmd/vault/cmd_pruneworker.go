@@ -86,7 +86,7 @@ func (w *worker) handle(ctx context.Context, line []byte) prunework.Response {
 	resp := prunework.Response{Job: req.Job}
 	j, ok := w.c.Job(req.Job)
 	if !ok {
-		resp.Error = fmt.Sprintf("no job named %q in the prune worker's configuration", req.Job)
+		resp.Error = fmt.Sprintf("no job named %q in the configuration the prune worker started with; restart the daemon to prune a job added since", req.Job)
 		return resp
 	}
 	root, err := zfs.ParseDataset(j.Target)

@@ -62,6 +62,9 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	for _, msg := range fillHoldings(ctx, c, jobs, &st) {
 		fmt.Fprintf(s.err, "vault status: %s\n", msg)
 	}
+	if p, ok := vaultProtection(ctx, c); ok {
+		st.Protection = &p
+	}
 	if *asJSON {
 		b, err := st.JSON()
 		if err != nil {
