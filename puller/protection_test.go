@@ -8,7 +8,9 @@ import (
 )
 
 func TestProtectionOf(t *testing.T) {
-	v := func(major, minor, patch int) *zfs.Version { return &zfs.Version{Major: major, Minor: minor, Patch: patch} }
+	v := func(major, minor, patch int) *zfs.Version {
+		return &zfs.Version{Major: major, Minor: minor, Patch: patch}
+	}
 	for _, tc := range []struct {
 		kernel  *zfs.Version
 		pruner  bool
