@@ -73,6 +73,9 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	}
 	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
 	runner := localPrune(ex)
+	if c.PruneUser != "" && os.Geteuid() != 0 && !*dryRun {
+		return usageErrorf("prune_user is %s: run vault prune as root, which prunes as %s apart from the network (--dry-run plans as any user who can read the state)", c.PruneUser, c.PruneUser)
+	}
 	if c.PruneUser != "" && os.Geteuid() == 0 {
 		// Root at the console: prune as the prune identity, apart from the network, as the
 		// daemon does.
