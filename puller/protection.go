@@ -63,12 +63,12 @@ func (p Protection) Explain(version string) string {
 	}
 	switch p {
 	case ProtectionNone:
-		return fmt.Sprintf("none (%s): the pulling user holds destroy; set prune_user to take it away", on)
+		return fmt.Sprintf("none (%s): the pulling user holds destroy; set prune_user", on)
 	case ProtectionDetected:
-		return fmt.Sprintf("receive-implies-rollback (%s): the pulling user holds no destroy, but its receive can roll history back; that is detected (CRIT), not prevented, until OpenZFS 2.4", on)
+		return fmt.Sprintf("receive-implies-rollback (%s): no destroy, but receive can roll back: detected, not prevented", on)
 	case ProtectionAppendOnly:
-		return fmt.Sprintf("append-only (%s): the pulling user holds receive:append and nothing that destroys", on)
+		return fmt.Sprintf("append-only (%s): the pulling user cannot destroy or force a receive", on)
 	default:
-		return fmt.Sprintf("unknown (%s): cannot tell whether receive can roll history back", on)
+		return fmt.Sprintf("unknown (%s): cannot tell whether receive can roll back", on)
 	}
 }

@@ -20,7 +20,7 @@ func TestProtectionOf(t *testing.T) {
 		{v(2, 4, 4), true, ProtectionAppendOnly, "append-only (OpenZFS 2.4.4)"},
 		{v(3, 0, 0), true, ProtectionAppendOnly, "append-only"},
 		{v(2, 3, 2), true, ProtectionDetected, "receive-implies-rollback (OpenZFS 2.3.2)"},
-		{v(2, 1, 11), true, ProtectionDetected, "detected (CRIT), not prevented"},
+		{v(2, 1, 11), true, ProtectionDetected, "detected, not prevented"},
 		{v(2, 4, 4), false, ProtectionNone, "set prune_user"},
 		{nil, false, ProtectionNone, "none (OpenZFS version unknown)"},
 		{nil, true, ProtectionUnknown, "unknown (OpenZFS version unknown)"},
