@@ -139,6 +139,9 @@ EOF
 			t.Errorf("as the pulling user, %s succeeded: %s", what, res)
 		}
 	}
+	// The attacker releases the vault's holds first (the pulling user holds release): a held
+	// snapshot would make the rollback fail with "dataset is busy".
+	labtest.As(t, "backup", "zfs list -H -t snapshot -o name "+dst+" | xargs -r zfs holds -H | while IFS=$'\\t' read -r snap tag _; do zfs release \"$tag\" \"$snap\"; done")
 	attack := labtest.Try(t, "backup", "zfs send -i @2026-11-20_00.00.00--1w "+src+"/fs@"+later+" | zfs receive -F -u "+dst)
 	kept := labtest.Try(t, "", "zfs list -H -o name "+dst+"@"+now)
 	if appendOnly {
@@ -153,4 +156,8 @@ EOF
 			t.Logf("detected: %s", strings.TrimSpace(out))
 		}
 	}
+
+	// The worker dies with the daemon, even one killed outright.
+	labtest.Root(t, "kill -9 $(cat /tmp/vault-apo.pid)")
+	waitForLogging(t, log, "the prune worker to end with the daemon", 30*time.Second, "st=$(awk '/^State:/{print $2}' /proc/"+wpid+"/status 2>/dev/null || true); test -z \"$st\" -o \"$st\" = Z")
 }

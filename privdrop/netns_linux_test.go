@@ -4,11 +4,14 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 const netnsEnv = "VAULT_PRIVDROP_NETNS"
@@ -48,4 +51,23 @@ func TestIsolatedChild(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	require.True(t, strings.HasPrefix(string(out), "isolated: "), "%s", out)
 	require.Contains(t, string(out), "network is unreachable")
+}
+
+func TestArmParentDeath(t *testing.T) {
+	// The setting belongs to the calling thread: read it back on the same one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := ArmParentDeath(os.Getppid()); err != nil {
+		t.Fatalf("ArmParentDeath(parent): %v", err)
+	}
+	var got int32
+	if _, _, e := unix.Syscall(unix.SYS_PRCTL, unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&got)), 0); e != 0 {
+		t.Fatalf("PR_GET_PDEATHSIG: %v", e)
+	}
+	if got != int32(unix.SIGKILL) {
+		t.Errorf("parent-death signal %d, want SIGKILL", got)
+	}
+	if err := ArmParentDeath(os.Getppid() + 1<<22); err == nil {
+		t.Error("ArmParentDeath of a pid that is not the parent: no error")
+	}
 }

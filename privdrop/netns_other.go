@@ -11,3 +11,7 @@ func IsolatedAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
 // CheckNoNetwork returns ErrNoNetNS: without network namespaces nothing keeps the process off
 // the network.
 func CheckNoNetwork() error { return ErrNoNetNS }
+
+// ArmParentDeath does nothing outside Linux: a worker ends when its parent's end of its stdin
+// closes.
+func ArmParentDeath(parent int) error { return nil }

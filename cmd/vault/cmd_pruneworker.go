@@ -47,9 +47,13 @@ func runPruneWorker(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("prune_user (in %s): %w", *path, err)}
 	}
+	parent := os.Getppid()
 	switch os.Geteuid() {
 	case 0:
 		privdrop.MustDrop(u)
+		if err := privdrop.ArmParentDeath(parent); err != nil {
+			return fmt.Errorf("the prune worker: %w", err)
+		}
 	case u.UID:
 	default:
 		return usageErrorf("the prune worker runs as root (it drops to %s) or as %s, not as uid %d", u.Name, u.Name, os.Geteuid())
