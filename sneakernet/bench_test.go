@@ -40,7 +40,7 @@ func BenchmarkImport(b *testing.B) {
 	e := benchExport(b, size)
 	s := e.read(b)
 	ids := []age.Identity{testIdentity(b, 0)}
-	media := os.DirFS(e.dir)
+	media := testMedia(b, e.dir)
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
@@ -99,7 +99,7 @@ func BenchmarkImportVsAge(b *testing.B) {
 	s := e.read(b)
 	all := concatenate(b, e)
 	id := testIdentity(b, 0)
-	media := os.DirFS(e.dir)
+	media := testMedia(b, e.dir)
 	ageCLI, _ := exec.LookPath("age")
 	idFile := filepath.Join(e.dir, "vault.age")
 	if err := os.WriteFile(idFile, []byte(testIdentities[0]+"\n"), 0o600); err != nil {
@@ -176,7 +176,7 @@ func BenchmarkImportPeakMemory(b *testing.B) {
 	s := e.read(b)
 	ids := []age.Identity{testIdentity(b, 0)}
 	run := func() {
-		if _, err := Import(context.Background(), s, os.DirFS(e.dir), ids, io.Discard); err != nil {
+		if _, err := Import(context.Background(), s, testMedia(b, e.dir), ids, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -28,15 +28,22 @@ const MinPassphraseLen = 12
 
 // readBreakGlass reads the manifest's break-glass file from media and checks it against
 // the manifest: a regular file of its size and SHA-256.
-func readBreakGlass(m *Manifest, media fs.FS) ([]byte, error) {
+func readBreakGlass(m *Manifest, media *Media) ([]byte, error) {
 	bg := m.BreakGlass
 	if bg == nil {
 		return nil, ErrNoBreakGlass
 	}
+	if media == nil {
+		return nil, errors.New("no media")
+	}
 	name := "break-glass file " + bg.File
-	f, err := media.Open(bg.File)
+	f, err := media.open("break-glass file", bg.File)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s is missing: copy it from the export media into the directory of the manifest", name)
+	}
+	var nr *NotRegularError
+	if errors.As(err, &nr) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", name, err)
@@ -45,9 +52,6 @@ func readBreakGlass(m *Manifest, media fs.FS) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
 	}
 	if fi.Size() != bg.Bytes {
 		return nil, fmt.Errorf("%s is %d bytes, the manifest says %d; copy it again from the export media", name, fi.Size(), bg.Bytes)
@@ -65,7 +69,7 @@ func readBreakGlass(m *Manifest, media fs.FS) ([]byte, error) {
 // checkBreakGlass verifies the break-glass file, if the manifest lists one: an import
 // checks every file of the export, so that media whose break-glass copy is damaged is
 // found while the export can still be made again.
-func checkBreakGlass(m *Manifest, media fs.FS) error {
+func checkBreakGlass(m *Manifest, media *Media) error {
 	if m.BreakGlass == nil {
 		return nil
 	}
@@ -77,7 +81,7 @@ func checkBreakGlass(m *Manifest, media fs.FS) error {
 // manifest first) with passphrase and returns the identity it holds, for [Preflight] and
 // [Import] in place of the vault's identity. Opening it costs age's scrypt work: about a
 // second and 256 MiB of memory with the default work factor.
-func BreakGlassIdentities(s *Signed, media fs.FS, passphrase string) ([]age.Identity, error) {
+func BreakGlassIdentities(s *Signed, media *Media, passphrase string) ([]age.Identity, error) {
 	if s == nil {
 		return nil, errors.New("no verified manifest")
 	}

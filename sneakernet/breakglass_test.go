@@ -76,9 +76,9 @@ func TestBreakGlassRoundTrip(t *testing.T) {
 
 	// With vault and the passphrase instead of the vault's identity.
 	s := e.read(t)
-	ids, err := BreakGlassIdentities(s, os.DirFS(e.dir), testPassphrase)
+	ids, err := BreakGlassIdentities(s, testMedia(t, e.dir), testPassphrase)
 	require.NoError(t, err)
-	require.NoError(t, Preflight(s, os.DirFS(e.dir), ids))
+	require.NoError(t, Preflight(s, testMedia(t, e.dir), ids))
 	out, n, err := e.importTo(t, ids...)
 	require.NoError(t, err)
 	require.EqualValues(t, len(data), n)
@@ -98,7 +98,7 @@ func TestBreakGlassRefusals(t *testing.T) {
 	data := randomBytes(50_000, 8)
 	e := withBreakGlass(t, data)
 	s := e.read(t)
-	media := os.DirFS(e.dir)
+	media := testMedia(t, e.dir)
 
 	_, err := BreakGlassIdentities(s, media, "not the passphrase at all")
 	require.ErrorIs(t, err, ErrWrongPassphrase)
@@ -106,7 +106,7 @@ func TestBreakGlassRefusals(t *testing.T) {
 
 	plain := doExport(t, data, nil)
 	require.Nil(t, plain.m.BreakGlass)
-	_, err = BreakGlassIdentities(plain.read(t), os.DirFS(plain.dir), testPassphrase)
+	_, err = BreakGlassIdentities(plain.read(t), testMedia(t, plain.dir), testPassphrase)
 	require.ErrorIs(t, err, ErrNoBreakGlass)
 
 	// A damaged or missing break-glass file is refused by every import, before any byte is
@@ -245,7 +245,7 @@ func TestManifestGoldenBreakGlass(t *testing.T) {
 	want, err := os.ReadFile(mpath)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(data), "manifest encoding changed; run go test -update if that is intended")
-	s, err := ReadManifest(os.DirFS("testdata"), "example-breakglass.manifest", pinned(testSigningKey(1)))
+	s, err := ReadManifest(testMedia(t, "testdata"), "example-breakglass.manifest", pinned(testSigningKey(1)))
 	require.NoError(t, err)
 	require.Equal(t, *m, s.Manifest())
 	// Manifest returns a copy: changing it does not change the verified one.

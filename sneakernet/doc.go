@@ -2,7 +2,8 @@
 // encrypted with age, cut into volumes that fit removable media, and described by a manifest
 // that the exporting host signs. It runs no zfs command and owns no terminal: [Export] takes
 // the stream as an io.Reader and writes files in one directory; [ReadManifest] and [Import]
-// read from an fs.FS and write the stream to an io.Writer (zfs receive's stdin).
+// read the export's directory through a [Media] and write the stream to an io.Writer (zfs
+// receive's stdin).
 //
 // # Files
 //
@@ -85,6 +86,11 @@
 // accepts. Whether the signer may export that dataset, where it lands, and whether the base
 // guid is on the target (or the new one already is: a replay) are the caller's decisions,
 // from [Signed.Signer] and the manifest's fields.
+//
+// Every file read from the media is opened by one function: in the export's directory only,
+// with O_NOFOLLOW and O_NONBLOCK, and refused unless fstat on the open descriptor says it is
+// a regular file ([NotRegularError]); so a named pipe cannot hang an import, and a symbolic
+// link (to /dev/zero, or to a file elsewhere) is not followed.
 //
 // [Import] first checks that every volume is present, a regular file and exactly its size,
 // so a missing, truncated or padded volume, or two swapped volumes of different sizes, are

@@ -101,7 +101,7 @@ func (e *exported) manifestName() string { return e.o.Name + ".manifest" }
 // read verifies the export's manifest trusting the test signing key 1.
 func (e *exported) read(t testing.TB) *Signed {
 	t.Helper()
-	s, err := ReadManifest(os.DirFS(e.dir), e.manifestName(), pinned(testSigningKey(1)))
+	s, err := ReadManifest(testMedia(t, e.dir), e.manifestName(), pinned(testSigningKey(1)))
 	require.NoError(t, err)
 	return s
 }
@@ -120,18 +120,27 @@ func doExport(t testing.TB, data []byte, change func(*ExportOptions)) *exported 
 	return e
 }
 
+// testMedia opens dir as media, closed when the test ends.
+func testMedia(t testing.TB, dir string) *Media {
+	t.Helper()
+	m, err := OpenMedia(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
 // recorder is an io.Writer that keeps what it is given, like zfs receive's stdin.
 type recorder struct{ bytes.Buffer }
 
 // importTo imports e with ids into a recorder, reading the manifest first.
 func (e *exported) importTo(t testing.TB, ids ...age.Identity) (*recorder, int64, error) {
 	t.Helper()
-	s, err := ReadManifest(os.DirFS(e.dir), e.manifestName(), pinned(testSigningKey(1)))
+	s, err := ReadManifest(testMedia(t, e.dir), e.manifestName(), pinned(testSigningKey(1)))
 	if err != nil {
 		return &recorder{}, 0, err
 	}
 	var out recorder
-	n, err := Import(context.Background(), s, os.DirFS(e.dir), ids, &out)
+	n, err := Import(context.Background(), s, testMedia(t, e.dir), ids, &out)
 	return &out, n, err
 }
 

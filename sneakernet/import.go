@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"filippo.io/age"
 )
@@ -66,6 +67,10 @@ func (e *VolumeError) Error() string {
 	case Missing:
 		return v + " is missing: copy it from the export media into the directory of the manifest"
 	case NotRegular:
+		var nr *NotRegularError
+		if errors.As(e.Err, &nr) {
+			return v + " is " + nr.Kind + ", not a regular file: the media is not a vault export"
+		}
 		return v + " is not a regular file"
 	case Truncated:
 		return fmt.Sprintf("%s is truncated: %d bytes, the manifest says %d; copy it again from the export media", v, e.Size, e.Want)
@@ -100,17 +105,26 @@ var ErrWrongIdentity = errors.New("none of the age identities can decrypt this e
 //
 // Before it reads any data Import checks that every volume is there with its size. It opens
 // volumes by their names in the manifest, which [VerifyManifest] has checked are plain base
-// names; media should refuse symlinks out of the directory (use os.Root.FS).
-func Import(ctx context.Context, s *Signed, media fs.FS, ids []age.Identity, out io.Writer) (int64, error) {
+// names, through media, which reads only regular files in its directory.
+//
+// Import returns soon after ctx ends, with ctx's error, even if a read of the media is stuck
+// (a failing device): the goroutine that reads then closes its volume when the read returns.
+func Import(ctx context.Context, s *Signed, media *Media, ids []age.Identity, out io.Writer) (int64, error) {
 	if s == nil {
 		return 0, errors.New("cannot import: no verified manifest")
 	}
 	if len(ids) == 0 {
 		return 0, errors.New("cannot import: no age identities")
 	}
+	if media == nil {
+		return 0, errors.New("cannot import: no media")
+	}
 	m := &s.m
 	im := &importer{m: m, media: media, hashes: decodeHashes(m)}
 	for i := range m.Volumes {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("cannot import: %w", err)
+		}
 		if err := im.preflight(i); err != nil {
 			return 0, err
 		}
@@ -206,7 +220,7 @@ func copyHoldingBack(out io.Writer, r io.Reader, v *verifier, want int64) (int64
 // importer reads and checks volumes.
 type importer struct {
 	m      *Manifest
-	media  fs.FS
+	media  *Media
 	hashes [][32]byte
 
 	indexOnce sync.Once
@@ -220,9 +234,15 @@ func (im *importer) volErr(i int, r Reason) *VolumeError {
 // open opens volume i and checks its size.
 func (im *importer) open(i int) (fs.File, error) {
 	v := im.m.Volumes[i]
-	f, err := im.media.Open(v.File)
+	f, err := im.media.open("", v.File)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, im.volErr(i, Missing)
+	}
+	var nr *NotRegularError
+	if errors.As(err, &nr) {
+		e := im.volErr(i, NotRegular)
+		e.Err = nr
+		return nil, e
 	}
 	if err != nil {
 		e := im.volErr(i, ReadFailed)
@@ -234,12 +254,6 @@ func (im *importer) open(i int) (fs.File, error) {
 		f.Close()
 		e := im.volErr(i, ReadFailed)
 		e.Err = err
-		return nil, e
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		e := im.volErr(i, NotRegular)
-		e.Err = fmt.Errorf("mode %v", fi.Mode())
 		return nil, e
 	}
 	if size := fi.Size(); size != v.Bytes {
@@ -322,6 +336,7 @@ type job struct {
 // against the manifest; Read hands out a segment's bytes only once its hash has matched,
 // and in order. Reading, hashing and decrypting overlap, and the pool bounds the memory.
 type verifier struct {
+	ctx   context.Context
 	im    *importer
 	order chan *job   // every job, in segment order, for Read
 	work  chan *job   // jobs to hash
@@ -349,6 +364,7 @@ func pipelineSize(segSize int64, segments int) (buffers, workers int) {
 func newVerifier(ctx context.Context, im *importer) *verifier {
 	buffers, workers := pipelineSize(im.m.SegmentSize, len(im.hashes))
 	v := &verifier{
+		ctx:   ctx,
 		im:    im,
 		order: make(chan *job, buffers+1),
 		work:  make(chan *job, buffers),
@@ -392,7 +408,15 @@ func (v *verifier) Read(p []byte) (int, error) {
 			v.free <- v.cur.buf // never blocks: free has room for every buffer
 			v.cur = nil
 		}
-		j := <-v.order
+		var j *job
+		select {
+		case j = <-v.order:
+		case <-v.ctx.Done():
+			// Normally the reader sees it too and queues its error; but it may be stuck
+			// in a read of the media that no context ends.
+			v.err = fmt.Errorf("cannot import: %w", v.ctx.Err())
+			continue
+		}
 		<-j.done
 		switch {
 		case j.err != nil:
@@ -419,10 +443,27 @@ func (v *verifier) failure() error {
 // complete reports whether every volume was read to its end and every segment verified.
 func (v *verifier) complete() bool { return v.err == io.EOF && len(v.unread) == 0 }
 
-// stop ends the reader and the workers and waits for them, so that no volume stays open.
+// stopGrace is how long stop waits for the reader after the context ended.
+const stopGrace = time.Second
+
+// stop ends the reader and the workers and waits for them, so that no volume stays open;
+// once the context has ended it waits only stopGrace, since the reader may be stuck in a
+// read of the media (a failing device), which it finishes, closing its volume, on its own.
 func (v *verifier) stop() {
 	close(v.quit)
-	v.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		v.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-v.ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(stopGrace):
+		}
+	}
 }
 
 var errStopped = errors.New("import stopped")

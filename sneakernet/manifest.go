@@ -171,12 +171,25 @@ func parseManifest(data []byte) (*Manifest, error) {
 	if len(data) > MaxManifestSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidManifest, MaxManifestSize)
 	}
+	switch rest := bytes.TrimLeft(data, jsonSpace); {
+	case len(rest) == 0:
+		return nil, fmt.Errorf("%w: it is empty", ErrInvalidManifest)
+	case rest[0] != '{':
+		return nil, fmt.Errorf("%w: %s", ErrInvalidManifest, notJSONObject(rest))
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
 		if f := peekFormat(data); f != "" && f != Format {
 			return nil, unsupportedFormat(f)
+		}
+		var se *json.SyntaxError
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("%w: the JSON object is cut short", ErrInvalidManifest)
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("%w: not JSON: %v", ErrInvalidManifest, err)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
 	}
@@ -211,6 +224,9 @@ func peekFormat(data []byte) string {
 }
 
 func unsupportedFormat(f string) error {
+	if f == "" {
+		return fmt.Errorf(`%w: it has no "format" field: it is not a vault export manifest`, ErrInvalidManifest)
+	}
 	return fmt.Errorf("%w: format %s is not %q; it was written by another version of vault",
 		ErrInvalidManifest, quoteTrunc(f, 60), Format)
 }

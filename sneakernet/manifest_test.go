@@ -72,7 +72,7 @@ func TestManifestGolden(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, string(wantSig), string(sig))
 
-	s, err := ReadManifest(os.DirFS("testdata"), "example.manifest", pinned(testSigningKey(1)))
+	s, err := ReadManifest(testMedia(t, "testdata"), "example.manifest", pinned(testSigningKey(1)))
 	require.NoError(t, err)
 	require.Equal(t, *m, s.Manifest())
 }
@@ -161,8 +161,14 @@ func TestParseManifestStrict(t *testing.T) {
 		{"guid as a number", bytes.Replace(good, []byte(`"to_guid": "1234567890123456789"`), []byte(`"to_guid": 1234567890123456789`), 1), "invalid manifest"},
 		{"invalid snapshot name", bytes.Replace(good, []byte(`"to_snapshot": "tank/data@auto-2025-03-04"`), []byte(`"to_snapshot": "tank/data@-rf"`), 1), "starts with '-'"},
 		{"future format with new fields", []byte(`{"format": "vault-sneakernet/2", "chunks": []}`), `format "vault-sneakernet/2" is not "vault-sneakernet/1"`},
-		{"not JSON", []byte("PK\x03\x04"), "invalid manifest: invalid character"},
-		{"empty", nil, "invalid manifest: EOF"},
+		{"not JSON", []byte("PK\x03\x04"), "invalid manifest: it is not a JSON object"},
+		{"empty", nil, "invalid manifest: it is empty"},
+		{"white space", []byte(" \n\t\r\n"), "invalid manifest: it is empty"},
+		{"null", []byte("null\n"), "invalid manifest: it is JSON null, not an object"},
+		{"array", []byte("[]\n"), "invalid manifest: it is a JSON array, not an object"},
+		{"empty object", []byte("{}\n"), `invalid manifest: it has no "format" field: it is not a vault export manifest`},
+		{"cut short", good[:len(good)/2], "invalid manifest: the JSON object is cut short"},
+		{"not JSON inside", []byte(`{"format": x}`), "invalid manifest: not JSON: invalid character 'x'"},
 		{"too long", make([]byte, MaxManifestSize+1), "longer than"},
 	}
 	for _, tt := range tests {
@@ -170,6 +176,7 @@ func TestParseManifestStrict(t *testing.T) {
 			_, err := parseManifest(tt.data)
 			require.ErrorIs(t, err, ErrInvalidManifest)
 			require.ErrorContains(t, err, tt.want)
+			require.NotContains(t, err.Error(), "EOF")
 		})
 	}
 }

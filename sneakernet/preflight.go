@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 
 	"filippo.io/age"
@@ -16,9 +15,12 @@ import (
 // export: every volume is there, a regular file of its size (a swap is named), the first
 // segment matches its hash, the break-glass file (if the export has one) matches, and one of ids opens the age header. A caller runs it before
 // starting zfs receive, so that these refusals start none; Import checks all of it again.
-func Preflight(s *Signed, media fs.FS, ids []age.Identity) error {
+func Preflight(s *Signed, media *Media, ids []age.Identity) error {
 	if s == nil {
 		return errors.New("no verified manifest")
+	}
+	if media == nil {
+		return errors.New("no media")
 	}
 	if len(ids) == 0 {
 		return errors.New("no age identities")

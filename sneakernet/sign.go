@@ -124,14 +124,28 @@ func VerifyManifest(manifest, sig []byte, trusted TrustFunc) (*Signed, error) {
 	return &Signed{m: *m, signer: name, key: key}, nil
 }
 
+// ErrNotManifest is wrapped by the error of [ReadManifest] for a file that is not a vault
+// export manifest at all: empty, or not a JSON object that starts with the "format" field,
+// as every manifest does. ReadManifest decides it from the first bytes alone, before the
+// signature is checked (nothing is parsed).
+var ErrNotManifest = errors.New("not a vault export manifest")
+
 // ReadManifest reads the manifest file name and its signature file (name + [SigSuffix])
-// from media and verifies them with [VerifyManifest].
-func ReadManifest(media fs.FS, name string, trusted TrustFunc) (*Signed, error) {
-	data, err := readLimited(media, name, MaxManifestSize)
+// from media and verifies them with [VerifyManifest]. A file that cannot be a manifest
+// (empty, or not a JSON object starting with "format") is refused with [ErrNotManifest]
+// before the signature file is read.
+func ReadManifest(media *Media, name string, trusted TrustFunc) (*Signed, error) {
+	if media == nil {
+		return nil, errors.New("no media")
+	}
+	data, err := readLimited(media, "manifest", name, MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := readLimited(media, name+SigSuffix, maxSigFileSize)
+	if err := looksLikeManifest(name, data); err != nil {
+		return nil, err
+	}
+	sig, err := readLimited(media, "signature file", name+SigSuffix, maxSigFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w; copy it from the export media together with the manifest", err)
 	}
@@ -141,20 +155,66 @@ func ReadManifest(media fs.FS, name string, trusted TrustFunc) (*Signed, error) 
 	return VerifyManifest(data, sig, trusted)
 }
 
-// readLimited reads the regular file name from fsys, refusing one longer than limit.
-func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
-	f, err := fsys.Open(name)
+// looksLikeManifest refuses, with [ErrNotManifest], a file that cannot be a manifest
+// whatever its signature: the canonical encoding starts with '{' and the "format" field.
+// It only compares bytes; the manifest is parsed only once its signature has verified.
+func looksLikeManifest(name string, data []byte) error {
+	name = "manifest " + displayName(name)
+	rest := bytes.TrimLeft(data, jsonSpace)
+	switch {
+	case len(data) == 0:
+		return fmt.Errorf("%s is empty: %w; copy it again from the export media", name, ErrNotManifest)
+	case len(rest) == 0:
+		return fmt.Errorf("%s holds only white space: %w; copy it again from the export media", name, ErrNotManifest)
+	case rest[0] != '{':
+		return fmt.Errorf("%s is %w: %s", name, ErrNotManifest, notJSONObject(rest))
+	}
+	if !bytes.HasPrefix(bytes.TrimLeft(rest[1:], jsonSpace), []byte(`"format"`)) {
+		return fmt.Errorf(`%s is %w: it is not a JSON object that starts with the "format" field, as every manifest does`, name, ErrNotManifest)
+	}
+	return nil
+}
+
+// jsonSpace is the white space JSON allows between tokens.
+const jsonSpace = " \t\r\n"
+
+// notJSONObject says what data, which does not start with '{' after white space, is instead.
+func notJSONObject(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("null")):
+		return "it is JSON null, not an object"
+	case data[0] == '[':
+		return "it is a JSON array, not an object"
+	}
+	return "it is not a JSON object"
+}
+
+// displayName returns a file name as it is when it is made of the characters of an export's
+// file names, quoted otherwise, so that a message stays one line.
+func displayName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if !baseNameChar(name[i]) {
+			return quoteTrunc(name, 200)
+		}
+	}
+	if name == "" {
+		return `""`
+	}
+	return name
+}
+
+// readLimited reads the regular file name from media, refusing one longer than limit. what
+// names the file in the error for a file that is not regular.
+func readLimited(media *Media, what, name string, limit int64) ([]byte, error) {
+	f, err := media.open(what, name)
+	var nr *NotRegularError
+	if errors.As(err, &nr) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %q: %w", name, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %q: %w", name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("cannot read %q: not a regular file", name)
-	}
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %q: %w", name, err)

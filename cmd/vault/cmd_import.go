@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -69,12 +67,13 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if dir == "" {
 		dir = "."
 	}
-	root, err := os.OpenRoot(dir)
+	// Every file of the export is opened through media: in that directory only, never
+	// through a symbolic link, never blocking, regular files only.
+	media, err := sneakernet.OpenMedia(dir)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("cannot open the media directory: %w", err)}
 	}
-	defer root.Close()
-	media := root.FS()
+	defer media.Close()
 
 	// 1. Who signed it, and may they export this dataset?
 	trusted := func(pub ed25519.PublicKey) (string, bool) {
@@ -85,7 +84,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		}
 		return "", false
 	}
-	signed, err := sneakernet.ReadManifest(media, name, trusted)
+	signed, err := untilDone(ctx, func() (*sneakernet.Signed, error) { return sneakernet.ReadManifest(media, name, trusted) })
 	if err != nil {
 		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
 	}
@@ -100,7 +99,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
 	}
 	if *verifyOnly {
-		ids, err := importIdentities(c, signed, media, passphrase)
+		ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, signed, media, passphrase) })
 		if err != nil {
 			return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
 		}
@@ -131,11 +130,11 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		}
 	}
 	// 4. What can be checked before a receive starts: volumes, first segment, identity.
-	ids, err := importIdentities(c, signed, media, passphrase)
+	ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, signed, media, passphrase) })
 	if err != nil {
 		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
 	}
-	if err := sneakernet.Preflight(signed, media, ids); err != nil {
+	if err := preflight(ctx, signed, media, ids); err != nil {
 		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
 	}
 	// 5. One pass: verify, decrypt, receive. The receive is not resumable: on any failure
@@ -212,7 +211,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 
 // importIdentities returns what decrypts the export: the identity that the break-glass
 // passphrase opens, if one was given, or the vault's age_identity.
-func importIdentities(c *conf.Config, signed *sneakernet.Signed, media fs.FS, passphrase string) ([]age.Identity, error) {
+func importIdentities(c *conf.Config, signed *sneakernet.Signed, media *sneakernet.Media, passphrase string) ([]age.Identity, error) {
 	if passphrase != "" {
 		return sneakernet.BreakGlassIdentities(signed, media, passphrase)
 	}
@@ -226,9 +225,9 @@ func importIdentities(c *conf.Config, signed *sneakernet.Signed, media fs.FS, pa
 // verifyExport reads the whole export as an import does, writing the stream nowhere: every
 // segment checked against the signed manifest, the age payload authenticated to its end, the
 // length right. It runs no zfs command.
-func verifyExport(ctx context.Context, s *stdio, arg string, signed *sneakernet.Signed, media fs.FS, ids []age.Identity, signer string, target zfs.Dataset) error {
+func verifyExport(ctx context.Context, s *stdio, arg string, signed *sneakernet.Signed, media *sneakernet.Media, ids []age.Identity, signer string, target zfs.Dataset) error {
 	m := signed.Manifest()
-	if err := sneakernet.Preflight(signed, media, ids); err != nil {
+	if err := preflight(ctx, signed, media, ids); err != nil {
 		return fmt.Errorf("refused %s: %w", arg, err)
 	}
 	var counter atomic.Int64
@@ -243,6 +242,39 @@ func verifyExport(ctx context.Context, s *stdio, arg string, signed *sneakernet.
 	fmt.Fprintf(s.out, "verified %s (signed by %s): %d volume(s), %s of stream decrypted and authenticated in %s (%s/s); nothing received (it would go to %s)\n",
 		arg, signer, len(m.Volumes), humanBytes(n), d.Round(100*time.Millisecond), humanBytes(int64(float64(n)/max(d.Seconds(), 1e-3))), target)
 	return nil
+}
+
+// untilDone returns what f returns, or the context's error as soon as ctx ends if f has not
+// returned by then. The steps before the stream (the manifest, the break-glass file, the
+// preflight) read the media without a context; a read of a failing device can hang in the
+// kernel, and a signal must still end vault import. These steps write nothing, so leaving
+// one behind, until the process exits, is safe. (sneakernet.Import returns on its own when
+// ctx ends.)
+func untilDone[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	var zero T
+	if ctx.Err() != nil {
+		return zero, fmt.Errorf("stopped: %w", context.Cause(ctx))
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	c := make(chan result, 1)
+	go func() {
+		v, err := f()
+		c <- result{v, err}
+	}()
+	select {
+	case r := <-c:
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, fmt.Errorf("stopped: %w", context.Cause(ctx))
+	}
+}
+
+func preflight(ctx context.Context, signed *sneakernet.Signed, media *sneakernet.Media, ids []age.Identity) error {
+	_, err := untilDone(ctx, func() (struct{}, error) { return struct{}{}, sneakernet.Preflight(signed, media, ids) })
+	return err
 }
 
 func fromName(m sneakernet.Manifest) string {
