@@ -206,10 +206,11 @@ func (p *Puller) revoke(ctx context.Context, user string, forbidden []string, ta
 			return here, fmt.Errorf("cannot read back the delegation on %q: %w", target, err)
 		}
 	}
-	for _, perm := range have.Held(forbidden) {
-		for _, from := range have.From[perm] {
+	if held := have.Held(forbidden); len(held) > 0 {
+		perm := held[0]
+		if from := have.From[perm]; len(from) > 0 {
 			return here, fmt.Errorf("%s holds %s on %s through %s, and the process that talks to the network must not: remove it there (zfs unallow -u %s %s %s)",
-				user, perm, target, from, user, perm, from)
+				user, perm, target, from[0], user, perm, from[0])
 		}
 		return here, fmt.Errorf("%s still holds %s on %s after zfs unallow", user, perm, target)
 	}
