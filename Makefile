@@ -54,8 +54,9 @@ e2e: lab
 	$(GO) test -tags lab -count=1 -parallel 4 -timeout 75m -v ./e2e/...
 
 # The smoke subset of the lab on one OpenZFS track (VAULT_LAB_ZFS=2.1, 2.3 or 2.4): a full and
-# incremental pull, resume, bootstrap and the daemon's drop, an import, a prune.
-SMOKE := TestLabPullTree|TestLabPullResumesAfterKill|TestLabDaemon|TestLabSneakernet|TestLabPruneRailsHold|TestLabZFSVersion
+# incremental pull, resume, bootstrap and the daemon's drop, the append-only delegation and prune worker, an
+# import, a prune.
+SMOKE := TestLabPullTree|TestLabPullResumesAfterKill|TestLabDaemon|TestLabAppendOnlyDaemon|TestLabSneakernet|TestLabPruneRailsHold|TestLabZFSVersion
 smoke:
 	$(GO) run ./lab/cmd/vault-lab image
 	$(GO) test -tags lab -count=1 -parallel 5 -timeout 40m -v -run '^($(SMOKE))$$' ./e2e/...

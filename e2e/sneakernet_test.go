@@ -84,7 +84,7 @@ rpo = "8d"
 	}
 	imp := func(dir string) (int, string, bool) {
 		labtest.Root(t, ": >/tmp/zfs-spy.log")
-		res := labtest.Try(t, "", "/mnt/lab/vault import -c /etc/vault/sn.toml "+labtest.Q(manifest(dir)))
+		res := labtest.Try(t, "", "timeout 120 /mnt/lab/vault import -c /etc/vault/sn.toml "+labtest.Q(manifest(dir))) // 124: it hung
 		spied := labtest.Root(t, "cat /tmp/zfs-spy.log")
 		return res.Exit, res.Stdout + res.Stderr, strings.Contains(spied, "receive")
 	}
@@ -136,6 +136,9 @@ rpo = "8d"
 		{"truncated volume", variant("trunc", "f=$(ls "+vol(2)+") && truncate -s -1000 $f"), "volume 2", true},
 		{"missing volume", variant("missing", "rm $(ls "+vol(2)+")"), "volume 2", true},
 		{"swapped volumes", variant("swap", "a=$(ls "+vol(1)+") b=$(ls "+vol(2)+") && mv $a x && mv $b $a && mv x $b"), "volume", true},
+		{"a named pipe for a volume", variant("fifo", "f=$(ls "+vol(2)+") && rm $f && mkfifo $f"), "named pipe", true},
+		{"the manifest a link to /dev/zero", variant("devzero", "m=$(ls *.manifest) && rm $m && ln -s /dev/zero $m"), "symbolic link", true},
+		{"a volume a link to another", variant("link", "a=$(ls "+vol(1)+") b=$(ls "+vol(2)+") && rm $b && ln -s $a $b"), "symbolic link", true},
 		{"edited manifest", variant("edited", "sed -i 's/\"host09\"/\"host10\"/' *.manifest"), "signature", true},
 		{"unpinned signer", export("/tmp/media/unpinned", "unpinned", rcpt, "--from 2026-11-25_00.00.00--1m", "2026-11-26_00.00.00--1m") + "/tmp/media/unpinned", "not a pinned signer", true},
 		{"signer not allowed the dataset", export("/tmp/media/rogue", "rogue", rcpt, "--from 2026-11-25_00.00.00--1m", "2026-11-26_00.00.00--1m") + "/tmp/media/rogue", "may not export", true},
