@@ -2,6 +2,9 @@ package zfs
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +131,31 @@ func FuzzParseHolds(f *testing.F) {
 			}
 		}
 	})
+}
+
+// testdata/holds/NAME.txt is zfs holds output captured in the lab, one file per OpenZFS release
+// and flag set (TestLabHoldsGoldens with VAULT_LAB_CAPTURE=1); NAME.golden is what ParseHolds
+// makes of it (go test ./zfs -update rewrites it).
+func TestParseHoldsGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "holds", "*.txt"))
+	require.NoError(t, err)
+	for _, txt := range files {
+		base := strings.TrimSuffix(txt, ".txt")
+		t.Run(filepath.Base(base), func(t *testing.T) {
+			out, err := os.ReadFile(txt)
+			require.NoError(t, err)
+			holds, err := ParseHolds(bytes.NewReader(out))
+			require.NoError(t, err)
+			require.Len(t, holds, strings.Count(string(out), "\n"))
+			got, err := json.MarshalIndent(holds, "", "\t")
+			require.NoError(t, err)
+			got = append(got, '\n')
+			if *update {
+				require.NoError(t, os.WriteFile(base+".golden", got, 0o644))
+			}
+			want, err := os.ReadFile(base + ".golden")
+			require.NoError(t, err, "no golden: run go test ./zfs -update")
+			require.Equal(t, string(want), string(got))
+		})
+	}
 }
