@@ -1,6 +1,8 @@
 package conf
 
 import (
+	"github.com/belltech/vault/zfs"
+
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
@@ -464,6 +466,12 @@ func checkDataset(name string) error {
 				return fmt.Errorf("dataset name %q contains %q; use letters, digits and \"_.: -\"", name, string(rune(c[j])))
 			}
 		}
+	}
+	// And whatever else the zfs package, which every command uses, refuses (a pool named like a
+	// vdev type, a pool name starting with a digit, a component starting with '-'): a name the
+	// configuration accepts must not fail later in a pull.
+	if _, err := zfs.ParseDataset(name); err != nil {
+		return err
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/belltech/vault/zfs"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -289,10 +291,10 @@ func TestCheckDataset(t *testing.T) {
 		{"tank/a", ""},
 		{"host05data/jail/drive.client", ""},
 		{"rust10/Backups/host 05/a_b:c-d.e", ""},
-		{"1pool/x", ""},
+		{"1pool/x", "does not begin with a letter"}, // zpool(8): a pool name begins with a letter
 		{"", "empty"},
 		{"-tank", `starts with "-"`},
-		{"tank/-a", ""}, // only a leading "-" could pass for a flag
+		{"tank/-a", "starts with '-'"}, // zfs refuses it too
 		{"tank/a@snap", "snapshot or bookmark"},
 		{"tank/a#bm", "snapshot or bookmark"},
 		{"tank//a", "empty component"},
@@ -385,6 +387,32 @@ func TestEditDistance(t *testing.T) {
 	} {
 		if got := editDistance(tc.a, tc.b); got != tc.want {
 			t.Errorf("editDistance(%q, %q): got %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// Whatever the configuration accepts as a dataset, the zfs package accepts too (issue 18: it
+// once took "1pool/x", "pool/-x", "mirror/x").
+func FuzzCheckDatasetAgreesWithZFS(f *testing.F) {
+	for _, s := range []string{"rust10/Backups/host05", "1pool/x", "pool/-x", "mirror/x", "rust10/-B", "a", "raidz1/x", "c0d0/x", "log/x", "pool/a b", "pool/a:b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if checkDataset(name) != nil {
+			return
+		}
+		if _, err := zfs.ParseDataset(name); err != nil {
+			t.Fatalf("checkDataset(%q) accepts what zfs.ParseDataset refuses: %v", name, err)
+		}
+	})
+}
+
+func TestCheckDatasetRefusesWhatZFSRefuses(t *testing.T) {
+	for _, name := range []string{"1pool/x", "pool/-x", "mirror/x", "rust10/-B"} {
+		if err := checkDataset(name); err == nil {
+			t.Errorf("checkDataset(%q) accepted a name zfs refuses", name)
+		} else {
+			t.Logf("%s: %v", name, err)
 		}
 	}
 }
