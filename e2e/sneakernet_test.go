@@ -113,6 +113,19 @@ rpo = "8d"
 
 	// A restore export from the vault, imported into a fresh dataset, round-trips.
 	labtest.Root(t, "rm -rf /tmp/media/restore && mkdir -p /tmp/media/restore && /mnt/lab/vault restore export -c /etc/vault/sn.toml --to /tmp/media/restore --signing-key /root/keys/vault.sign --recipient "+rcpt+" sn "+src+"@2026-11-25_00.00.00--1m")
+	// A first import that fails mid-stream (a flipped byte near the end of the last volume)
+	// leaves the pool as it was: the target's parent, created for the receive, is taken away.
+	if res := labtest.Try(t, "", "zfs list rust10/Restored"); res.Exit == 0 {
+		t.Fatalf("rust10/Restored exists before the first restore import")
+	}
+	labtest.Root(t, `rm -rf /tmp/media/restore-flip && cp -a /tmp/media/restore /tmp/media/restore-flip && cd /tmp/media/restore-flip &&
+f=$(ls *.vol* | tail -1) && sz=$(stat -c %s $f) && printf '\x42' | dd of=$f bs=1 seek=$((sz-4096)) conv=notrunc status=none`)
+	if code, out, recv := imp("/tmp/media/restore-flip"); code == 0 || !recv || strings.Contains(out, "cannot take away") {
+		t.Errorf("a restore import that fails mid-stream: exit %d, receive started %v:\n%s", code, recv, out)
+	}
+	if res := labtest.Try(t, "", "zfs list -H -o name -r rust10/Restored"); res.Exit == 0 {
+		t.Errorf("a failed first import left datasets behind:\n%s", res.Stdout)
+	}
 	if code, out, _ := imp("/tmp/media/restore"); code != 0 {
 		t.Fatalf("importing the restore export: exit %d\n%s", code, out)
 	}

@@ -211,6 +211,20 @@ func (z *ZFS) destroySnapshotsArgv(ds Dataset, shorts []string) ([]string, error
 	return z.argv("destroy", ds.String()+"@"+strings.Join(list, ","))
 }
 
+// DestroyEmpty runs `zfs destroy <ds>`, without -r: zfs refuses a dataset that has children or
+// snapshots, so it can only take away a dataset that holds nothing of its own history. Import
+// uses it to undo the parents it created for a receive that failed.
+func (z *ZFS) DestroyEmpty(ctx context.Context, ds Dataset) error {
+	if ds.IsZero() {
+		return errors.New("cannot destroy: no dataset")
+	}
+	argv, err := z.argv("destroy", ds.String())
+	if err != nil {
+		return err
+	}
+	return z.run(ctx, argv)
+}
+
 // Create runs `zfs create [-o prop=value]... <ds>`, with the properties in
 // name order.
 func (z *ZFS) Create(ctx context.Context, ds Dataset, props map[string]string) error {

@@ -160,15 +160,23 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	}
 	pr, pw := io.Pipe()
 	cmd.Stdin = pr
+	// The parents a new target needs are created now, as late as can be, and taken away again
+	// if the import fails: a failed import leaves the pool as it was.
+	var created []zfs.Dataset
 	if parent, ok := target.Parent(); ok && !exists {
-		if _, _, pexists, err := targetSnapshots(ctx, z, parent); err == nil && !pexists {
+		if created, err = missingAncestors(ctx, z, parent); err != nil {
+			return fmt.Errorf("cannot look for %s: %w", parent, err)
+		}
+		if len(created) > 0 {
 			if err := z.CreateAll(ctx, parent, map[string]string{"canmount": "noauto"}); err != nil {
+				undoCreated(s, z, created)
 				return fmt.Errorf("cannot create %s for the import: %w", parent, err)
 			}
 		}
 	}
 	p, err := local.Start(context.WithoutCancel(ctx), cmd)
 	if err != nil {
+		undoCreated(s, z, created)
 		return err
 	}
 	puller.WatchReceive(p, pr)
@@ -180,10 +188,12 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if ierr != nil {
 		pw.CloseWithError(ierr)
 		_ = p.Abort()
+		undoCreated(s, z, created)
 		return fmt.Errorf("refused %s, nothing received: %w", fs.Arg(0), ierr)
 	}
 	pw.Close()
 	if err := p.Wait(); err != nil {
+		undoCreated(s, z, created)
 		return fmt.Errorf("zfs receive failed, nothing received: %w", err)
 	}
 	if !exists {
@@ -207,6 +217,39 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	journalImport(c, job.Name, target.String(), m, n, time.Since(start))
 	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap, humanBytes(n), time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// missingAncestors lists ds and those of its ancestors that do not exist, deepest first: what
+// zfs create -p ds would create. The pool itself always exists.
+func missingAncestors(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) ([]zfs.Dataset, error) {
+	var missing []zfs.Dataset
+	for d, ok := ds, true; ok; d, ok = d.Parent() {
+		_, err := z.List(ctx, []zfs.Dataset{d}, false, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName})
+		var ee *zfs.ExitError
+		switch {
+		case err == nil:
+			return missing, nil
+		case errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist"):
+			missing = append(missing, d)
+		default:
+			return nil, err
+		}
+	}
+	return missing, nil
+}
+
+// undoCreated destroys, deepest first, the parents an import created before it failed. zfs
+// destroy without -r refuses one that has gained children or snapshots meanwhile; what cannot be
+// destroyed is named for the operator.
+func undoCreated(s *stdio, z *zfs.ZFS, created []zfs.Dataset) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, d := range created {
+		if err := z.DestroyEmpty(ctx, d); err != nil {
+			fmt.Fprintf(s.err, "vault import: warning: cannot take away %s, created for this import: %v (zfs destroy %s)\n", d, err, d)
+			return
+		}
+	}
 }
 
 // importIdentities returns what decrypts the export: the identity that the break-glass
