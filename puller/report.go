@@ -47,6 +47,10 @@ type DatasetReport struct {
 	Duration       time.Duration
 	// Newest is the newest snapshot the target holds after the run (its short name).
 	Newest string
+	// DataTime is when the data of Newest was made, when that is older than the run: set by an
+	// import from media (the older of the manifest's created and the snapshot's creation), zero
+	// for a pull, whose copy is as new as the run.
+	DataTime time.Time
 	// Vanished counts the target's snapshots the source no longer has (kept).
 	Vanished int
 	// Common counts the target's snapshots the source still has, before the pull.

@@ -41,6 +41,13 @@ type DatasetState struct {
 	Error       string    `json:"error,omitempty"`
 	Hint        string    `json:"hint,omitempty"`
 	Warnings    []string  `json:"warnings,omitempty"`
+
+	// DataTime is when the data of the newest good copy was made, when it is older than
+	// LastSuccess: an import from media brings data as old as its export, and its age counts
+	// from here. Zero (a pull, or state saved before imports recorded it): the data is as new
+	// as LastSuccess.
+	DataTime time.Time `json:"data_time,omitzero"`
+
 	// FirstAttempt is when the vault first tried the dataset (for state saved before it was
 	// recorded: the first attempt since). Status measures "no good copy yet" from it.
 	FirstAttempt time.Time `json:"first_attempt,omitzero"`
@@ -158,7 +165,10 @@ func Apply(prev *JobState, r *puller.Report) *JobState {
 		}
 		switch d.Outcome {
 		case puller.OK, puller.UpToDate:
-			ds.LastSuccess = r.Started
+			ds.LastSuccess, ds.DataTime = r.Started, time.Time{}
+			if !d.DataTime.IsZero() && d.DataTime.Before(r.Started) {
+				ds.DataTime = d.DataTime
+			}
 		}
 	}
 	return s
@@ -185,6 +195,9 @@ func Lines(r *puller.Report) []state.Record {
 		}
 		if d.Newest != "" {
 			rec.Details["newest"] = d.Newest
+		}
+		if !d.DataTime.IsZero() {
+			rec.Details["data_time"] = d.DataTime.UTC().Format(time.RFC3339)
 		}
 		out = append(out, rec)
 	}

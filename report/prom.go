@@ -63,8 +63,11 @@ func WritePrometheus(w io.Writer, s Status) error {
 			if !d.LastSuccess.IsZero() {
 				add("vault_dataset_last_success_timestamp_seconds", "When the dataset last pulled or was found up to date, in seconds since the epoch.", dl, unix(d.LastSuccess))
 			}
+			if !d.LastSuccess.IsZero() {
+				add("vault_dataset_data_timestamp_seconds", "When the data of the dataset's newest good copy was made, in seconds since the epoch: its last good pull, or for an import from media the export's data.", dl, unix(d.goodAsOf()))
+			}
 			if d.LagSeconds != nil {
-				add("vault_dataset_lag_seconds", "Age of the dataset's newest good copy when this file was written; time() - vault_dataset_last_success_timestamp_seconds keeps counting.", dl, itoa(*d.LagSeconds))
+				add("vault_dataset_lag_seconds", "Age of the dataset's newest good copy when this file was written; time() - vault_dataset_data_timestamp_seconds keeps counting.", dl, itoa(*d.LagSeconds))
 			}
 			if !d.LastAttempt.IsZero() {
 				add("vault_dataset_last_attempt_timestamp_seconds", "When the dataset was last tried, in seconds since the epoch.", dl, unix(d.LastAttempt))

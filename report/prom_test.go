@@ -24,6 +24,8 @@ func TestGoldenPrometheus(t *testing.T) {
 		`vault_dataset_state{vault_job="host05",dataset="host05data/vm/fs.client",target="rust10/Backups/host05/vm/fs.client"} 2`,
 		`vault_dataset_last_success_timestamp_seconds{vault_job="host05",dataset="host05data/jail",target="rust10/Backups/host05/jail"} 1.7957421e+09`,
 		`vault_dataset_lag_seconds{vault_job="host05",dataset="host05data/jail/www",target="rust10/Backups/host05/jail/www"} 108000`,
+		`vault_dataset_lag_seconds{vault_job="sn",dataset="host09data/fs",target="rust10/Backups/sn/fs"} 864000`,
+		`vault_dataset_data_timestamp_seconds{vault_job="sn",dataset="host09data/fs",target="rust10/Backups/sn/fs"} 1.7948853e+09`,
 		`vault_dataset_snapshots{vault_job="host05",dataset="host05data/jail/drive.client",target="rust10/Backups/host05/jail/drive.client"} 2`,
 		`vault_dataset_prune_frozen{vault_job="host06",dataset="host06data/vm",target="rust10/Backups/host06/vm"} 1`,
 		`vault_job_state{vault_job="host08"} 3`,

@@ -169,7 +169,12 @@ type DatasetStatus struct {
 	FirstAttempt time.Time `json:"first_attempt,omitzero"`
 	LastAttempt  time.Time `json:"last_attempt,omitzero"`
 	LastSuccess  time.Time `json:"last_success,omitzero"`
-	// LagSeconds is the age of the newest good copy (Time - LastSuccess); nil if there is none.
+	// DataTime is when the data of the newest good copy was made, for one imported from media
+	// (the export's: see ImportDataTime); its age counts from it. Zero for a pull, whose copy is
+	// as new as LastSuccess.
+	DataTime time.Time `json:"data_time,omitzero"`
+	// LagSeconds is the age of the newest good copy (Time - DataTime, or Time - LastSuccess
+	// without one); nil if there is none.
 	LagSeconds *int64 `json:"lag_seconds,omitempty"`
 	// Newest is the newest snapshot on the vault after the last pull (its short name).
 	Newest    string `json:"newest,omitempty"`
@@ -222,6 +227,9 @@ type DatasetStatus struct {
 // dataset gone from the source for good; but one whose copy lost snapshots (its
 // erased-snapshots alarm is up) is shown, CRIT, until vault ack.
 //
+// The age of a good copy counts from its last good pull, or, for one imported from media,
+// from when its data was made (DataTime): an old export imported today is as old as its data.
+//
 // State saved before first attempts were recorded counts them from the first run since.
 func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Status {
 	s := Status{Time: now, Location: cfg.Location}
@@ -246,7 +254,7 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 				}
 				ds := DatasetStatus{
 					Dataset: name, Target: d.Target, Outcome: d.Outcome,
-					FirstAttempt: d.FirstAttempt, LastAttempt: d.LastAttempt, LastSuccess: d.LastSuccess, Newest: d.Newest,
+					FirstAttempt: d.FirstAttempt, LastAttempt: d.LastAttempt, LastSuccess: d.LastSuccess, DataTime: d.DataTime, Newest: d.Newest,
 					LastBytes: d.LastBytes, Vanished: d.Vanished, Error: d.Error, Hint: d.Hint,
 					Warnings: slices.Clone(d.Warnings),
 					Diverged: d.Outcome == string(puller.Conflicted), NeedsBootstrap: d.Outcome == string(puller.NeedsBootstrap),
@@ -381,14 +389,19 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 	case d.LastSuccess.IsZero():
 		add(LevelWarn, KindNoGoodCopy, "no good copy yet: never pulled successfully")
 	default:
-		age := max(now.Sub(d.LastSuccess), 0)
+		good := d.goodAsOf()
+		age := max(now.Sub(good), 0)
 		secs := int64(age / time.Second)
 		d.LagSeconds = &secs
+		what := fmt.Sprintf("last good pull %s ago", Age(age))
+		if good.Before(d.LastSuccess) {
+			what = fmt.Sprintf("last good import holds data from %s, %s old", stamp(good), Age(age))
+		}
 		switch {
 		case js.RPOCritical > 0 && age > js.RPOCritical:
-			add(LevelCrit, KindLag, "last good pull %s ago, over rpo_critical %s", Age(age), conf.FormatDuration(js.RPOCritical))
+			add(LevelCrit, KindLag, "%s, over rpo_critical %s", what, conf.FormatDuration(js.RPOCritical))
 		case js.RPO > 0 && age > js.RPO:
-			add(LevelWarn, KindLag, "last good pull %s ago, over rpo %s", Age(age), conf.FormatDuration(js.RPO))
+			add(LevelWarn, KindLag, "%s, over rpo %s", what, conf.FormatDuration(js.RPO))
 		}
 	}
 	if js.Error != "" {
@@ -410,6 +423,15 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 	for _, x := range f {
 		d.Level = Worse(d.Level, x.Level)
 	}
+}
+
+// goodAsOf is the moment the age of the newest good copy counts from: when its data was made
+// (DataTime, for an import), or else when it was last pulled.
+func (d *DatasetStatus) goodAsOf() time.Time {
+	if !d.DataTime.IsZero() && d.DataTime.Before(d.LastSuccess) {
+		return d.DataTime
+	}
+	return d.LastSuccess
 }
 
 // SetHoldings fills in what the vault holds for job's datasets from one listing of the job's
@@ -591,7 +613,7 @@ func (s Status) utcJobs() []JobStatus {
 		js.Datasets = slices.Clone(js.Datasets)
 		for k := range js.Datasets {
 			d := &js.Datasets[k]
-			d.LastAttempt, d.LastSuccess = utc(d.LastAttempt), utc(d.LastSuccess)
+			d.LastAttempt, d.LastSuccess, d.DataTime = utc(d.LastAttempt), utc(d.LastSuccess), utc(d.DataTime)
 			if d.Anomaly != nil {
 				a := *d.Anomaly
 				a.At = utc(a.At)
@@ -629,10 +651,11 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 			cells = append(cells, []string{js.Job, "-", "-", "-", "-/" + rpo, "-", "-", "-", "-", "-"})
 			continue
 		}
+		// LAST GOOD is what AGE counts from: the last good pull, or an import's data time.
 		good, age := "never", "-"
 		if !d.LastSuccess.IsZero() {
-			good = d.LastSuccess.In(loc).Format("2006-01-02 15:04")
-			age = Age(max(s.Time.Sub(d.LastSuccess), 0))
+			good = d.goodAsOf().In(loc).Format("2006-01-02 15:04")
+			age = Age(max(s.Time.Sub(d.goodAsOf()), 0))
 		}
 		frozen := "no"
 		if d.PruneFreeze != "" {

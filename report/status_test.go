@@ -409,6 +409,8 @@ func scenario() Status {
 	offline := conf.Job{Name: "offline", MediaSigners: []string{"lab"}, SourceDatasets: []string{"lab/data"},
 		Target: "rust10/Backups/offline", RPO: 8 * 24 * time.Hour, RPOCritical: 15 * 24 * time.Hour}
 	host08 := job("host08", "host08data/jail")
+	sn := conf.Job{Name: "sn", MediaSigners: []string{"host09"}, SourceDatasets: []string{"host09data/fs"},
+		Target: "rust10/Backups/sn", RPO: 8 * 24 * time.Hour, RPOCritical: 15 * 24 * time.Hour}
 
 	run := ago(2 * time.Hour)
 	states := map[string]*JobState{
@@ -434,8 +436,13 @@ func scenario() Status {
 			}},
 		"host07": {Job: "host07", LastRun: ago(1 * time.Hour), LastExit: 1, Error: `host key for "host07" does not match the pinned one`,
 			Datasets: map[string]*DatasetState{}},
+		// Imported an hour ago from an export whose data is ten days old.
+		"sn": {Job: "sn", LastRun: ago(time.Hour), Datasets: map[string]*DatasetState{
+			"host09data/fs": {Target: "rust10/Backups/sn/fs", Outcome: "ok", LastAttempt: ago(time.Hour), LastSuccess: ago(time.Hour),
+				DataTime: ago(10 * 24 * time.Hour), Newest: "2026-11-17_03.15.00--1w", LastBytes: 20 << 20},
+		}},
 	}
-	s := Evaluate(config(host05, host06, host07, offline, host08), states, now)
+	s := Evaluate(config(host05, host06, host07, offline, host08, sn), states, now)
 	s.MarkUnreadable("host08", errors.New(`cannot load state "jobs/host08" from /var/lib/vault/jobs/host08.json: json: unknown field "bogus"`))
 	var es []zfs.Entry
 	for _, l := range []string{
@@ -507,7 +514,7 @@ func TestGoldenJSON(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	got := scenario().Summary()
-	want := Summary{Level: LevelCrit, Jobs: 5, Datasets: 6, OK: 2, Warn: 3, Crit: 2, Unknown: 2}
+	want := Summary{Level: LevelCrit, Jobs: 6, Datasets: 7, OK: 2, Warn: 4, Crit: 2, Unknown: 2}
 	if got != want {
 		t.Errorf("summary: got %+v, want %+v", got, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
+	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/sneakernet"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
@@ -214,9 +216,36 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 			_ = z.Release(ctx, tag, old)
 		}
 	}
-	journalImport(c, job.Name, target.String(), m, n, time.Since(start))
-	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap, humanBytes(n), time.Since(start).Round(100*time.Millisecond))
+	// 7. How old is what arrived? The status counts the copy's age from its data, not from now.
+	creation, cerr := snapshotCreation(ctx, z, newSnap)
+	now := time.Now()
+	data, warns := report.ImportDataTime(m.Created, creation, cerr, now)
+	if w := report.StaleImport(fs.Arg(0), data, now, job.Name, job.RPO); w != "" {
+		warns = append(warns, w)
+	}
+	for _, w := range warns {
+		fmt.Fprintf(s.err, "vault import: warning: %s\n", w)
+	}
+	journalImport(c, job.Name, target.String(), m, n, time.Since(start), data)
+	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap,
+		humanBytes(n), time.Since(start).Round(100*time.Millisecond), data.Format("2006-01-02 15:04:05 UTC"), report.Age(max(now.Sub(data), 0)))
 	return nil
+}
+
+// snapshotCreation reads the creation time of a snapshot: zfs receive keeps the source's.
+func snapshotCreation(ctx context.Context, z *zfs.ZFS, snap zfs.Snapshot) (time.Time, error) {
+	props, err := z.Get(ctx, []string{"creation"}, snap)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(props) != 1 || props[0].Property != "creation" {
+		return time.Time{}, fmt.Errorf("zfs get creation %s: %d lines, want 1", snap, len(props))
+	}
+	secs, err := strconv.ParseInt(props[0].Value, 10, 64)
+	if err != nil || secs <= 0 {
+		return time.Time{}, fmt.Errorf("zfs get creation %s: %q is not seconds since the epoch", snap, props[0].Value)
+	}
+	return time.Unix(secs, 0).UTC(), nil
 }
 
 // missingAncestors lists ds and those of its ancestors that do not exist, deepest first: what
@@ -414,7 +443,9 @@ func showBytes(s *stdio, what string, total int64, n *atomic.Int64) func() {
 	return p.ShowProgress(what, total, n)
 }
 
-func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest, n int64, d time.Duration) {
+// journalImport records the import in the journal and as the media job's "pull", whose copy's
+// data was made at data (report.ImportDataTime).
+func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest, n int64, d time.Duration, data time.Time) {
 	store, err := openStateForConsole(c)
 	if err != nil {
 		return
@@ -427,11 +458,11 @@ func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest
 	defer j.Close()
 	_ = j.Append(state.Record{Time: time.Now(), Kind: state.KindImport, Job: job, Dataset: m.Dataset.String(),
 		Outcome: state.OutcomeOK, Bytes: n, DurationMS: d.Milliseconds(),
-		Details: map[string]string{"snapshot": m.ToSnapshot.String(), "host": m.Host}})
+		Details: map[string]string{"snapshot": m.ToSnapshot.String(), "host": m.Host, "data_time": data.UTC().Format(time.RFC3339)}})
 	// The import is the media job's "pull": its state says when the copy was last good.
 	target, _ := zfs.ParseDataset(targetName)
 	r := &puller.Report{Job: job, Started: time.Now().Add(-d), Duration: d, Datasets: []puller.DatasetReport{{
-		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(),
+		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(), DataTime: data,
 		Steps: []puller.StepReport{{Kind: importKind(m), To: m.ToSnapshot.Short(), Bytes: n}}}}}
 	record(store, j, hclog.NewNullLogger(), c, r)
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/belltech/vault/zfs"
 )
 
 // TestImportRefusesSpecialFiles runs vault import on media whose manifest is a named pipe,
@@ -104,4 +107,52 @@ func TestUntilDone(t *testing.T) {
 	_, err = untilDone(ctx, func() (int, error) { ran = true; return 0, nil })
 	require.Error(t, err)
 	require.False(t, ran)
+}
+
+// zfsGet answers every command with out, or fails with err, and records the arguments.
+type zfsGet struct {
+	out  string
+	err  error
+	argv []string
+}
+
+func (z *zfsGet) Run(_ context.Context, c zfs.Cmd) error {
+	z.argv = c.Argv[1:]
+	if z.err != nil {
+		return z.err
+	}
+	_, err := io.WriteString(c.Stdout, z.out)
+	return err
+}
+
+func TestSnapshotCreation(t *testing.T) {
+	snap, err := zfs.ParseSnapshot("rust10/Backups/sn/fs@2026-11-24_00.00.00--1m")
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name, out string
+		err       error
+		want      time.Time
+		wantErr   string
+	}{
+		{"seconds", "rust10/Backups/sn/fs@2026-11-24_00.00.00--1m\tcreation\t1764547200\t-\n", nil, time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), ""},
+		{"not parseable (no -p)", "rust10/Backups/sn/fs@2026-11-24_00.00.00--1m\tcreation\tMon Dec  1 00:00 2025\t-\n", nil, time.Time{}, "is not seconds since the epoch"},
+		{"a dash", "rust10/Backups/sn/fs@2026-11-24_00.00.00--1m\tcreation\t-\t-\n", nil, time.Time{}, "is not seconds since the epoch"},
+		{"no line", "", nil, time.Time{}, "0 lines, want 1"},
+		{"two lines", "rust10/Backups/sn/fs@2026-11-24_00.00.00--1m\tcreation\t1\t-\nrust10/Backups/sn/fs@2026-11-24_00.00.00--1m\tcreation\t2\t-\n", nil, time.Time{}, "2 lines, want 1"},
+		{"zfs fails", "", errors.New("exit status 1"), time.Time{}, "exit status 1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &zfsGet{out: tt.out, err: tt.err}
+			got, err := snapshotCreation(context.Background(), &zfs.ZFS{Bin: "/sbin/zfs", Exec: f}, snap)
+			require.Equal(t, []string{"get", "-H", "-p", "-o", "name,property,value,source", "creation", snap.String()}, f.argv)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			if !got.Equal(tt.want) || got.Location() != time.UTC {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
 }
