@@ -226,7 +226,9 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	for _, w := range warns {
 		fmt.Fprintf(s.err, "vault import: warning: %s\n", w)
 	}
-	journalImport(c, job.Name, target.String(), m, n, time.Since(start), data)
+	if err := journalImport(c, job.Name, target.String(), m, n, time.Since(start), data); err != nil {
+		fmt.Fprintf(s.err, "vault import: warning: cannot record the import: %v; vault status will not show it\n", err)
+	}
 	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap,
 		humanBytes(n), time.Since(start).Round(100*time.Millisecond), data.Format("2006-01-02 15:04:05 UTC"), report.Age(max(now.Sub(data), 0)))
 	return nil
@@ -444,16 +446,16 @@ func showBytes(s *stdio, what string, total int64, n *atomic.Int64) func() {
 }
 
 // journalImport records the import in the journal and as the media job's "pull", whose copy's
-// data was made at data (report.ImportDataTime).
-func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest, n int64, d time.Duration, data time.Time) {
+// data was made at data (report.ImportDataTime). An error means nothing was recorded.
+func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest, n int64, d time.Duration, data time.Time) error {
 	store, err := openStateForConsole(c)
 	if err != nil {
-		return
+		return err
 	}
 	defer store.Close()
 	j, err := store.OpenJournal()
 	if err != nil {
-		return
+		return err
 	}
 	defer j.Close()
 	_ = j.Append(state.Record{Time: time.Now(), Kind: state.KindImport, Job: job, Dataset: m.Dataset.String(),
@@ -465,6 +467,7 @@ func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest
 		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(), DataTime: data,
 		Steps: []puller.StepReport{{Kind: importKind(m), To: m.ToSnapshot.Short(), Bytes: n}}}}}
 	record(store, j, hclog.NewNullLogger(), c, r)
+	return nil
 }
 
 func importKind(m sneakernet.Manifest) puller.StepKind {
