@@ -38,7 +38,7 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), exportUsage)
-		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.\n\nWith -I the stream also carries every snapshot between --from and SNAP, and the manifest\nlists them. zfs receive keeps each one as it arrives, so unlike other exports its import is\nnot all or nothing: an import that fails part-way leaves the snapshots received before the\nfailure on the target (importing the export again, or the next one, carries on from them).")
+		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.\n\nWith -I the stream also carries every snapshot between --from and SNAP, and the manifest\nlists them. zfs receive keeps each one as it arrives, so unlike other exports its import is\nnot all or nothing: an import that fails part-way leaves the snapshots received before the\nfailure on the target (importing the export again from intact media carries on from them).")
 		fmt.Fprintln(fs.Output(), breakGlassHelp)
 		fs.PrintDefaults()
 	}

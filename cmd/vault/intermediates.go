@@ -24,7 +24,7 @@ func intermediatesCaveat(name string, m *sneakernet.Manifest, where string) stri
 	if len(m.Intermediates) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s is an -I export of %d snapshots (%s before %s): if the import fails part-way, those received before the failure stay on %s (nothing is destroyed; import the export again or the next one after fixing the media)",
+	return fmt.Sprintf("%s is an -I export of %d snapshots (%s before %s): if the import fails part-way, those received before the failure stay on %s (nothing is destroyed; importing the export again from intact media carries on from them)",
 		name, len(m.Intermediates)+1, shortNames(m.Intermediates), m.ToSnapshot.Short(), where)
 }
 
@@ -111,7 +111,7 @@ func failedImport(head string, m *sneakernet.Manifest, target zfs.Dataset, lande
 	if len(landed) == 1 {
 		stay = "stays"
 	}
-	return fmt.Sprintf("%s, but %s of its %d snapshots before %s %s on %s and %s (import the export again or the next one after fixing the media)",
+	return fmt.Sprintf("%s, but %s of its %d snapshots before %s %s on %s and %s (importing the export again from intact media carries on from them)",
 		head, shortNames(landed), len(m.Intermediates), m.ToSnapshot.Short(), isAre(len(landed)), target, stay)
 }
 

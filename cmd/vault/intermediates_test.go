@@ -36,9 +36,9 @@ func iExport(t *testing.T, n int) *sneakernet.Manifest {
 
 func TestIntermediatesCaveat(t *testing.T) {
 	require.Equal(t, "", intermediatesCaveat("m", iExport(t, 0), "pool/t"), "an export without intermediates is all or nothing")
-	require.Equal(t, "/media/x.manifest is an -I export of 4 snapshots (b, c and d before e): if the import fails part-way, those received before the failure stay on pool/t (nothing is destroyed; import the export again or the next one after fixing the media)",
+	require.Equal(t, "/media/x.manifest is an -I export of 4 snapshots (b, c and d before e): if the import fails part-way, those received before the failure stay on pool/t (nothing is destroyed; importing the export again from intact media carries on from them)",
 		intermediatesCaveat("/media/x.manifest", iExport(t, 3), "pool/t"))
-	require.Equal(t, "x.manifest is an -I export of 2 snapshots (b before e): if the import fails part-way, those received before the failure stay on its target (nothing is destroyed; import the export again or the next one after fixing the media)",
+	require.Equal(t, "x.manifest is an -I export of 2 snapshots (b before e): if the import fails part-way, those received before the failure stay on its target (nothing is destroyed; importing the export again from intact media carries on from them)",
 		intermediatesCaveat("x.manifest", iExport(t, 1), "its target"))
 }
 
@@ -149,8 +149,8 @@ func TestFailedImport(t *testing.T) {
 		want    string
 	}{
 		{nil, nil, "refused x.manifest, nothing received"},
-		{m.Intermediates[:1], nil, "refused x.manifest, but b of its 3 snapshots before e is on pool/t and stays (import the export again or the next one after fixing the media)"},
-		{m.Intermediates[:2], nil, "refused x.manifest, but b and c of its 3 snapshots before e are on pool/t and stay (import the export again or the next one after fixing the media)"},
+		{m.Intermediates[:1], nil, "refused x.manifest, but b of its 3 snapshots before e is on pool/t and stays (importing the export again from intact media carries on from them)"},
+		{m.Intermediates[:2], nil, "refused x.manifest, but b and c of its 3 snapshots before e are on pool/t and stay (importing the export again from intact media carries on from them)"},
 		{nil, errors.New("zfs list: signal: killed"), "refused x.manifest; of its snapshots b, c and d, those received before the failure stay on pool/t (cannot list them: zfs list: signal: killed)"},
 	} {
 		require.Equal(t, tt.want, failedImport("refused x.manifest", m, target, tt.landed, tt.listErr))
