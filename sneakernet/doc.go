@@ -18,7 +18,8 @@
 //   - NAME.manifest: JSON in one canonical encoding ([Manifest.Marshal]; an importer accepts
 //     nothing else): format "vault-sneakernet/1", creation time (UTC), host, dataset, source
 //     and target snapshots (or source bookmark) with their guids as decimal strings, raw,
-//     stream_bytes, ciphertext_bytes, segment_size, the recipients and the signer's public
+//     for a -I stream the intermediates (the snapshots between source and target that it
+//     carries, oldest first, each with its guid; see Intermediate snapshots), stream_bytes, ciphertext_bytes, segment_size, the recipients and the signer's public
 //     key (informational; the signature decides), the volumes (file, bytes, first_segment,
 //     segments) and the lowercase hex SHA-256 of every segment. testdata/example.manifest is
 //     an example.
@@ -136,10 +137,29 @@
 //   - A -I stream (every intermediate snapshot) or a -R stream is a package of streams, each
 //     with its own END record, and zfs receive commits each snapshot as it arrives. Holding
 //     back the tail keeps only the last snapshot from being committed when a late volume
-//     fails; the earlier ones (verified, authentic) stay. Export single -i increments if a
-//     failed import must leave no snapshot at all.
+//     fails; the earlier ones (verified, authentic) stay. See Intermediate snapshots.
 //   - Import cannot interrupt a Write that blocks; when ctx ends, the caller must kill zfs
 //     receive.
+//
+// # Intermediate snapshots
+//
+// An export of a zfs send -I stream lists, in the manifest's optional intermediates field,
+// the snapshots strictly between its source and to_snapshot, oldest first (by createtxg on
+// the exporting host), with their guids. A manifest without the field is a -i or full stream
+// and encodes exactly as before; a version of vault older than the field refuses a manifest
+// that has it (unknown fields are refused), so no older importer receives a -I export without
+// knowing what it is. The list is validated like every field: only for an incremental
+// stream, at most [MaxIntermediates], each a snapshot of the dataset, none the source or the
+// target, no name or guid twice.
+//
+// Such an import is not all or nothing: if it fails part-way (a corrupt segment near the
+// end, zfs receive running out of space), the intermediate snapshots whose streams ended
+// before the failure stay on the target; nothing is destroyed, and the last snapshot is never
+// committed (see Holding back the tail). The caller says so before the receive starts and,
+// after a failure, which of them landed. zfs receive of the same package later skips a
+// snapshot the target already has under the same name and guid, so importing the export
+// again (from good media) carries on from where the failed import stopped. Export single -i
+// increments if a failed import must leave no snapshot at all.
 //
 // Memory is bounded by the segment buffers, the two hold-back buffers and age's own 64 KiB
 // chunks; nothing holds a volume.

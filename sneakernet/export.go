@@ -55,6 +55,9 @@ type ExportOptions struct {
 	ToGUID       uint64
 	Raw          bool
 	Created      time.Time // the caller's now; recorded in UTC, whole seconds
+	// Intermediates are the snapshots strictly between the source and ToSnapshot, oldest
+	// first, for a zfs send -I stream; empty for -i and full streams.
+	Intermediates []Intermediate
 }
 
 // ErrEmptyStream is wrapped by the error of Commit (or Export) for a stream without a single
@@ -379,6 +382,9 @@ func (o *ExportOptions) check() (*Manifest, error) {
 		SegmentSize:  o.SegmentSize,
 		Recipients:   rs,
 		Signer:       conf.FormatSignerKey(o.SigningKey.Public().(ed25519.PublicKey)),
+	}
+	if len(o.Intermediates) > 0 {
+		m.Intermediates = slices.Clone(o.Intermediates)
 	}
 	if o.Created.IsZero() {
 		return nil, errors.New("no creation time")

@@ -293,6 +293,13 @@ func TestExportOptionsRefused(t *testing.T) {
 		{func(o *ExportOptions) { o.FromSnapshot = mustSnap(t, "tank/other@a") }, `from_snapshot: "tank/other@a" is not a snapshot of dataset "tank/data"`},
 		{func(o *ExportOptions) { o.FromSnapshot = o.ToSnapshot }, `from_snapshot: "tank/data@b" is also to_snapshot`},
 		{func(o *ExportOptions) { o.FromGUID = o.ToGUID }, "from_guid: equals to_guid"},
+		{func(o *ExportOptions) { o.Intermediates = []Intermediate{} }, ""},
+		{func(o *ExportOptions) { o.Intermediates = []Intermediate{{mustSnap(t, "tank/data@a1"), 7}} }, ""},
+		{func(o *ExportOptions) {
+			o.FromSnapshot, o.FromGUID = zfs.Snapshot{}, 0
+			o.Intermediates = []Intermediate{{mustSnap(t, "tank/data@a1"), 7}}
+		}, "intermediates: set for a full stream"},
+		{func(o *ExportOptions) { o.Intermediates = []Intermediate{{mustSnap(t, "tank/data@a1"), 0}} }, "intermediates[0].guid: missing"},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()

@@ -27,6 +27,13 @@ func FuzzReadManifest(f *testing.F) {
 	} else {
 		f.Fatal(err)
 	}
+	if im, err := os.ReadFile("testdata/example-intermediates.manifest"); err == nil {
+		f.Add(im)
+		f.Add(bytes.Replace(im, []byte(`"guid": "2222222222222222222"`), []byte(`"guid": "1111111111111111111"`), 1))
+		f.Add(bytes.Replace(im, []byte(`tank/data@auto-2025-03-03T18`), []byte(`tank/other@x`), 1))
+	} else {
+		f.Fatal(err)
+	}
 	f.Add([]byte(`{"format": "vault-sneakernet/1"}`))
 	f.Add([]byte(`{"format": "vault-sneakernet/2"}`))
 	f.Add(signManifest(testSigningKey(1), good))

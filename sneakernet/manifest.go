@@ -76,6 +76,11 @@ type Manifest struct {
 	ToSnapshot   zfs.Snapshot `json:"to_snapshot"`
 	ToGUID       uint64       `json:"to_guid,string"`
 	Raw          bool         `json:"raw"` // sent with -w: an encrypted dataset, as on disk
+	// Intermediates are the snapshots strictly between the source and ToSnapshot that the
+	// stream carries, oldest first: set for a zfs send -I stream, a package of one stream per
+	// snapshot, which zfs receive commits one by one. Manifests without it are -i or full
+	// streams, as older versions wrote them (and older versions refuse a manifest with it).
+	Intermediates []Intermediate `json:"intermediates,omitempty"`
 
 	StreamBytes     int64 `json:"stream_bytes"`     // the zfs send stream (plaintext)
 	CiphertextBytes int64 `json:"ciphertext_bytes"` // the age file, all volumes together
@@ -114,6 +119,17 @@ type BreakGlass struct {
 	Recipient string `json:"recipient"` // the identity's recipient, listed in Recipients
 }
 
+// Intermediate is one snapshot a -I stream carries before its last.
+type Intermediate struct {
+	Snapshot zfs.Snapshot `json:"snapshot"`
+	GUID     uint64       `json:"guid,string"`
+}
+
+// MaxIntermediates bounds the snapshots a -I export lists: a manifest of MaxSegments hashes,
+// MaxVolumes volumes and this many snapshots with the longest names still fits in
+// MaxManifestSize.
+const MaxIntermediates = 10000
+
 // breakGlassSuffix ends the name of an export's break-glass file: NAME.breakglass.age.
 const breakGlassSuffix = ".breakglass.age"
 
@@ -140,6 +156,9 @@ func (m *Manifest) Clone() Manifest {
 	c.Recipients = append([]string(nil), m.Recipients...)
 	c.Volumes = append([]Volume(nil), m.Volumes...)
 	c.Segments = append([]string(nil), m.Segments...)
+	if m.Intermediates != nil {
+		c.Intermediates = append([]Intermediate(nil), m.Intermediates...)
+	}
 	if m.BreakGlass != nil {
 		bg := *m.BreakGlass
 		c.BreakGlass = &bg
@@ -354,6 +373,9 @@ func (m *Manifest) validateMeta() error {
 	case m.FromGUID == m.ToGUID:
 		return bad("from_guid", "equals to_guid")
 	}
+	if err := m.validateIntermediates(); err != nil {
+		return err
+	}
 	if err := checkRecipientList(m.Recipients); err != nil {
 		return bad("recipients", "%v", err)
 	}
@@ -372,6 +394,56 @@ func (m *Manifest) validateMeta() error {
 		if err := checkBaseName(bg.File); err != nil {
 			return bad("break_glass.file", "%v", err)
 		}
+	}
+	return nil
+}
+
+// validateIntermediates checks the snapshots of a -I stream: only an incremental stream has
+// them, each is a snapshot of the dataset with its own name and guid, neither the source's nor
+// the target's. Their order is the exporter's word (the signature vouches for it): the
+// importer cannot check createtxg order before the stream arrives.
+func (m *Manifest) validateIntermediates() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidManifest, field, fmt.Sprintf(format, args...))
+	}
+	if m.Intermediates == nil {
+		return nil
+	}
+	switch n := len(m.Intermediates); {
+	case n == 0: // encoded as [], which Marshal never writes
+		return bad("intermediates", "empty; a stream without intermediate snapshots has no intermediates field")
+	case n > MaxIntermediates:
+		return bad("intermediates", "%d snapshots are more than the %d allowed", n, MaxIntermediates)
+	case m.FromGUID == 0:
+		return bad("intermediates", "set for a full stream; only an incremental (-I) stream carries intermediate snapshots")
+	}
+	names := make(map[string]int, len(m.Intermediates))
+	guids := make(map[uint64]int, len(m.Intermediates))
+	for i, x := range m.Intermediates {
+		p := fmt.Sprintf("intermediates[%d]", i)
+		switch {
+		case x.Snapshot.IsZero():
+			return bad(p+".snapshot", "missing")
+		case x.Snapshot.Dataset() != m.Dataset:
+			return bad(p+".snapshot", "%q is not a snapshot of dataset %q", x.Snapshot, m.Dataset)
+		case x.Snapshot == m.ToSnapshot:
+			return bad(p+".snapshot", "%q is to_snapshot", x.Snapshot)
+		case x.Snapshot == m.FromSnapshot:
+			return bad(p+".snapshot", "%q is from_snapshot", x.Snapshot)
+		case x.GUID == 0:
+			return bad(p+".guid", "missing")
+		case x.GUID == m.ToGUID:
+			return bad(p+".guid", "equals to_guid")
+		case x.GUID == m.FromGUID:
+			return bad(p+".guid", "equals from_guid")
+		}
+		if j, dup := names[x.Snapshot.Short()]; dup {
+			return bad(p+".snapshot", "%q is already intermediates[%d]", x.Snapshot, j)
+		}
+		if j, dup := guids[x.GUID]; dup {
+			return bad(p+".guid", "%d is already intermediates[%d]'s", x.GUID, j)
+		}
+		names[x.Snapshot.Short()], guids[x.GUID] = i, i
 	}
 	return nil
 }

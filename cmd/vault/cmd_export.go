@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), exportUsage)
-		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.")
+		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.\n\nWith -I the stream also carries every snapshot between --from and SNAP, and the manifest\nlists them. zfs receive keeps each one as it arrives, so unlike other exports its import is\nnot all or nothing: an import that fails part-way leaves the snapshots received before the\nfailure on the target (importing the export again from intact media carries on from them).")
 		fmt.Fprintln(fs.Output(), breakGlassHelp)
 		fs.PrintDefaults()
 	}
@@ -105,6 +106,9 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 
 func printExported(s *stdio, snap zfs.Snapshot, dir, name string, m *sneakernet.Manifest) {
 	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, humanBytes(m.StreamBytes), dir, len(m.Volumes), name)
+	if line := intermediatesCaveat(name+".manifest", m, "its target"); line != "" {
+		fmt.Fprintf(s.err, "vault export: %s\n", line)
+	}
 	if m.BreakGlass != nil {
 		fmt.Fprintf(s.out, "break-glass: %s opens it with the passphrase alone: age -d %s >id; cat %s.vol* | age -d -i id | zfs receive ...\n", m.BreakGlass.File, m.BreakGlass.File, name)
 	}
@@ -175,6 +179,11 @@ func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, s
 		return nil, err
 	}
 	o.Raw = len(enc) == 1 && enc[0].Value != "off" && enc[0].Value != "-"
+	if intermediates {
+		if o.Intermediates, err = sentBetween(ctx, z, from, snap); err != nil {
+			return nil, err
+		}
+	}
 	o.Created = time.Now()
 	cmd, err := z.SendCmd(zfs.SendOptions{Snapshot: snap, FromSnapshot: from, Intermediates: intermediates, Raw: o.Raw})
 	if err != nil {
@@ -199,5 +208,38 @@ func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, s
 		_ = x.Abort()
 		return nil, fmt.Errorf("zfs send failed, nothing left on the media: %w", err)
 	}
+	if intermediates {
+		// The manifest lists what the stream carries: the snapshots in between, listed before
+		// the send, must all still be there (one destroyed meanwhile is not in the stream).
+		after, err := sentBetween(ctx, z, from, snap)
+		if err == nil && !slices.Equal(after, o.Intermediates) {
+			err = fmt.Errorf("the snapshots between %s and %s changed during the send; export again", from, snap)
+		}
+		if err != nil {
+			_ = x.Abort()
+			return nil, fmt.Errorf("nothing left on the media: %w", err)
+		}
+	}
 	return x.Commit()
+}
+
+// sentBetween lists the snapshots that zfs send -I from snap carries before snap, oldest first.
+func sentBetween(ctx context.Context, z *zfs.ZFS, from, snap zfs.Snapshot) ([]sneakernet.Intermediate, error) {
+	entries, err := z.List(ctx, []zfs.Dataset{snap.Dataset()}, true, []zfs.Type{zfs.TypeSnapshot}, []zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG})
+	if err != nil {
+		return nil, fmt.Errorf("cannot list the snapshots of %s: %w", snap.Dataset(), err)
+	}
+	between, err := zfs.Intermediates(entries, from, snap)
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell which snapshots -I sends: %w", err)
+	}
+	if len(between) > sneakernet.MaxIntermediates {
+		return nil, fmt.Errorf("-I would send %d snapshots between %s and %s; an export holds at most %d: export in steps", len(between), from, snap, sneakernet.MaxIntermediates)
+	}
+	var xs []sneakernet.Intermediate
+	for _, e := range between {
+		sn, _ := e.Snapshot()
+		xs = append(xs, sneakernet.Intermediate{Snapshot: sn, GUID: e.GUID})
+	}
+	return xs, nil
 }

@@ -26,7 +26,7 @@ import (
 )
 
 func init() {
-	register(command{name: "import", summary: "on the vault: verify, decrypt and receive an export from media, all or nothing", run: runImport})
+	register(command{name: "import", summary: "on the vault: verify, decrypt and receive an export from media, all or nothing (-I exports: see --help)", run: runImport})
 }
 
 const importUsage = "usage: vault import [-c FILE] [-v] [--verify-only] [--passphrase-file FILE | --ask-passphrase] MANIFEST"
@@ -36,7 +36,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), importUsage)
-		fmt.Fprintln(fs.Output(), "\nChecks the manifest's signature against the signers the configuration pins and that the\nsigner may export the dataset, maps it to its media job's target, checks the base is on the\ntarget and the snapshot is not (a replay is \"already imported\", exit 0), then reads the media\nonce: every segment is verified before it is decrypted, and zfs receive gets the stream's\nend only when everything verified. Any failure leaves the target as it was.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.")
+		fmt.Fprintln(fs.Output(), "\nChecks the manifest's signature against the signers the configuration pins and that the\nsigner may export the dataset, maps it to its media job's target, checks the base is on the\ntarget and the snapshot is not (a replay is \"already imported\", exit 0), then reads the media\nonce: every segment is verified before it is decrypted, and zfs receive gets the stream's\nend only when everything verified. Any failure leaves the target as it was, except with an\n-I export (vault export -I): zfs receive keeps each of its snapshots as it arrives, so a\nfailure part-way leaves those received before it (vault import says which, and importing\nthe export again carries on from them). Run --verify-only first to find a bad medium before\nanything is received.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.")
 		fs.PrintDefaults()
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
@@ -118,6 +118,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		fmt.Fprintf(s.out, "already imported: %s is on %s as %s\n", m.ToSnapshot, target, have[m.ToGUID])
 		return nil
 	}
+	landed := landedIntermediates(&m, have)
 	switch {
 	case m.FromGUID == 0 && exists:
 		return fmt.Errorf("refused %s: a full stream of %s, but %s exists; the vault never forces a receive (rename the target away to start afresh)", fs.Arg(0), m.Dataset, target)
@@ -127,7 +128,12 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		if _, ok := have[m.FromGUID]; !ok {
 			return fmt.Errorf("refused %s: its base %s (guid %d) is not on %s; import the exports in order", fs.Arg(0), fromName(m), m.FromGUID, target)
 		}
-		if newest != m.FromGUID {
+		if err := checkIntermediatesFit(&m, target, have, landed); err != nil {
+			return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+		}
+		// An -I export that an earlier import received in part continues from the last
+		// snapshot it left: zfs receive skips those the target has.
+		if newest != m.FromGUID && (len(landed) == 0 || newest != landed[len(landed)-1].GUID) {
 			return fmt.Errorf("refused %s: its base %s is on %s but not its newest snapshot (%s); the vault never rolls back", fs.Arg(0), fromName(m), target, have[newest])
 		}
 	}
@@ -139,8 +145,14 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if err := preflight(ctx, signed, media, ids); err != nil {
 		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
 	}
+	// An -I export is not all or nothing: say so before the receive starts.
+	for _, line := range []string{intermediatesCaveat(fs.Arg(0), &m, target.String()), alreadyLanded(fs.Arg(0), landed, target)} {
+		if line != "" {
+			fmt.Fprintf(s.err, "vault import: %s\n", line)
+		}
+	}
 	// 5. One pass: verify, decrypt, receive. The receive is not resumable: on any failure
-	// nothing of it stays.
+	// nothing of it stays, but the snapshots of an -I export that were complete before it.
 	pj, err := pullerJob(c, job)
 	if err != nil {
 		return err
@@ -191,12 +203,12 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		pw.CloseWithError(ierr)
 		_ = p.Abort()
 		undoCreated(s, z, created)
-		return fmt.Errorf("refused %s, nothing received: %w", fs.Arg(0), ierr)
+		return fmt.Errorf("%s: %w", whatStayed(z, "refused "+fs.Arg(0), &m, target), ierr)
 	}
 	pw.Close()
 	if err := p.Wait(); err != nil {
 		undoCreated(s, z, created)
-		return fmt.Errorf("zfs receive failed, nothing received: %w", err)
+		return fmt.Errorf("%s: %w", whatStayed(z, "zfs receive failed", &m, target), err)
 	}
 	if !exists {
 		if warn := setReceivedProps(ctx, z, pj, target); warn != "" {
@@ -248,6 +260,19 @@ func snapshotCreation(ctx context.Context, z *zfs.ZFS, snap zfs.Snapshot) (time.
 		return time.Time{}, fmt.Errorf("zfs get creation %s: %q is not seconds since the epoch", snap, props[0].Value)
 	}
 	return time.Unix(secs, 0).UTC(), nil
+}
+
+// whatStayed begins the error of a failed receive: head and, as far as a listing of the target
+// tells, what stayed of the export there. Only the intermediate snapshots of an -I export can.
+func whatStayed(z *zfs.ZFS, head string, m *sneakernet.Manifest, target zfs.Dataset) string {
+	if len(m.Intermediates) == 0 {
+		return head + ", nothing received"
+	}
+	// The import's context may have ended (a signal): the listing gets its own.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	have, _, _, err := targetSnapshots(ctx, z, target)
+	return failedImport(head, m, target, landedIntermediates(m, have), err)
 }
 
 // missingAncestors lists ds and those of its ancestors that do not exist, deepest first: what
@@ -313,6 +338,7 @@ func verifyExport(ctx context.Context, s *stdio, arg string, signed *sneakernet.
 		return fmt.Errorf("refused %s: %w", arg, err)
 	}
 	d := time.Since(start)
+	fmt.Fprintf(s.out, "%s holds %s\n", arg, describeStream(&m))
 	fmt.Fprintf(s.out, "verified %s (signed by %s): %d volume(s), %s of stream decrypted and authenticated in %s (%s/s); nothing received (it would go to %s)\n",
 		arg, signer, len(m.Volumes), humanBytes(n), d.Round(100*time.Millisecond), humanBytes(int64(float64(n)/max(d.Seconds(), 1e-3))), target)
 	return nil

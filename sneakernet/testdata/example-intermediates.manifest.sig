@@ -1,0 +1,1 @@
+vault-ed25519:iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w= UKqDlHlZ8xU4fLsD6OZpZtg4r8ccS3MJlKNhpl2Wy+CzqXBnoM8KK7PJ8NZhU+gIsF/hZtlkVZJNLjdxwOvWDw==
