@@ -14,7 +14,7 @@ import (
 // and as a delegated user with and without the permissions of the excluded properties. Each
 // receive prints one line: CASE STEP exit=N then the properties of the target.
 const recvPropsScript = `
-set -u
+set +e +o pipefail
 S=host05data/propsrc V=host05data/propvol
 for d in $S $V rust10/props; do zfs destroy -r $d 2>/dev/null; done
 id propu >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin propu
