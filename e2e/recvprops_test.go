@@ -18,18 +18,19 @@ set +e +o pipefail
 S=host05data/propsrc V=host05data/propvol
 for d in $S $V rust10/props; do zfs destroy -r $d 2>/dev/null; done
 id propu >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin propu
-zfs create -o mountpoint=/srv/propsrc -o canmount=on -o sharenfs=on -o atime=on -o exec=on -o com.example:evil=1 $S 2>/dev/null || zfs list $S >/dev/null
+zfs create -o mountpoint=/srv/propsrc -o canmount=on -o sharenfs=on -o atime=on -o exec=on -o setuid=on -o copies=2 -o dedup=on -o refreservation=2M -o com.example:evil=1 $S 2>/dev/null || zfs list $S >/dev/null
 zfs set sharesmb=on $S 2>/dev/null
-zfs create -V 8M -o volmode=dev -o snapdev=visible -o com.example:evil=1 $V
+zfs create -V 8M -o volmode=dev -o snapdev=visible -o copies=2 -o com.example:evil=1 $V
 for i in 1 2 3; do head -c 100k /dev/urandom >/srv/propsrc/f$i; zfs snapshot $S@$i; dd if=/dev/urandom of=/dev/zvol/$V bs=64k count=2 seek=$i status=none 2>/dev/null; zfs snapshot $V@$i; done
 zfs send -p $S@1 >/tmp/p-full; zfs send -p -i @1 $S@2 >/tmp/p-i2; zfs send -p -i @2 $S@3 >/tmp/p-i3
 zfs send -p $V@1 >/tmp/v-full; zfs send -p -i @1 $V@2 >/tmp/v-i2
 zfs create -o mountpoint=/srv/props -o canmount=noauto rust10/props
 O="-o canmount=noauto -o readonly=on -x mountpoint -x sharenfs -x sharesmb"
+OX="$O -x copies -x dedup -x refreservation -x reservation -x setuid -x snapdev -x volmode"
 OV="-o readonly=on -x mountpoint -x sharenfs -x sharesmb -x canmount"
 OVT="-o readonly=on"
-props() { zfs get -H -o property,value,source mountpoint,canmount,readonly,sharenfs,sharesmb,mounted,com.example:evil "$1" 2>&1 | awk '{printf "%s=%s(%s) ", $1, $2, $3}'; }
-vprops() { zfs get -H -o property,value,source readonly,volmode,snapdev,com.example:evil "$1" 2>&1 | awk '{printf "%s=%s(%s) ", $1, $2, $3}'; }
+props() { zfs get -H -o property,value,source mountpoint,canmount,readonly,sharenfs,sharesmb,mounted,copies,dedup,refreservation,setuid,com.example:evil "$1" 2>&1 | awk '{printf "%s=%s(%s) ", $1, $2, $3}'; }
+vprops() { zfs get -H -o property,value,source readonly,volmode,snapdev,copies,refreservation,com.example:evil "$1" 2>&1 | awk '{printf "%s=%s(%s) ", $1, $2, $3}'; }
 recv() { # CASE STEP USER STREAM TARGET OPTS...
 	c=$1 st=$2 u=$3 f=$4 tg=$5; shift 5
 	if [ "$u" = root ]; then zfs receive -u "$@" $tg <$f >/tmp/r.err 2>&1; else su -s /bin/sh $u -c "zfs receive -u $* $tg" <$f >/tmp/r.err 2>&1; fi
@@ -44,6 +45,13 @@ recv A incr root /tmp/p-i2 rust10/props/a
 recv B full root /tmp/p-full rust10/props/b $O
 recv B incr root /tmp/p-i2 rust10/props/b $O
 recv B incr2 root /tmp/p-i3 rust10/props/b $O
+# BX: as root, the wider overrides on every receive.
+recv BX full root /tmp/p-full rust10/props/bx $OX
+recv BX incr root /tmp/p-i2 rust10/props/bx $OX
+# I: does -x take away what the operator set locally on the target?
+zfs receive -u -o readonly=on rust10/props/i </tmp/p-full >/dev/null 2>&1
+zfs set copies=3 rust10/props/i; zfs set mountpoint=/srv/mine rust10/props/i; zfs set setuid=off rust10/props/i; zfs set refreservation=1M rust10/props/i
+recv I incr root /tmp/p-i2 rust10/props/i $OX
 # C: as root, overrides on the full receive only (imports before this change).
 recv C full root /tmp/p-full rust10/props/c -o readonly=on
 recv C incr root /tmp/p-i2 rust10/props/c
@@ -64,6 +72,8 @@ recv G full-fsopts root /tmp/v-full rust10/props/vg $O
 recv G full-vopts root /tmp/v-full rust10/props/vh $OV
 recv G full root /tmp/v-full rust10/props/vol $OVT
 recv G incr-vopts root /tmp/v-i2 rust10/props/vol $OV
+recv G full-vx root /tmp/v-full rust10/props/vx -o readonly=on -x mountpoint -x sharenfs -x sharesmb -x canmount -x copies -x dedup -x refreservation -x reservation -x setuid -x snapdev -x volmode
+recv G incr-vx root /tmp/v-i2 rust10/props/vx -o readonly=on -x copies -x dedup -x refreservation -x reservation -x snapdev -x volmode
 # H: a resumed receive with the overrides.
 head -c 60000 /tmp/p-i2 >/tmp/p-i2.part
 zfs receive -u -o readonly=on rust10/props/h </tmp/p-full >/dev/null 2>&1
