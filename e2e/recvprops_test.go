@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -98,4 +100,93 @@ func TestLabReceivedProps(t *testing.T) {
 		return ""
 	}
 	_ = line
+}
+
+// TestLabSneakernetReceivedProps: an export whose stream carries the source's properties (its
+// signer's zfs sends with -p, as a compromised or careless signer's could), imported as root, full
+// then incremental, and a volume's: none of mountpoint, canmount, sharenfs, sharesmb, setuid,
+// copies, dedup, refreservation or snapdev lands; the target is read-only, canmount=noauto and
+// not mounted.
+func TestLabSneakernetReceivedProps(t *testing.T) {
+	const src, vol = "host05data/offprops/fs", "host05data/offprops/vol"
+	const dst, vdst = "rust10/Backups/snprops/fs", "rust10/Backups/snprops/vol"
+	labtest.Root(t, `
+install -d -m 0700 /root/keys-props /var/lib/vault-snprops
+/mnt/lab/vault keygen --signing /root/keys-props/host.sign >/root/keys-props/host.out
+/mnt/lab/vault keygen --age /root/keys-props/vault.age >/root/keys-props/vault-age.out
+printf '#!/bin/sh\nif [ "$1" = send ]; then shift; exec /sbin/zfs send -p "$@"; fi\nexec /sbin/zfs "$@"\n' >/usr/local/sbin/zfs-sendp && chmod 0755 /usr/local/sbin/zfs-sendp
+zfs create -p -o mountpoint=/srv/snprops -o canmount=on -o sharenfs=on -o setuid=on -o copies=2 -o dedup=on -o refreservation=2M `+src+` 2>/dev/null || zfs list `+src+` >/dev/null
+zfs set sharesmb=on `+src+` 2>/dev/null || true
+head -c 1M /dev/urandom >/srv/snprops/a.bin
+zfs snapshot `+src+`@2026-11-24_00.00.00--1m
+head -c 1M /dev/urandom >/srv/snprops/b.bin
+zfs snapshot `+src+`@2026-11-25_00.00.00--1m
+zfs create -V 8M -o volmode=dev -o snapdev=visible -o copies=2 `+vol+`
+dd if=/dev/urandom of=/dev/zvol/`+vol+` bs=64k count=4 status=none 2>/dev/null || true
+zfs snapshot `+vol+`@2026-11-24_00.00.00--1m
+`)
+	pub := regexp.MustCompile(`public_key = "([^"]+)"`).FindStringSubmatch(labtest.Root(t, "cat /root/keys-props/host.out"))[1]
+	rcpt := regexp.MustCompile(`(age1[0-9a-z]+)`).FindStringSubmatch(labtest.Root(t, "cat /root/keys-props/vault-age.out"))[1]
+	cfg := fmt.Sprintf(`user = "backup"
+state_dir = "/var/lib/vault-snprops"
+hold_prefix = "vault:lab:"
+age_identity = "/root/keys-props/vault.age"
+
+[[signer]]
+name = "host"
+public_key = %q
+datasets = ["host05data/offprops"]
+
+[[job]]
+name = "snprops"
+media_signers = ["host"]
+source_datasets = ["host05data/offprops"]
+target = "rust10/Backups/snprops"
+rpo = "8d"
+`, pub)
+	labtest.Root(t, "mkdir -p /etc/vault && cat >/etc/vault/snprops.toml <<'EOF'\n"+cfg+"EOF\n/mnt/lab/vault config check /etc/vault/snprops.toml >/dev/null")
+	roundTrip := func(what, ds, from, snap string) {
+		t.Helper()
+		dir := "/tmp/media-props/" + what
+		labtest.Root(t, fmt.Sprintf("rm -rf %s && mkdir -p %s && /mnt/lab/vault export --zfs /usr/local/sbin/zfs-sendp --to %s --signing-key /root/keys-props/host.sign --recipient %s --host host %s %s@%s",
+			dir, dir, dir, rcpt, from, ds, snap))
+		res := labtest.Try(t, "", "timeout 120 /mnt/lab/vault import -c /etc/vault/snprops.toml "+dir+"/*.manifest")
+		if res.Exit != 0 {
+			t.Fatalf("%s import: exit %d\n%s%s", what, res.Exit, res.Stdout, res.Stderr)
+		}
+		if strings.Contains(res.Stderr, "came from the stream") {
+			t.Errorf("%s import: a property came from the stream:\n%s", what, res.Stderr)
+		}
+	}
+	check := func(what, ds, props string, want map[string]string) {
+		t.Helper()
+		out := labtest.Root(t, "zfs get -H -o property,value,source "+props+" "+ds)
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Split(l, "\t")
+			if len(f) != 3 {
+				t.Fatalf("zfs get: %q", l)
+			}
+			if f[2] == "received" {
+				t.Errorf("%s: %s=%s came from the stream", what, f[0], f[1])
+			}
+			if w, ok := want[f[0]]; ok && f[1] != w {
+				t.Errorf("%s: %s is %s (%s), want %s", what, f[0], f[1], f[2], w)
+			}
+		}
+	}
+	// The stream does carry them: the spy of what the source sent is the source's own listing.
+	if out := labtest.Root(t, "zfs get -H -o value,source sharenfs,refreservation "+src); strings.Count(out, "local") != 2 {
+		t.Fatalf("the source's properties are not set locally:\n%s", out)
+	}
+	const fsProps = "mountpoint,canmount,readonly,sharenfs,sharesmb,setuid,copies,dedup,refreservation,mounted"
+	fsWant := map[string]string{"canmount": "noauto", "readonly": "on", "sharenfs": "off", "copies": "1", "refreservation": "none", "mounted": "no"}
+	roundTrip("full", src, "", "2026-11-24_00.00.00--1m")
+	check("full", dst, fsProps, fsWant)
+	roundTrip("incr", src, "--from 2026-11-24_00.00.00--1m", "2026-11-25_00.00.00--1m")
+	check("incremental", dst, fsProps, fsWant)
+	roundTrip("vol", vol, "", "2026-11-24_00.00.00--1m")
+	check("volume", vdst, "readonly,volmode,snapdev,copies,refreservation", map[string]string{"readonly": "on", "snapdev": "hidden", "copies": "1"})
+	if out := labtest.Root(t, "ls /dev/zvol/"+vdst+"@* 2>/dev/null | wc -l"); strings.TrimSpace(out) != "0" {
+		t.Errorf("the imported volume's snapshots have device nodes: %s", out)
+	}
 }

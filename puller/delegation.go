@@ -3,6 +3,8 @@ package puller
 import (
 	"slices"
 	"strings"
+
+	"github.com/belltech/vault/zfs"
 )
 
 // PrunePermissions is what the prune identity holds on a job's target, measured on OpenZFS 2.4
@@ -40,7 +42,10 @@ func JobDelegation(job *Job, appendOnly, separatePruner bool) Delegation {
 		recv = "receive:append"
 	}
 	d := Delegation{Puller: []string{"create", "hold", "mount", recv, "release"}}
-	for _, s := range job.ReceiveSet {
+	// The -o settings of every receive need each property's permission; -x needs none.
+	fsSet, _ := ReceiveProps(job, zfs.TypeFilesystem)
+	volSet, _ := ReceiveProps(job, zfs.TypeVolume)
+	for _, s := range append(fsSet, volSet...) {
 		p := s.Name
 		if strings.Contains(p, ":") {
 			p = "userprop"

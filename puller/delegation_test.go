@@ -20,10 +20,11 @@ func TestJobDelegation(t *testing.T) {
 		appendOnly, separate bool
 		puller, pruner, no   string
 	}{
-		{"legacy, before 2.4", &Job{}, false, false, "create,destroy,hold,mount,receive,release", "", ""},
-		{"legacy on 2.4: still append-only receive, destroy for prune", &Job{}, true, false, "create,destroy,hold,mount,receive:append,release", "", ""},
-		{"separate pruner before 2.4: receive still implies -F", &Job{}, false, true, "create,hold,mount,receive,release", "destroy,mount", "destroy,promote,rename,rollback"},
-		{"append-only: 2.4 with a pruner", &Job{}, true, true, "create,hold,mount,receive:append,release", "destroy,mount", "destroy,promote,receive,rename,rollback"},
+		{"legacy, before 2.4", &Job{}, false, false, "canmount,create,destroy,hold,mount,readonly,receive,release", "", ""},
+		{"legacy on 2.4: still append-only receive, destroy for prune", &Job{}, true, false, "canmount,create,destroy,hold,mount,readonly,receive:append,release", "", ""},
+		{"separate pruner before 2.4: receive still implies -F", &Job{}, false, true, "canmount,create,hold,mount,readonly,receive,release", "destroy,mount", "destroy,promote,rename,rollback"},
+		{"append-only: 2.4 with a pruner", &Job{}, true, true, "canmount,create,hold,mount,readonly,receive:append,release", "destroy,mount", "destroy,promote,receive,rename,rollback"},
+		{"the floor's -o need no permission where the job excludes them", &Job{ReceiveExclude: []string{"canmount", "readonly"}}, true, true, "create,hold,mount,receive:append,release", "destroy,mount", "destroy,promote,receive,rename,rollback"},
 		{"the job's -o properties", props, true, true, "canmount,create,hold,mount,readonly,receive:append,release,userprop", "destroy,mount", "destroy,promote,receive,rename,rollback"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -458,13 +458,15 @@ var errTokenUnusable = errors.New("resume token can no longer be served")
 func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step) (sr StepReport, err error) {
 	sr = StepReport{Kind: st.Kind, To: st.To.Name.Short(), Intermediates: st.Intermediates}
 	send := zfs.SendOptions{Raw: dp.Encrypted}
+	// Every receive, full, incremental or resumed, overrides the properties a stream could carry
+	// and the vault never wants (ReceiveProps).
 	recv := zfs.ReceiveOptions{Target: dp.Target}
+	recv.Set, recv.Exclude = ReceiveProps(job, dp.Type)
 	switch st.Kind {
 	case Resume:
 		send = zfs.SendOptions{Token: st.Token}
 	case Full:
 		send.Snapshot = st.To.Name
-		recv.Set, recv.Exclude = ReceiveProps(job, dp.Type)
 	case Incremental:
 		send.Snapshot = st.To.Name
 		send.FromSnapshot = st.From.Name
@@ -589,31 +591,6 @@ func firstErr(errs ...error) error {
 func isTokenUnusable(err error) bool {
 	var ee *zfs.ExitError
 	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "cannot resume send")
-}
-
-// volumeIgnores are properties that do not apply to volumes; receiving a zvol with them set or
-// excluded fails.
-var volumeIgnores = map[string]bool{"canmount": true, "atime": true, "relatime": true, "mountpoint": true,
-	"exec": true, "setuid": true, "devices": true, "xattr": true, "sharenfs": true, "sharesmb": true, "snapdir": true}
-
-// ReceiveProps gives the job's first-receive -o and -x settings that apply to a dataset of
-// the type typ.
-func ReceiveProps(job *Job, typ zfs.Type) ([]zfs.PropSetting, []string) {
-	var set []zfs.PropSetting
-	var exclude []string
-	for _, s := range job.ReceiveSet {
-		if typ == zfs.TypeVolume && volumeIgnores[s.Name] {
-			continue
-		}
-		set = append(set, s)
-	}
-	for _, x := range job.ReceiveExclude {
-		if typ == zfs.TypeVolume && volumeIgnores[x] {
-			continue
-		}
-		exclude = append(exclude, x)
-	}
-	return set, exclude
 }
 
 // checkReceivedProps reads back the properties a first receive was asked to set: a delegated

@@ -157,17 +157,19 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The stream does not say whether it is a filesystem or a volume, so the first receive
-	// sets only readonly (valid for both) and the rest of the job's properties are set right
-	// after, for the type that arrived (-u: nothing is mounted in between).
-	recv := zfs.ReceiveOptions{Target: target, NotResumable: true}
-	if !exists {
-		for _, p := range pj.ReceiveSet {
-			if p.Name == "readonly" {
-				recv.Set = append(recv.Set, p)
-			}
+	// Every receive overrides what the stream could carry and the vault never wants (see
+	// puller.ReceiveProps): the import runs as root, so a property in the stream would take
+	// effect. A new target's type is not known before the stream arrives: the first receive
+	// sets what holds for both types and the rest is set right after (-u: nothing is mounted
+	// in between).
+	var typ zfs.Type
+	if exists {
+		if typ, err = datasetType(ctx, z, target); err != nil {
+			return err
 		}
 	}
+	recv := zfs.ReceiveOptions{Target: target, NotResumable: true}
+	recv.Set, recv.Exclude = puller.ReceiveProps(pj, typ)
 	cmd, err := z.ReceiveCmd(recv)
 	if err != nil {
 		return err
@@ -210,10 +212,8 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		undoCreated(s, z, created)
 		return fmt.Errorf("%s: %w", whatStayed(z, "zfs receive failed", &m, target), err)
 	}
-	if !exists {
-		if warn := setReceivedProps(ctx, z, pj, target); warn != "" {
-			fmt.Fprintf(s.err, "vault import: warning: %s\n", warn)
-		}
+	for _, warn := range receivedProps(ctx, z, pj, target, typ) {
+		fmt.Fprintf(s.err, "vault import: warning: %s\n", warn)
 	}
 	// 6. Hold the new snapshot like a pulled one, and release the old base.
 	newSnap, err := target.Snapshot(m.ToSnapshot.Short())
@@ -433,22 +433,57 @@ func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have 
 	return have, newest, true, nil
 }
 
-// setReceivedProps sets the job's first-receive properties that apply to what arrived.
-func setReceivedProps(ctx context.Context, z *zfs.ZFS, j *puller.Job, target zfs.Dataset) string {
-	props, err := z.Get(ctx, []string{"type"}, target)
-	if err != nil || len(props) != 1 {
-		return fmt.Sprintf("cannot read the type of %s to set its properties: %v", target, err)
+// datasetType reads the type of ds: filesystem or volume.
+func datasetType(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) (zfs.Type, error) {
+	props, err := z.Get(ctx, []string{"type"}, ds)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the type of %s: %w", ds, err)
 	}
-	set, _ := puller.ReceiveProps(j, zfs.Type(props[0].Value))
-	for _, p := range set {
-		if p.Name == "readonly" {
+	if len(props) != 1 || (props[0].Value != string(zfs.TypeFilesystem) && props[0].Value != string(zfs.TypeVolume)) {
+		return "", fmt.Errorf("cannot read the type of %s: zfs get gave %d lines (%v)", ds, len(props), props)
+	}
+	return zfs.Type(props[0].Value), nil
+}
+
+// receivedProps finishes the properties of a receive: on a new target (typ "") it sets what the
+// receive could not for the type that arrived, and on every target it reads back what the
+// receive excluded. -x refreservation does not hold on an incremental (measured, see
+// puller.ReceiveProps): a reservation that still came from the stream is set to none, here,
+// where the vault's user could not; anything else that came from the stream is named.
+func receivedProps(ctx context.Context, z *zfs.ZFS, j *puller.Job, target zfs.Dataset, typ zfs.Type) []string {
+	if typ == "" {
+		var err error
+		if typ, err = datasetType(ctx, z, target); err != nil {
+			return []string{err.Error() + "; its properties are not checked"}
+		}
+		for _, p := range puller.ReceivePropsAfter(j, typ) {
+			if err := z.Set(ctx, target, p.Name, p.Value); err != nil {
+				return []string{fmt.Sprintf("cannot set %s=%s on %s: %v", p.Name, p.Value, target, err)}
+			}
+		}
+	}
+	_, exclude := puller.ReceiveProps(j, typ)
+	if len(exclude) == 0 {
+		return nil
+	}
+	props, err := z.Get(ctx, exclude, target)
+	if err != nil {
+		return []string{fmt.Sprintf("cannot read back the properties the receive excluded on %s: %v", target, err)}
+	}
+	var warns []string
+	for _, p := range props {
+		if p.Source != "received" {
 			continue
 		}
-		if err := z.Set(ctx, target, p.Name, p.Value); err != nil {
-			return fmt.Sprintf("cannot set %s=%s on %s: %v", p.Name, p.Value, target, err)
+		if p.Property == "reservation" || p.Property == "refreservation" {
+			if err := z.Set(ctx, target, p.Property, "none"); err != nil {
+				warns = append(warns, fmt.Sprintf("%s came from the stream as %s on %s and cannot be set to none: %v (zfs set %s=none %s)", p.Property, p.Value, target, err, p.Property, target))
+			}
+			continue
 		}
+		warns = append(warns, fmt.Sprintf("%s came from the stream as %s on %s although the receive excluded it (zfs set %s=... %s)", p.Property, p.Value, target, p.Property, target))
 	}
-	return ""
+	return warns
 }
 
 type countWriter struct {
