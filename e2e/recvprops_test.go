@@ -140,7 +140,7 @@ datasets = ["host05data/offprops"]
 [[job]]
 name = "snprops"
 media_signers = ["host"]
-source_datasets = ["host05data/offprops"]
+source_datasets = ["host05data/offprops/fs", "host05data/offprops/vol"]
 target = "rust10/Backups/snprops"
 rpo = "8d"
 `, pub)

@@ -19,7 +19,7 @@ func TestLabSneakernet(t *testing.T) {
 	const src = "host05data/offline/fs"
 	const dst = "rust10/Backups/sn/fs"
 	labtest.Root(t, `
-printf '#!/bin/sh\necho "$*" >>/tmp/zfs-spy.log\nexec /sbin/zfs "$@"\n' >/usr/local/sbin/zfs-spy && chmod 0755 /usr/local/sbin/zfs-spy
+printf '#!/bin/sh\necho "$*" >>/tmp/zfs-spy.log\nif [ "$1" = receive ] && [ -e /tmp/zfs-spy.stall ]; then { head -c 1048576; sleep 6; cat; } | /sbin/zfs "$@"; exit; fi\nexec /sbin/zfs "$@"\n' >/usr/local/sbin/zfs-spy && chmod 0755 /usr/local/sbin/zfs-spy
 install -d -m 0700 /root/keys
 /mnt/lab/vault keygen --signing /root/keys/host09.sign >/root/keys/host09.out
 /mnt/lab/vault keygen --signing /root/keys/rogue.sign >/root/keys/rogue.out
@@ -118,6 +118,10 @@ rpo = "8d"
 	if res := labtest.Try(t, "", "zfs list rust10/Restored"); res.Exit == 0 {
 		t.Fatalf("rust10/Restored exists before the first restore import")
 	}
+	pool := func() string {
+		return labtest.Root(t, "zfs list -H -p -t all -r -o name,guid,createtxg,receive_resume_token rust10")
+	}
+	poolBefore := pool()
 	labtest.Root(t, `rm -rf /tmp/media/restore-flip && cp -a /tmp/media/restore /tmp/media/restore-flip && cd /tmp/media/restore-flip &&
 f=$(ls *.vol* | tail -1) && sz=$(stat -c %s $f) && printf '\x42' | dd of=$f bs=1 seek=$((sz-4096)) conv=notrunc status=none`)
 	if code, out, recv := imp("/tmp/media/restore-flip"); code == 0 || !recv || strings.Contains(out, "cannot take away") {
@@ -125,6 +129,9 @@ f=$(ls *.vol* | tail -1) && sz=$(stat -c %s $f) && printf '\x42' | dd of=$f bs=1
 	}
 	if res := labtest.Try(t, "", "zfs list -H -o name -r rust10/Restored"); res.Exit == 0 {
 		t.Errorf("a failed first import left datasets behind:\n%s", res.Stdout)
+	}
+	if after := pool(); after != poolBefore {
+		t.Errorf("a failed first import changed the pool:\nbefore:\n%s\nafter:\n%s", poolBefore, after)
 	}
 	if code, out, _ := imp("/tmp/media/restore"); code != 0 {
 		t.Fatalf("importing the restore export: exit %d\n%s", code, out)
@@ -185,6 +192,24 @@ f=$(ls *.vol* | tail -1) && sz=$(stat -c %s $f) && printf '\x42' | dd of=$f bs=1
 		if c.preStream && recv {
 			t.Errorf("%s: decided before the stream, yet a zfs receive was started", c.name)
 		}
+	}
+	// SIGTERM mid-stream: zfs receive has had the first MiB of the stream and waits for the
+	// rest (the spy stalls it for 6 s), the import is blocked writing to it. The import stops
+	// within 3 s, non-zero, no zfs receive is left running and the pool is as it was.
+	before := pool()
+	res := labtest.Try(t, "", `set +e; : >/tmp/zfs-spy.log; touch /tmp/zfs-spy.stall
+/mnt/lab/vault import -c /etc/vault/sn.toml `+manifest(good)+` >/tmp/term.out 2>&1 & p=$!
+for i in $(seq 100); do grep -q receive /tmp/zfs-spy.log && break; sleep 0.1; done
+sleep 1; kill -TERM $p; t0=$(date +%s%N); wait $p; e=$?
+echo "exit=$e ms=$(( ($(date +%s%N) - t0) / 1000000 ))"; rm -f /tmp/zfs-spy.stall; sleep 7
+pgrep -a -f '^/sbin/zfs receive' || echo "no receive left"; cat /tmp/term.out`)
+	var termExit, termMS int
+	fmt.Sscanf(res.Stdout, "exit=%d ms=%d", &termExit, &termMS)
+	if termExit == 0 || termMS > 3000 || !strings.Contains(res.Stdout, "no receive left") {
+		t.Errorf("SIGTERM mid-stream: exit %d after %d ms, want non-zero within 3 s (the stalled receive waits 6) and no zfs receive left:\n%s%s", termExit, termMS, res.Stdout, res.Stderr)
+	}
+	if after := pool(); after != before {
+		t.Errorf("SIGTERM mid-stream changed the pool:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	// The good copy still imports.
 	if code, out, _ := imp(good); code != 0 {
