@@ -138,6 +138,30 @@ func TestDesignVector(t *testing.T) {
 	}
 }
 
+// TestDesignDocShowsVector keeps DESIGN.md in step with the committed vector: it shows the
+// manifest and the signature byte for byte, and every file's SHA-256 but the README's and the
+// key files'. After -update, DESIGN.md needs the new values.
+func TestDesignDocShowsVector(t *testing.T) {
+	doc, err := os.ReadFile("../DESIGN.md")
+	require.NoError(t, err)
+	manifest, err := os.ReadFile(filepath.Join(vectorDir, "vector.manifest"))
+	require.NoError(t, err)
+	require.Contains(t, string(doc), "```json\n"+string(manifest)+"```\n", "DESIGN.md does not show vector.manifest as it is")
+	sig, err := os.ReadFile(filepath.Join(vectorDir, "vector.manifest.sig"))
+	require.NoError(t, err)
+	require.Contains(t, string(doc), "```\n"+string(sig)+"```\n", "DESIGN.md does not show vector.manifest.sig as it is")
+	for _, n := range vectorFiles {
+		b, err := os.ReadFile(filepath.Join(vectorDir, n))
+		require.NoError(t, err)
+		sum := sha256.Sum256(b)
+		row := fmt.Sprintf("| `%s` | %d |", n, len(b))
+		require.Contains(t, string(doc), row, "DESIGN.md's table of the vector's files")
+		if !strings.HasSuffix(n, ".txt") {
+			require.Contains(t, string(doc), row+" `"+hex.EncodeToString(sum[:])+"`", "DESIGN.md's SHA-256 of %s", n)
+		}
+	}
+}
+
 // TestDesignVectorAltered proves that TestDesignVector fails when any committed file is
 // changed: one byte of each, in a copy.
 func TestDesignVectorAltered(t *testing.T) {
@@ -387,7 +411,7 @@ func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]
 	if m.Signer != keyText {
 		return nil, errors.New("6: signer is not the .sig's key")
 	}
-	if _, err := time.Parse(time.RFC3339, m.Created); err != nil || !strings.HasSuffix(m.Created, "Z") {
+	if _, err := time.Parse(time.RFC3339, m.Created); err != nil || len(m.Created) != len("2006-01-02T15:04:05Z") || !strings.HasSuffix(m.Created, "Z") {
 		return nil, errors.New("6: created")
 	}
 	if m.SegmentSize < 1<<10 || m.SegmentSize > 64<<20 || m.StreamBytes < 1 || m.StreamBytes > (1<<18)*(64<<20) {
