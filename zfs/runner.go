@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -173,7 +174,11 @@ func (l *Local) command(ctx context.Context, c Cmd) (*exec.Cmd, *BoundedBuffer, 
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = c.Stdout
 	cmd.Stderr = stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// The command runs in a process group of its own, and is signalled as a group: a zfs_binary
+	// that is a wrapper (a script that pipes into zfs) is ended with what it started, and Wait
+	// does not wait for a grandchild that holds stderr open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return signalGroup(cmd.Process, syscall.SIGTERM) }
 	cmd.WaitDelay = waitDelay
 	return cmd, stderr, nil
 }
@@ -255,8 +260,17 @@ func (p *localProcess) Wait() error {
 	return p.err
 }
 
+// signalGroup sends sig to the process group p leads (Start made one), or to p alone if there
+// is none.
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	if err := syscall.Kill(-p.Pid, sig); err == nil {
+		return nil
+	}
+	return p.Signal(sig)
+}
+
 func (p *localProcess) Abort() error {
-	_ = p.cmd.Process.Kill() // fails only if it already exited
+	_ = signalGroup(p.cmd.Process, syscall.SIGKILL) // fails only if it already exited
 	if p.stdout != nil {
 		p.stdout.Close()
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -75,6 +76,16 @@ func TestHelperProcess(t *testing.T) {
 			}
 			written += len(chunk)
 		}
+	case "spawn": // start a grandchild that sleeps, print its pid, sleep
+		exe, _ := os.Executable()
+		c := exec.Command(exe, "-test.run=^TestHelperProcess$", "--", "sleep")
+		c.Env, c.Stderr = os.Environ(), os.Stderr
+		if err := c.Start(); err != nil {
+			os.Exit(6)
+		}
+		fmt.Println(c.Process.Pid)
+		signal.Reset(syscall.SIGTERM)
+		time.Sleep(time.Minute)
 	case "sleep": // wait for a signal
 		signal.Reset(syscall.SIGTERM)
 		time.Sleep(time.Minute)
@@ -451,5 +462,42 @@ func TestIsNotExist(t *testing.T) {
 		if got := IsNotExist(tc.err); got != tc.want {
 			t.Errorf("IsNotExist(%v): got %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// A command's own children end with it, on Abort (SIGKILL) and when its context ends (SIGTERM):
+// a zfs_binary that is a wrapper script leaves no zfs receive behind, and Wait does not wait
+// for a grandchild that holds stderr open.
+func TestLocalSignalsTheProcessGroup(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc to look for the grandchild in")
+	}
+	gone := func(pid int) bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return true
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		return len(f) > 0 && f[0] == "Z"
+	}
+	for _, how := range []string{"abort", "cancel"} {
+		t.Run(how, func(t *testing.T) {
+			l, argv := helper(t, "spawn")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p, err := l.Start(ctx, Cmd{Argv: argv})
+			require.NoError(t, err)
+			var pid int
+			_, err = fmt.Fscan(p.Stdout(), &pid)
+			require.NoError(t, err)
+			require.False(t, gone(pid), "the grandchild did not start")
+			if how == "abort" {
+				_ = p.Abort()
+			} else {
+				cancel()
+				_ = p.Wait()
+			}
+			require.Eventually(t, func() bool { return gone(pid) }, 5*time.Second, 20*time.Millisecond, "the grandchild outlived its parent's %s", how)
+		})
 	}
 }

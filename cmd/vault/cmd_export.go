@@ -185,7 +185,17 @@ func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, s
 		}
 	}
 	o.Created = time.Now()
-	cmd, err := z.SendCmd(zfs.SendOptions{Snapshot: snap, FromSnapshot: from, Intermediates: intermediates, Raw: o.Raw})
+	send := zfs.SendOptions{Snapshot: snap, FromSnapshot: from, Intermediates: intermediates, Raw: o.Raw}
+	if o.SegmentSize == 0 {
+		// The manifest holds at most sneakernet.MaxSegments segments: a stream larger than that
+		// many default segments (1 TiB) needs larger ones, chosen from zfs's estimate.
+		est, err := z.SendSize(ctx, send)
+		if err != nil {
+			fmt.Fprintf(s.err, "vault export: warning: cannot estimate the stream's size (%v); a stream over %s will fail\n", err, humanBytes(sneakernet.MaxSegments*sneakernet.DefaultSegmentSize))
+		}
+		o.SegmentSize = sneakernet.SegmentSizeFor(est)
+	}
+	cmd, err := z.SendCmd(send)
 	if err != nil {
 		return nil, err
 	}
