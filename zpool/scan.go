@@ -41,9 +41,9 @@ type Scan struct {
 	Vdev string
 	// Thorough: a thorough scrub (zpool scrub -t, OpenZFS after 2.4).
 	Thorough bool
-	Start  time.Time // running or paused: when it started; zero otherwise
-	End    time.Time // finished or canceled: when it ended; zero otherwise
-	Paused time.Time // paused: since when
+	Start    time.Time // running or paused: when it started; zero otherwise
+	End      time.Time // finished or canceled: when it ended; zero otherwise
+	Paused   time.Time // paused: since when
 	// Processed is what a finished or running scrub repaired, or a resilver resilvered, as
 	// zpool prints it ("0B", "1.50M": never exact, -p or not); ProcessedBytes reads it back,
 	// exact for 0 and within 1% otherwise.

@@ -71,9 +71,9 @@ type statusParser struct {
 	cur   *Status
 	// phase: "" between pools, "head" in the lines before config:, "config" after it until the
 	// tree's header, "tree" in the tree, "errors" after the errors: line.
-	phase string
-	label string // the head's last label, which continuation lines extend
-	stateCol int // byte offset of the STATE column in the tree
+	phase    string
+	label    string // the head's last label, which continuation lines extend
+	stateCol int    // byte offset of the STATE column in the tree
 	class    string
 	errFiles bool // the errors: line announced a list of files (zpool status -v)
 }
