@@ -630,8 +630,8 @@ func (s Status) jobRows() []row {
 // JSON is the status as `vault status --json` prints it: the time, the summary and the jobs.
 func (s Status) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(struct {
-		Time       time.Time   `json:"time"`
-		Summary    Summary     `json:"summary"`
+		Time       time.Time    `json:"time"`
+		Summary    Summary      `json:"summary"`
 		Protection *Protection  `json:"protection,omitempty"`
 		Jobs       []JobStatus  `json:"jobs"`
 		Pools      []PoolStatus `json:"pools"`
