@@ -287,7 +287,7 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 func (s *Status) MarkUnreadable(job string, err error) {
 	for i := range s.Jobs {
 		if js := &s.Jobs[i]; js.Job == job {
-			*js = JobStatus{Job: js.Job, Media: js.Media, RPO: js.RPO, RPOCritical: js.RPOCritical,
+			*js = JobStatus{Job: js.Job, Media: js.Media, Target: js.Target, RPO: js.RPO, RPOCritical: js.RPOCritical,
 				Unreadable: oneLine(err.Error()), Datasets: []DatasetStatus{}}
 			js.evaluate(s.Time)
 		}

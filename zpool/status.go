@@ -149,7 +149,7 @@ func (p *statusParser) head(line string) error {
 	}
 	m := labelRE.FindStringSubmatch(line)
 	if m == nil {
-		return errors.New("unexpected line before config:")
+		return errors.New("unexpected line before the config tree")
 	}
 	label, text := m[1], m[2]
 	want := map[string]string{"state": " state: ", "status": "status: ", "action": "action: ", "see": "   see: ",
@@ -201,7 +201,7 @@ func (p *statusParser) head(line string) error {
 		case "The configuration cannot be determined.":
 			s.NoConfig, p.phase = true, "after-tree"
 		default:
-			return errors.New("unexpected text after config:")
+			return errors.New("unexpected text after \"config:\"")
 		}
 	}
 	return nil

@@ -59,6 +59,7 @@ func runCheck(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return unknown(err)
 	}
+	lookAtPools(ctx, c, &st)
 	line, code := report.CheckLine(st, warn, crit)
 	fmt.Fprintln(s.out, line)
 	if code != 0 {

@@ -62,6 +62,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	for _, msg := range fillHoldings(ctx, c, jobs, &st) {
 		fmt.Fprintf(s.err, "vault status: %s\n", msg)
 	}
+	lookAtPools(ctx, c, &st)
 	if p, ok := vaultProtection(ctx, c); ok {
 		st.Protection = &p
 	}
@@ -213,10 +214,13 @@ func hasDatasets(st *report.Status, job string) bool {
 }
 
 // writeMetrics rewrites the Prometheus textfile, when the configuration names one, from the
-// saved state of every job, as of now. The daemon calls it after each run.
+// saved state of every job and a look at their pools, as of now. The daemon calls it after
+// each run; not with the run's context: a run cut short by SIGTERM is still written.
 func writeMetrics(store *state.Store, c *conf.Config, now time.Time) error {
 	if c.PrometheusTextfile == "" {
 		return nil
 	}
-	return report.WritePrometheusFile(c.PrometheusTextfile, statusOf(c, readStates(store, c, nil), now))
+	st := statusOf(c, readStates(store, c, nil), now)
+	lookAtPools(context.Background(), c, &st)
+	return report.WritePrometheusFile(c.PrometheusTextfile, st)
 }
