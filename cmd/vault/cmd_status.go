@@ -36,7 +36,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	flags.SetOutput(s.err)
 	flags.Usage = func() {
 		fmt.Fprintln(flags.Output(), statusUsage)
-		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. For monitors: vault check, and the Prometheus textfile.")
+		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.")
 		flags.PrintDefaults()
 	}
 	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
