@@ -122,12 +122,11 @@ EOF
 		t.Errorf("vault check with labraid degraded: exit %d, want 2 naming the pool:\n%s", res.Exit, res)
 	}
 
-	// A scrub of the degraded pool: its end and age appear.
-	before := time.Now().Add(-time.Minute)
+	// A scrub of the degraded pool: its end and age appear (the age as of the guest's clock).
 	labtest.Root(t, "zpool scrub -w labraid")
 	capturePools(t, release, "scrubbed-degraded")
 	p = status("labraid")
-	if p.LastScrub.Before(before) || p.ScrubAgeSeconds == nil || *p.ScrubAgeSeconds > 300 ||
+	if p.LastScrub.IsZero() || p.ScrubAgeSeconds == nil || *p.ScrubAgeSeconds > 300 ||
 		len(p.Scans) == 0 || p.Scans[0].Kind != "scrub" || p.Scans[0].State != "finished" || p.Scans[0].Errors != 0 {
 		t.Errorf("labraid after a scrub: last scrub %s, age %v, scans %+v", p.LastScrub, p.ScrubAgeSeconds, p.Scans)
 	}
@@ -139,7 +138,12 @@ EOF
 	labtest.Root(t, "truncate -s 128M "+poolsDir+"/r6 && zpool replace -w labraid "+poolsDir+"/r3 "+poolsDir+"/r6 && zpool status labraid | grep -q 'state: ONLINE'")
 	capturePools(t, release, "resilvered")
 	p = status("labraid")
-	expect("resilvered", p, report.LevelWarn, report.KindScrubAge, "zpool shows its last resilver, not its last scrub")
+	if len(p.Scans) > 0 && p.Scans[0].Kind == "scrub" {
+		// zed starts a scrub after a resilver when zed.rc sets ZED_SCRUB_AFTER_RESILVER=1.
+		t.Logf("zed scrubbed labraid after its resilver: %+v", p.Scans)
+	} else {
+		expect("resilvered", p, report.LevelWarn, report.KindScrubAge, "zpool shows its last resilver, not its last scrub")
+	}
 
 	// labfull, scrubbed, filled past pool_capacity_warn (25%) and short of its crit (95%).
 	labtest.Root(t, "zpool scrub -w labfull && head -c 80M /dev/urandom >"+poolsDir+"/mnt/fill && sync && zpool sync labfull")
