@@ -118,7 +118,7 @@ EOF
 		t.Errorf("labraid after losing a member: state %q, want DEGRADED", p.State)
 	}
 	expect("degraded", p, report.LevelCrit, report.KindPoolState, "pool labraid is DEGRADED (One or more devices could not be opened): zpool status -x labraid")
-	if res := labtest.Try(t, "backup", "/mnt/lab/vault check -c "+cfg+" praid"); res.Exit != 2 || !strings.Contains(res.Stdout, "pool labraid: pool labraid is DEGRADED") {
+	if res := labtest.Try(t, "backup", "/mnt/lab/vault check -c "+cfg+" praid"); res.Exit != 2 || !strings.Contains(res.Stdout, "VAULT CRITICAL - pool labraid is DEGRADED") {
 		t.Errorf("vault check with labraid degraded: exit %d, want 2 naming the pool:\n%s", res.Exit, res)
 	}
 

@@ -71,6 +71,9 @@ func CheckLine(s Status, warn, crit time.Duration) (line string, code int) {
 				what = cut(f[0].Text, checkFindingN)
 			}
 			p := r.name() + ": " + what
+			if strings.HasPrefix(what, r.name()+" ") || strings.HasPrefix(what, r.name()+":") {
+				p = what // a pool's findings name it already
+			}
 			parts = append(parts, p)
 			n += len(p) + 2
 		}

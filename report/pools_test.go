@@ -166,7 +166,7 @@ func TestSetPoolsOnePoolForManyJobs(t *testing.T) {
 		t.Errorf("summary: %+v", sum)
 	}
 	line, code := CheckLine(s, 0, 0)
-	if code != 2 || !strings.HasPrefix(line, "VAULT CRITICAL - pool tank: pool tank, which holds the target of c, is not imported") || !strings.HasSuffix(line, " pools=2") {
+	if code != 2 || !strings.HasPrefix(line, "VAULT CRITICAL - pool tank, which holds the target of c, is not imported") || !strings.HasSuffix(line, " pools=2") {
 		t.Errorf("check: %d %q", code, line)
 	}
 }

@@ -441,7 +441,7 @@ func TestStatusShowsPools(t *testing.T) {
 		"mirror-0  ONLINE ", "mirror-0  DEGRADED", "sdb     ONLINE       0     0     0", "sdb     UNAVAIL      0     0     0  cannot open").Replace(string(st))
 	require.NoError(t, os.WriteFile(v.zpoolStatus, []byte(degraded), 0o600))
 	code, out, _ = runVault("check", "-c", v.config, "host05")
-	if code != 2 || !strings.HasPrefix(out, "VAULT CRITICAL - pool rust10: pool rust10 is DEGRADED: zpool status -x rust10 says") {
+	if code != 2 || !strings.HasPrefix(out, "VAULT CRITICAL - pool rust10 is DEGRADED: zpool status -x rust10 says") {
 		t.Errorf("check: exit %d, %q", code, out)
 	}
 
