@@ -71,7 +71,7 @@ func CheckLine(s Status, warn, crit time.Duration) (line string, code int) {
 				what = cut(f[0].Text, checkFindingN)
 			}
 			p := r.name() + ": " + what
-			if strings.HasPrefix(what, r.name()+" ") || strings.HasPrefix(what, r.name()+":") {
+			if n := r.name(); r.ds == nil && r.job == nil && strings.HasPrefix(what, n) && len(what) > len(n) && strings.ContainsRune(" :,", rune(what[len(n)])) {
 				p = what // a pool's findings name it already
 			}
 			parts = append(parts, p)

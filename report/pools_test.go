@@ -187,7 +187,7 @@ func TestZpoolThatCannotRun(t *testing.T) {
 		t.Errorf("table lacks %q once:\n%s", want, b.String())
 	}
 	line, code := CheckLine(s, 0, 0)
-	if code != 1 || !strings.HasPrefix(line, "VAULT WARNING - pools: pools not checked: ") {
+	if code != 1 || !strings.HasPrefix(line, "VAULT WARNING - pools not checked: ") {
 		t.Errorf("check: %d %q", code, line)
 	}
 	var prom strings.Builder

@@ -452,7 +452,7 @@ func TestStatusShowsPools(t *testing.T) {
 		t.Errorf("status without zpool: exit %d:\n%s", code, out)
 	}
 	code, out, _ = runVault("check", "-c", v.config, "host05")
-	if code != 1 || !strings.HasPrefix(out, "VAULT WARNING - pools: pools not checked:") {
+	if code != 1 || !strings.HasPrefix(out, "VAULT WARNING - pools not checked:") {
 		t.Errorf("check without zpool: exit %d, %q", code, out)
 	}
 }
