@@ -627,7 +627,8 @@ func (s Status) jobRows() []row {
 	return out
 }
 
-// JSON is the status as `vault status --json` prints it: the time, the summary and the jobs.
+// JSON is the status as `vault status --json` prints it: the time, the summary, the jobs, and
+// the pools (an empty list when none was checked) or why they could not be.
 func (s Status) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(struct {
 		Time       time.Time    `json:"time"`
@@ -686,7 +687,8 @@ func utc(t time.Time) time.Time {
 }
 
 // WriteTable prints the status for a person: one aligned row per dataset (and per job that has
-// none), each finding and the operator's command on lines under it, and a summary line. On a
+// none), each finding and the operator's command on lines under it, the pools' table (see
+// writePools), and a summary line. On a
 // terminal (tty) the level has an emoji; otherwise it is a plain word, for pipes and logs.
 func (s Status) WriteTable(w io.Writer, tty bool) error {
 	loc := s.Location
