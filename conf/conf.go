@@ -16,21 +16,27 @@ import (
 
 // Config is a resolved configuration: every default filled in, every value checked.
 type Config struct {
-	User               string      `koanf:"user"`
-	PruneUser          string      `koanf:"prune_user"` // "" when prune runs as User (legacy)
-	StateDir           string      `koanf:"state_dir"`
-	ZFSBinary          string      `koanf:"zfs_binary"`
-	ZpoolBinary        string      `koanf:"zpool_binary"`
-	Timezone           string      `koanf:"timezone"`
-	MaxParallel        int         `koanf:"max_parallel"`
-	LogLevel           string      `koanf:"log_level"`
-	PrometheusTextfile string      `koanf:"prometheus_textfile"` // "" when not written
-	AgeIdentity        string      `koanf:"age_identity"`        // "" when not set
-	HoldPrefix         string      `koanf:"hold_prefix"`         // holds are HoldPrefix + job name
-	SSH                SSH         `koanf:"ssh"`
-	Signers            []Signer    `koanf:"signer"`
-	Recipients         []Recipient `koanf:"recipient"`
-	Jobs               []Job       `koanf:"job"`
+	User               string `koanf:"user"`
+	PruneUser          string `koanf:"prune_user"` // "" when prune runs as User (legacy)
+	StateDir           string `koanf:"state_dir"`
+	ZFSBinary          string `koanf:"zfs_binary"`
+	ZpoolBinary        string `koanf:"zpool_binary"`
+	Timezone           string `koanf:"timezone"`
+	MaxParallel        int    `koanf:"max_parallel"`
+	LogLevel           string `koanf:"log_level"`
+	PrometheusTextfile string `koanf:"prometheus_textfile"` // "" when not written
+	AgeIdentity        string `koanf:"age_identity"`        // "" when not set
+	HoldPrefix         string `koanf:"hold_prefix"`         // holds are HoldPrefix + job name
+	// The thresholds of the pools' levels: how full (percent of the pool's size, as zpool list
+	// rounds it) and how long since the last completed scrub.
+	PoolCapacityWarn int           `koanf:"pool_capacity_warn"`
+	PoolCapacityCrit int           `koanf:"pool_capacity_crit"`
+	ScrubAgeWarn     time.Duration `koanf:"scrub_age_warn"`
+	ScrubAgeCrit     time.Duration `koanf:"scrub_age_crit"`
+	SSH              SSH           `koanf:"ssh"`
+	Signers          []Signer      `koanf:"signer"`
+	Recipients       []Recipient   `koanf:"recipient"`
+	Jobs             []Job         `koanf:"job"`
 
 	// Location is Timezone loaded; every Schedule in the configuration is read in it.
 	Location *time.Location `koanf:"-"`
@@ -350,6 +356,21 @@ func (c *Config) applyDefaults(raw map[string]any, h host) {
 	}
 	if !has("hold_prefix") {
 		c.HoldPrefix = defaultHoldPrefix(h.name)
+	}
+	// 80% and 90%: OpenZFS slows down as a pool fills (it hunts for free space), and a backup
+	// pool grows by every pull; 35 and 60 days: a monthly scrub is late after 35 days and has
+	// been missed twice after 60.
+	if !has("pool_capacity_warn") {
+		c.PoolCapacityWarn = 80
+	}
+	if !has("pool_capacity_crit") {
+		c.PoolCapacityCrit = 90
+	}
+	if !has("scrub_age_warn") {
+		c.ScrubAgeWarn = 35 * 24 * time.Hour
+	}
+	if !has("scrub_age_crit") {
+		c.ScrubAgeCrit = 60 * 24 * time.Hour
 	}
 	if !has("ssh.identity") && strings.HasPrefix(c.StateDir, "/") {
 		c.SSH.Identity = strings.TrimSuffix(c.StateDir, "/") + "/ssh/id_ed25519"

@@ -31,6 +31,8 @@ func (c *Config) DescribeWith(w io.Writer, protection string) {
 	d.item(1, "metrics", orNone(c.PrometheusTextfile, "written to ", "none (no prometheus_textfile)"))
 	d.item(1, "age identity", orNone(c.AgeIdentity, "", "none: media imports are not possible"))
 	d.item(1, "hold prefix", c.HoldPrefix+"JOB (the tag of the holds on each incremental base)")
+	d.item(1, "pools", fmt.Sprintf("warn at %d%% full, critical at %d%%; last scrub older than %s warns, %s critical",
+		c.PoolCapacityWarn, c.PoolCapacityCrit, FormatDuration(c.ScrubAgeWarn), FormatDuration(c.ScrubAgeCrit)))
 	d.line(0, "ssh")
 	d.item(1, "identity", c.SSH.Identity)
 	d.item(1, "known hosts", c.SSH.KnownHosts+" (host keys pinned, never learned)")

@@ -49,6 +49,12 @@
 //     ":", or "vault:" when the host has no usable name. After each good pull the job's stale
 //     holds are released, under this prefix and under "vault:" (the tag of vaults before
 //     hold_prefix); holds under another earlier prefix are not: release them by hand.
+//   - pool_capacity_warn, pool_capacity_crit: a pool that holds a job's target warns when it
+//     is this full (percent of its size, as zpool list prints it), and is critical from the
+//     second. 1 to 99 and above it up to 100. Defaults 80 and 90.
+//   - scrub_age_warn, scrub_age_crit (duration): such a pool warns when its last completed
+//     scrub is older than the first, and is critical past the second, which is longer.
+//     Defaults "35d" and "60d" (a monthly scrub late, then missed twice).
 //
 // # [ssh]
 //

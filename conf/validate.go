@@ -114,6 +114,27 @@ func (v *validator) top() {
 	if !holdPrefixRE.MatchString(c.HoldPrefix) || len(c.HoldPrefix) > 64 {
 		v.addf("hold_prefix", "%q is not a hold prefix; write \"vault:\" and a name for this vault ending in \":\", like %q", c.HoldPrefix, "vault:rust10:")
 	}
+	v.pools()
+}
+
+// pools checks the thresholds of the pools' levels.
+func (v *validator) pools() {
+	c := v.c
+	warnOK := c.PoolCapacityWarn >= 1 && c.PoolCapacityWarn <= 99
+	if !warnOK {
+		v.addf("pool_capacity_warn", "pool_capacity_warn must be a percentage from 1 to 99, like 80, not %d", c.PoolCapacityWarn)
+	}
+	switch {
+	case c.PoolCapacityCrit < 1 || c.PoolCapacityCrit > 100:
+		v.addf("pool_capacity_crit", "pool_capacity_crit must be a percentage from 1 to 100, like 90, not %d", c.PoolCapacityCrit)
+	case warnOK && c.PoolCapacityCrit <= c.PoolCapacityWarn:
+		v.addf("pool_capacity_crit", "pool_capacity_crit (%d) must be above pool_capacity_warn (%d)", c.PoolCapacityCrit, c.PoolCapacityWarn)
+	}
+	v.positive("scrub_age_warn", c.ScrubAgeWarn)
+	v.positive("scrub_age_crit", c.ScrubAgeCrit)
+	if c.ScrubAgeWarn > 0 && c.ScrubAgeCrit > 0 && c.ScrubAgeCrit <= c.ScrubAgeWarn {
+		v.addf("scrub_age_crit", "scrub_age_crit (%s) must be longer than scrub_age_warn (%s)", FormatDuration(c.ScrubAgeCrit), FormatDuration(c.ScrubAgeWarn))
+	}
 }
 
 // absPath checks for a clean absolute path.

@@ -33,7 +33,8 @@ func nagiosWord(l Level) string {
 //
 //	VAULT CRITICAL - host05 host05data/vm/fs.client: conflict, needs the operator: ...; +2 more | datasets=12 ok=9 warn=1 crit=2 unknown=0 oldest_lag=93600s;;;0
 //
-// naming the rows that are not OK, worst first (in configuration order within a level), each by
+// naming the rows that are not OK (datasets, jobs without any, pools), worst first (in
+// configuration order within a level), each by
 // its worst finding, at most a handful and about 300 characters, then the performance data; and
 // the code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, the worst level (UNKNOWN counts for less than
 // WARNING: see Worse). warn and crit, when not 0, replace every job's rpo and rpo_critical.
@@ -54,6 +55,9 @@ func CheckLine(s Status, warn, crit time.Duration) (line string, code int) {
 	var text string
 	if len(bad) == 0 {
 		text = fmt.Sprintf("%d dataset(s) in %d job(s) ok", sum.Datasets, sum.Jobs)
+		if sum.Pools > 0 {
+			text = fmt.Sprintf("%d dataset(s) in %d job(s) and %d pool(s) ok", sum.Datasets, sum.Jobs, sum.Pools)
+		}
 	} else {
 		var parts []string
 		n := 0
@@ -67,6 +71,9 @@ func CheckLine(s Status, warn, crit time.Duration) (line string, code int) {
 				what = cut(f[0].Text, checkFindingN)
 			}
 			p := r.name() + ": " + what
+			if n := r.name(); r.ds == nil && r.job == nil && strings.HasPrefix(what, n) && len(what) > len(n) && strings.ContainsRune(" :,", rune(what[len(n)])) {
+				p = what // a pool's findings name it already
+			}
 			parts = append(parts, p)
 			n += len(p) + 2
 		}
@@ -87,6 +94,9 @@ func CheckLine(s Status, warn, crit time.Duration) (line string, code int) {
 	}
 	if oldest >= 0 {
 		perf += fmt.Sprintf(" oldest_lag=%ds;%s;%s;0", oldest, perfSeconds(warn), perfSeconds(crit))
+	}
+	if sum.Pools > 0 {
+		perf += fmt.Sprintf(" pools=%d", sum.Pools)
 	}
 	return fmt.Sprintf("VAULT %s - %s | %s", nagiosWord(sum.Level), text, perf), int(sum.Level)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,7 @@ func WritePrometheus(w io.Writer, s Status) error {
 			}
 		}
 	}
+	writePoolMetrics(s, add)
 	var b bytes.Buffer
 	for _, name := range order {
 		f := fams[name]
@@ -138,4 +140,76 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // unix is a time in seconds since the epoch, to the millisecond.
 func unix(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', -1, 64)
+}
+
+// poolHealthStates are the states vault_pool_health has a sample for, each pool's own among
+// them: alert on vault_pool_health{state="ONLINE"} == 0.
+var poolHealthStates = []string{"ONLINE", "DEGRADED", "FAULTED", "OFFLINE", "REMOVED", "UNAVAIL", "SUSPENDED"}
+
+// writePoolMetrics adds the vault_pool_* families: nothing of a pool zpool did not tell, and
+// vault_pool_check_failed 1 when zpool could not be asked.
+func writePoolMetrics(s Status, add func(name, help, labels, value string)) {
+	if s.PoolsError != nil {
+		add("vault_pool_check_failed", "1 when zpool could not be run and no pool was checked, else 0.", "", "1")
+		return
+	}
+	if len(s.Pools) == 0 {
+		return
+	}
+	add("vault_pool_check_failed", "1 when zpool could not be run and no pool was checked, else 0.", "", "0")
+	for _, p := range s.Pools {
+		pl := labels("pool", p.Pool)
+		add("vault_pool_state", "Level of the pool: 0 ok, 1 warn, 2 crit, 3 unknown.", pl, itoa(int64(p.Level)))
+		imported := int64(0)
+		if p.Imported {
+			imported = 1
+		}
+		add("vault_pool_imported", "1 when the pool that holds a job's target is imported, else 0.", pl, itoa(imported))
+		if p.State != "" {
+			states := poolHealthStates
+			if !slices.Contains(states, p.State) {
+				states = append(slices.Clone(states), p.State)
+			}
+			for _, st := range states {
+				v := "0"
+				if st == p.State {
+					v = "1"
+				}
+				add("vault_pool_health", "1 for the pool's state as zpool status shows it, 0 for the other states.", labels("pool", p.Pool, "state", st), v)
+			}
+		}
+		if p.CapacityPercent != nil && p.SizeBytes != nil && *p.SizeBytes > 0 {
+			add("vault_pool_capacity_ratio", "Share of the pool's size allocated, 0 to 1.", pl,
+				strconv.FormatFloat(float64(*p.AllocatedBytes)/float64(*p.SizeBytes), 'f', -1, 64))
+			add("vault_pool_size_bytes", "The pool's size, as zpool list shows it.", pl, itoa(*p.SizeBytes))
+			add("vault_pool_free_bytes", "The pool's free space, as zpool list shows it.", pl, itoa(*p.FreeBytes))
+		}
+		if p.ReadErrors != nil {
+			for _, e := range []struct {
+				kind string
+				n    int64
+			}{{"read", *p.ReadErrors}, {"write", *p.WriteErrors}, {"checksum", *p.ChecksumErrors}} {
+				add("vault_pool_errors", "Error counters of the pool's devices, summed over its config tree (zpool status); zpool clear resets them.",
+					labels("pool", p.Pool, "type", e.kind), itoa(e.n))
+			}
+			add("vault_pool_data_errors", "Files or objects of the pool damaged beyond repair (zpool status's errors: line).", pl, itoa(*p.DataErrors))
+		}
+		if !p.LastScrub.IsZero() {
+			add("vault_pool_last_scrub_timestamp_seconds", "When the pool's last completed scrub ended, in seconds since the epoch; absent when zpool shows none.", pl, unix(p.LastScrub))
+		}
+		if p.ReadErrors != nil {
+			scrub, resilver := int64(0), int64(0)
+			for _, sc := range p.Scans {
+				if sc.State == "in-progress" || sc.State == "paused" {
+					if sc.Kind == "resilver" {
+						resilver = 1
+					} else {
+						scrub = 1
+					}
+				}
+			}
+			add("vault_pool_scrub_in_progress", "1 while a scrub of the pool runs or is paused, else 0.", pl, itoa(scrub))
+			add("vault_pool_resilver_in_progress", "1 while a resilver of the pool runs, else 0.", pl, itoa(resilver))
+		}
+	}
 }

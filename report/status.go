@@ -118,6 +118,11 @@ type Status struct {
 	// as when status runs away from the vault's zfs).
 	Protection *Protection `json:"protection,omitempty"`
 
+	// Pools are the pools that hold the jobs' targets (SetPools); PoolsError is why they could
+	// not be checked. Both nil when nobody looked.
+	Pools      []PoolStatus `json:"pools"`
+	PoolsError *Finding     `json:"pools_error,omitempty"`
+
 	// Location is where the table shows times (the configuration's timezone).
 	Location *time.Location `json:"-"`
 }
@@ -282,7 +287,7 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 func (s *Status) MarkUnreadable(job string, err error) {
 	for i := range s.Jobs {
 		if js := &s.Jobs[i]; js.Job == job {
-			*js = JobStatus{Job: js.Job, Media: js.Media, RPO: js.RPO, RPOCritical: js.RPOCritical,
+			*js = JobStatus{Job: js.Job, Media: js.Media, Target: js.Target, RPO: js.RPO, RPOCritical: js.RPOCritical,
 				Unreadable: oneLine(err.Error()), Datasets: []DatasetStatus{}}
 			js.evaluate(s.Time)
 		}
@@ -509,12 +514,14 @@ func (s *Status) SetHoldings(job string, entries []zfs.Entry) {
 	}
 }
 
-// Summary counts the status's rows by level: each dataset, and each job that has no dataset
-// (never run, unreadable, never reached its source), counts once.
+// Summary counts the status's rows by level: each dataset, each job that has no dataset
+// (never run, unreadable, never reached its source), each pool, and the pools' check when it
+// failed, count once.
 type Summary struct {
 	Level    Level `json:"level"`
 	Jobs     int   `json:"jobs"`
 	Datasets int   `json:"datasets"`
+	Pools    int   `json:"pools"`
 	OK       int   `json:"ok"`
 	Warn     int   `json:"warn"`
 	Crit     int   `json:"crit"`
@@ -544,38 +551,68 @@ func (s Status) Summary() Summary {
 	for _, js := range s.Jobs {
 		sum.Datasets += len(js.Datasets)
 	}
+	sum.Pools = len(s.Pools)
 	return sum
 }
 
-// row is a dataset, or a job that has none.
+// row is a dataset, a job that has none, a pool, or the pools' failed check.
 type row struct {
-	job *JobStatus
-	ds  *DatasetStatus // nil for a job row
+	job      *JobStatus
+	ds       *DatasetStatus // nil for a job row
+	pool     *PoolStatus    // a pool row: job and ds are nil
+	poolsErr *Finding       // the pools' check: job, ds and pool are nil
 }
 
 func (r row) level() Level {
-	if r.ds == nil {
+	switch {
+	case r.poolsErr != nil:
+		return r.poolsErr.Level
+	case r.pool != nil:
+		return r.pool.Level
+	case r.ds == nil:
 		return r.job.Level
 	}
 	return r.ds.Level
 }
 
 func (r row) findings() []Finding {
-	if r.ds == nil {
+	switch {
+	case r.poolsErr != nil:
+		return []Finding{*r.poolsErr}
+	case r.pool != nil:
+		return r.pool.Findings
+	case r.ds == nil:
 		return r.job.Findings
 	}
 	return r.ds.Findings
 }
 
 func (r row) name() string {
-	if r.ds == nil {
+	switch {
+	case r.poolsErr != nil:
+		return "pools"
+	case r.pool != nil:
+		return "pool " + r.pool.Pool
+	case r.ds == nil:
 		return r.job.Job
 	}
 	return r.job.Job + " " + r.ds.Dataset
 }
 
-// rows lists the rows in order: jobs as configured, datasets by name.
+// rows lists the rows in order: jobs as configured, datasets by name, then the pools.
 func (s Status) rows() []row {
+	out := s.jobRows()
+	for i := range s.Pools {
+		out = append(out, row{pool: &s.Pools[i]})
+	}
+	if s.PoolsError != nil {
+		out = append(out, row{poolsErr: s.PoolsError})
+	}
+	return out
+}
+
+// jobRows lists the rows of jobs and datasets.
+func (s Status) jobRows() []row {
 	var out []row
 	for i := range s.Jobs {
 		js := &s.Jobs[i]
@@ -590,14 +627,17 @@ func (s Status) rows() []row {
 	return out
 }
 
-// JSON is the status as `vault status --json` prints it: the time, the summary and the jobs.
+// JSON is the status as `vault status --json` prints it: the time, the summary, the jobs, and
+// the pools (an empty list when none was checked) or why they could not be.
 func (s Status) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(struct {
-		Time       time.Time   `json:"time"`
-		Summary    Summary     `json:"summary"`
-		Protection *Protection `json:"protection,omitempty"`
-		Jobs       []JobStatus `json:"jobs"`
-	}{s.Time.UTC(), s.Summary(), s.Protection, s.utcJobs()}, "", "  ")
+		Time       time.Time    `json:"time"`
+		Summary    Summary      `json:"summary"`
+		Protection *Protection  `json:"protection,omitempty"`
+		Jobs       []JobStatus  `json:"jobs"`
+		Pools      []PoolStatus `json:"pools"`
+		PoolsError *Finding     `json:"pools_error,omitempty"`
+	}{s.Time.UTC(), s.Summary(), s.Protection, s.utcJobs(), s.utcPools(), s.PoolsError}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode the status: %w", err)
 	}
@@ -625,6 +665,20 @@ func (s Status) utcJobs() []JobStatus {
 	return out
 }
 
+// utcPools returns the pools with every time in UTC; an empty list when none was checked.
+func (s Status) utcPools() []PoolStatus {
+	out := make([]PoolStatus, len(s.Pools))
+	for i, p := range s.Pools {
+		p.LastScrub = utc(p.LastScrub)
+		p.Scans = slices.Clone(p.Scans)
+		for k := range p.Scans {
+			p.Scans[k].Start, p.Scans[k].End = utc(p.Scans[k].Start), utc(p.Scans[k].End)
+		}
+		out[i] = p
+	}
+	return out
+}
+
 func utc(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
@@ -633,7 +687,8 @@ func utc(t time.Time) time.Time {
 }
 
 // WriteTable prints the status for a person: one aligned row per dataset (and per job that has
-// none), each finding and the operator's command on lines under it, and a summary line. On a
+// none), each finding and the operator's command on lines under it, the pools' table (see
+// writePools), and a summary line. On a
 // terminal (tty) the level has an emoji; otherwise it is a plain word, for pipes and logs.
 func (s Status) WriteTable(w io.Writer, tty bool) error {
 	loc := s.Location
@@ -642,7 +697,7 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 	}
 	header := []string{"JOB", "DATASET", "LAST PULL", "LAST GOOD", "AGE/RPO", "NEWEST", "SNAPS", "HELD", "HOLDS", "FROZEN"}
 	right := map[int]bool{6: true, 7: true, 8: true}
-	rows := s.rows()
+	rows := s.jobRows()
 	cells := [][]string{header}
 	for _, r := range rows {
 		js, d := r.job, r.ds
@@ -702,10 +757,14 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 			fmt.Fprintf(&b, "%s: %s uses %s of its quota %s (%d%%)\n", js.Job, js.Target, Bytes(*js.Used), Bytes(*js.Quota), *js.Used*100/max(*js.Quota, 1))
 		}
 	}
+	s.writePools(&b)
 	sum := s.Summary()
 	what := fmt.Sprintf("%d dataset(s) in %d job(s)", sum.Datasets, sum.Jobs)
-	if n := sum.OK + sum.Warn + sum.Crit + sum.Unknown - sum.Datasets; n > 0 {
+	if n := len(s.jobRows()) - sum.Datasets; n > 0 {
 		what = fmt.Sprintf("%d dataset(s) and %d job(s) without any, in %d job(s)", sum.Datasets, n, sum.Jobs)
+	}
+	if len(s.Pools) > 0 {
+		what += fmt.Sprintf(", %d pool(s)", len(s.Pools))
 	}
 	fmt.Fprintf(&b, "\noverall %s: %s: %d ok, %d warn, %d crit, %d unknown\n", sum.Level, what, sum.OK, sum.Warn, sum.Crit, sum.Unknown)
 	if s.Protection != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/zfs"
+	"github.com/belltech/vault/zpool"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -462,6 +463,14 @@ func scenario() Status {
 		es = append(es, e...)
 	}
 	s.SetHoldings("host05", es)
+	// rust10 lost a disk and resilvers onto its replacement, 84% full, scrubbed 20 days ago.
+	l, st := healthyPool()
+	l.Health, l.Capacity, l.Allocated, l.Free = "DEGRADED", 84, 840, 160
+	st.State, st.Vdevs[0].State, st.Vdevs[1].State = "DEGRADED", "DEGRADED", "DEGRADED"
+	st.Status = "One or more devices is currently being resilvered. The pool will continue to function, possibly in a degraded state."
+	st.Action = "Wait for the resilver to complete."
+	st.Scans = []zpool.Scan{{Kind: zpool.ScanResilver, State: zpool.ScanRunning, Start: ago(2 * time.Hour), Processed: "31.6G", Percent: 7.51}}
+	s.SetPools(zpool.Health{Pools: []zpool.Pool{l}, Statuses: []zpool.Status{st}}, nil, defaultPoolThresholds)
 	return s
 }
 
@@ -503,6 +512,7 @@ func TestGoldenJSON(t *testing.T) {
 		Time    time.Time
 		Summary Summary
 		Jobs    []JobStatus
+		Pools   []PoolStatus
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -514,7 +524,7 @@ func TestGoldenJSON(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	got := scenario().Summary()
-	want := Summary{Level: LevelCrit, Jobs: 6, Datasets: 7, OK: 2, Warn: 4, Crit: 2, Unknown: 2}
+	want := Summary{Level: LevelCrit, Jobs: 6, Datasets: 7, Pools: 1, OK: 2, Warn: 4, Crit: 3, Unknown: 2}
 	if got != want {
 		t.Errorf("summary: got %+v, want %+v", got, want)
 	}

@@ -36,7 +36,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	flags.SetOutput(s.err)
 	flags.Usage = func() {
 		fmt.Fprintln(flags.Output(), statusUsage)
-		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. For monitors: vault check, and the Prometheus textfile.")
+		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.")
 		flags.PrintDefaults()
 	}
 	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
@@ -62,6 +62,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	for _, msg := range fillHoldings(ctx, c, jobs, &st) {
 		fmt.Fprintf(s.err, "vault status: %s\n", msg)
 	}
+	lookAtPools(ctx, c, &st)
 	if p, ok := vaultProtection(ctx, c); ok {
 		st.Protection = &p
 	}
@@ -213,10 +214,13 @@ func hasDatasets(st *report.Status, job string) bool {
 }
 
 // writeMetrics rewrites the Prometheus textfile, when the configuration names one, from the
-// saved state of every job, as of now. The daemon calls it after each run.
+// saved state of every job and a look at their pools, as of now. The daemon calls it after
+// each run; not with the run's context: a run cut short by SIGTERM is still written.
 func writeMetrics(store *state.Store, c *conf.Config, now time.Time) error {
 	if c.PrometheusTextfile == "" {
 		return nil
 	}
-	return report.WritePrometheusFile(c.PrometheusTextfile, statusOf(c, readStates(store, c, nil), now))
+	st := statusOf(c, readStates(store, c, nil), now)
+	lookAtPools(context.Background(), c, &st)
+	return report.WritePrometheusFile(c.PrometheusTextfile, st)
 }

@@ -21,9 +21,12 @@ import (
 )
 
 // vaultDir is a vault's configuration and state directory for the status and check commands:
-// jobs host05 (two datasets) and host06, no daemon, no zfs.
+// jobs host05 (two datasets) and host06, no daemon, no zfs, and a stand-in zpool (fakeZpool)
+// that shows their pool rust10 healthy, scrubbed two days ago.
 type vaultDir struct {
-	dir, config, stateDir string
+	dir, config, stateDir  string
+	zpoolDir               string // the stand-in zpool, what it prints, and its calls (zpool-calls.log)
+	zpoolList, zpoolStatus string // what the stand-in zpool prints
 }
 
 // newVaultDir makes one under a short path (the control socket's path is limited to 103
@@ -37,8 +40,10 @@ func newVaultDir(t *testing.T, zfsBin string) *vaultDir {
 	if zfsBin == "" {
 		zfsBin = filepath.Join(dir, "no-zfs-here")
 	}
+	zpoolBin := v.fakeZpool(t)
 	cfg := fmt.Sprintf(`state_dir = %q
 zfs_binary = %q
+zpool_binary = %q
 prometheus_textfile = %q
 
 [[job]]
@@ -56,9 +61,38 @@ source_datasets = ["host06data/vm"]
 target = "rust10/Backups/host06"
 schedule = "15 2 * * *"
 rpo = "26h"
-`, v.stateDir, zfsBin, filepath.Join(dir, "vault.prom"))
+`, v.stateDir, zfsBin, zpoolBin, filepath.Join(dir, "vault.prom"))
 	require.NoError(t, os.WriteFile(v.config, []byte(cfg), 0o600))
 	return v
+}
+
+// fakeZpool writes a stand-in zpool that answers the two commands vault runs, and only those,
+// with v.zpoolList and v.zpoolStatus: rust10 healthy, scrubbed two days ago.
+func (v *vaultDir) fakeZpool(t *testing.T) string {
+	t.Helper()
+	v.zpoolDir = t.TempDir() // not under v.dir, which vault status must leave as it is
+	v.zpoolList = filepath.Join(v.zpoolDir, "zpool-list.txt")
+	v.zpoolStatus = filepath.Join(v.zpoolDir, "zpool-status.txt")
+	scrubbed := time.Now().UTC().Add(-48 * time.Hour).Format("Mon Jan _2 15:04:05 2006")
+	require.NoError(t, os.WriteFile(v.zpoolList, []byte("rust10\t1000\t400\t600\t40\tONLINE\t3\n"), 0o600))
+	require.NoError(t, os.WriteFile(v.zpoolStatus, []byte("  pool: rust10\n state: ONLINE\n"+
+		"  scan: scrub repaired 0B in 00:10:00 with 0 errors on "+scrubbed+"\n"+
+		"config:\n\n"+
+		"\tNAME        STATE     READ WRITE CKSUM\n"+
+		"\trust10      ONLINE       0     0     0\n"+
+		"\t  mirror-0  ONLINE       0     0     0\n"+
+		"\t    sda     ONLINE       0     0     0\n"+
+		"\t    sdb     ONLINE       0     0     0\n"+
+		"\nerrors: No known data errors\n"), 0o600))
+	bin := filepath.Join(v.zpoolDir, "zpool")
+	script := "#!/bin/sh\n" +
+		`echo "$*" >> ` + filepath.Join(v.zpoolDir, "zpool-calls.log") + "\n" +
+		`case "$*" in` + "\n" +
+		`"list -H -p -o name,size,allocated,free,capacity,health,fragmentation") cat ` + v.zpoolList + ";;\n" +
+		`"status -p rust10") cat ` + v.zpoolStatus + ";;\n" +
+		`*) echo "unexpected: $*" >&2; exit 1;;` + "\nesac\n"
+	require.NoError(t, os.WriteFile(bin, []byte(script), 0o755))
+	return bin
 }
 
 // save writes a job's state file as the daemon does.
@@ -106,7 +140,8 @@ func TestStatusFromTheStateDirectory(t *testing.T) {
 		"  2h/26h   2026-11-26_00.00.00--1w      -     -      -  no\n",
 		"\nUNKNOWN  host06  -                    -           -                 -/26h    -                            -     -      -  -\n" +
 			"           no state yet: never run\n",
-		"\noverall UNKNOWN: 2 dataset(s) and 1 job(s) without any, in 2 job(s): 2 ok, 0 warn, 0 crit, 1 unknown\n",
+		"\nLEVEL  POOL    STATE   CAP  FRAG  R/W/CKSUM  LAST SCRUB        SCAN\nOK     rust10  ONLINE  40%    3%  0/0/0      ",
+		"\noverall UNKNOWN: 2 dataset(s) and 1 job(s) without any, in 2 job(s), 1 pool(s): 3 ok, 0 warn, 0 crit, 1 unknown\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -117,7 +152,7 @@ func TestStatusFromTheStateDirectory(t *testing.T) {
 	}
 
 	code, out, _ = runVault("status", "-c", v.config, "host05")
-	if code != 0 || strings.Contains(out, "host06") || !strings.Contains(out, "overall OK: 2 dataset(s) in 1 job(s)") {
+	if code != 0 || strings.Contains(out, "host06") || !strings.Contains(out, "overall OK: 2 dataset(s) in 1 job(s), 1 pool(s)") {
 		t.Errorf("status host05: exit %d, stdout:\n%s", code, out)
 	}
 }
@@ -148,7 +183,7 @@ func TestStatusJSON(t *testing.T) {
 		Jobs    []report.JobStatus `json:"jobs"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
-	want := report.Summary{Level: report.LevelWarn, Jobs: 2, Datasets: 2, Warn: 2, Unknown: 1}
+	want := report.Summary{Level: report.LevelWarn, Jobs: 2, Datasets: 2, Pools: 1, OK: 1, Warn: 2, Unknown: 1}
 	if got.Summary != want {
 		t.Errorf("summary: got %+v, want %+v", got.Summary, want)
 	}
@@ -322,10 +357,10 @@ func TestCheck(t *testing.T) {
 		wantCode int
 		wantOut  string // the line's start
 	}{
-		{"all ok", []string{"check", "-c", v.config, "host05"}, 0, "VAULT OK - 2 dataset(s) in 1 job(s) ok | datasets=2 ok=2 warn=0 crit=0 unknown=0 oldest_lag=36"},
+		{"all ok", []string{"check", "-c", v.config, "host05"}, 0, "VAULT OK - 2 dataset(s) in 1 job(s) and 1 pool(s) ok | datasets=2 ok=3 warn=0 crit=0 unknown=0 oldest_lag=36"},
 		{"a job never run", []string{"check", "-c", v.config}, 3, "VAULT UNKNOWN - host06: no state yet: never run"},
 		{"lagging", []string{"check", "-c", lagging.config, "host05"}, 1, "VAULT WARNING - host05 host05data/jail: last good pull 30h ago, over rpo 26h; host05 host05data/jail/www: "},
-		{"--warn", []string{"check", "-c", lagging.config, "--warn", "2d", "host05"}, 0, "VAULT OK - 2 dataset(s) in 1 job(s) ok | datasets=2 ok=2 warn=0 crit=0 unknown=0 oldest_lag=10800"}, // 108000s or 108001s: the state is dated in whole seconds
+		{"--warn", []string{"check", "-c", lagging.config, "--warn", "2d", "host05"}, 0, "VAULT OK - 2 dataset(s) in 1 job(s) and 1 pool(s) ok | datasets=2 ok=3 warn=0 crit=0 unknown=0 oldest_lag=10800"}, // 108000s or 108001s: the state is dated in whole seconds
 		{"--crit", []string{"check", "-c", lagging.config, "--crit", "1d", "host05"}, 2, "VAULT CRITICAL - host05 host05data/jail: last good pull 30h ago, over rpo_critical 24h;"},
 		{"--crit not above --warn", []string{"check", "-c", v.config, "--warn", "2d", "--crit", "1d"}, 3, "VAULT UNKNOWN - bad usage: --crit (24h) must be longer than --warn (2d)\n"},
 		{"a bad duration", []string{"check", "-c", v.config, "--warn", "soon"}, 3, `VAULT UNKNOWN - bad usage: invalid value "soon" for flag -warn: invalid duration "soon"`},
@@ -366,6 +401,8 @@ func TestWriteMetrics(t *testing.T) {
 	for _, want := range []string{
 		"# TYPE vault_dataset_state gauge\n",
 		`vault_dataset_state{vault_job="host05",dataset="host05data/jail/www",target="rust10/Backups/host05/jail/www"} 0` + "\n",
+		`vault_pool_health{pool="rust10",state="ONLINE"} 1` + "\n",
+		`vault_pool_scrub_in_progress{pool="rust10"} 0` + "\n",
 		`vault_job_state{vault_job="host06"} 3` + "\n",
 	} {
 		if !strings.Contains(string(b), want) {
@@ -374,4 +411,48 @@ func TestWriteMetrics(t *testing.T) {
 	}
 	c.PrometheusTextfile = ""
 	require.NoError(t, writeMetrics(store, c, time.Now()), "no textfile configured")
+}
+
+func TestStatusShowsPools(t *testing.T) {
+	v := newVaultDir(t, "")
+	v.save(t, host05(time.Hour))
+	calls := filepath.Join(v.zpoolDir, "zpool-calls.log")
+
+	// Two jobs on one pool: one zpool list and one zpool status.
+	code, out, errOut := runVault("status", "-c", v.config, "--json")
+	require.Equal(t, 0, code, errOut)
+	b, err := os.ReadFile(calls)
+	require.NoError(t, err)
+	if want := "list -H -p -o name,size,allocated,free,capacity,health,fragmentation\nstatus -p rust10\n"; string(b) != want {
+		t.Errorf("zpool calls: got %q, want %q", b, want)
+	}
+	var got struct {
+		Pools []report.PoolStatus `json:"pools"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	if len(got.Pools) != 1 || got.Pools[0].Level != report.LevelOK || got.Pools[0].State != "ONLINE" || got.Pools[0].ScrubAgeSeconds == nil {
+		t.Errorf("pools: %+v", got.Pools)
+	}
+
+	// A raidz member gone: CRIT, with the command to look.
+	st, err := os.ReadFile(v.zpoolStatus)
+	require.NoError(t, err)
+	degraded := strings.NewReplacer(" state: ONLINE", " state: DEGRADED", "rust10      ONLINE", "rust10      DEGRADED",
+		"mirror-0  ONLINE ", "mirror-0  DEGRADED", "sdb     ONLINE       0     0     0", "sdb     UNAVAIL      0     0     0  cannot open").Replace(string(st))
+	require.NoError(t, os.WriteFile(v.zpoolStatus, []byte(degraded), 0o600))
+	code, out, _ = runVault("check", "-c", v.config, "host05")
+	if code != 2 || !strings.HasPrefix(out, "VAULT CRITICAL - pool rust10 is DEGRADED: zpool status -x rust10 says") {
+		t.Errorf("check: exit %d, %q", code, out)
+	}
+
+	// zpool that cannot run: one WARN line, status still answers.
+	require.NoError(t, os.Remove(filepath.Join(v.zpoolDir, "zpool")))
+	code, out, _ = runVault("status", "-c", v.config)
+	if code != 0 || strings.Count(out, "pools not checked") != 1 || !strings.Contains(out, "\nWARN     pools not checked: cannot run zpool list") {
+		t.Errorf("status without zpool: exit %d:\n%s", code, out)
+	}
+	code, out, _ = runVault("check", "-c", v.config, "host05")
+	if code != 1 || !strings.HasPrefix(out, "VAULT WARNING - pools not checked:") {
+		t.Errorf("check without zpool: exit %d, %q", code, out)
+	}
 }
