@@ -67,7 +67,7 @@ source_ttl = true
 min_keep = 1
 EOF
 /mnt/lab/vault config check `+cfg+` >/dev/null`))
-	labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" >"+log+" 2>&1 </dev/null & echo $! >/tmp/vault-apo.pid")
+	labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" --log stderr >"+log+" 2>&1 </dev/null & echo $! >/tmp/vault-apo.pid")
 	waitForLogging(t, log, "the drop", 3*time.Minute, "grep -q 'dropped privileges' "+log)
 	if !strings.Contains(labtest.Root(t, "cat "+log), "prune worker started") {
 		t.Fatalf("no prune worker:\n%s", labtest.Root(t, "cat "+log))

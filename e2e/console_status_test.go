@@ -103,7 +103,7 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 	// Needs bootstrap: a child appears on the source after the daemon dropped root; the daemon
 	// (run with a configuration of that job alone, on the same state directory) reports it.
 	labtest.Root(t, "sed -n '1,/^\\[\\[job\\]\\]/p' "+cfg+" | head -n -1 >/etc/vault/cstd.toml && sed -n '/^name = \"cstboot\"/,$p' "+cfg+" | sed '1i [[job]]' >>/etc/vault/cstd.toml && /mnt/lab/vault config check /etc/vault/cstd.toml >/dev/null")
-	pid := strings.TrimSpace(labtest.Root(t, "nohup /mnt/lab/vault daemon -c /etc/vault/cstd.toml >>/tmp/cstd.log 2>&1 </dev/null & echo $!"))
+	pid := strings.TrimSpace(labtest.Root(t, "nohup /mnt/lab/vault daemon -c /etc/vault/cstd.toml --log stderr >>/tmp/cstd.log 2>&1 </dev/null & echo $!"))
 	t.Cleanup(func() { labtest.Try(t, "", "kill -9 "+pid+" 2>/dev/null || true") })
 	waitFor(t, "the daemon's drop", 2*time.Minute, "grep -q 'dropped privileges' /tmp/cstd.log")
 	labtest.Root(t, "zfs create host05data/cst/boot/new && zfs snapshot host05data/cst/boot/new@2026-11-21_00.00.00--1w")

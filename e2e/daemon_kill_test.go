@@ -264,7 +264,7 @@ for _ in $(seq 100); do pgrep -f 'zfs receive .*rust10/Backups/ki[l]' >/dev/null
 		}
 	}
 	// The daemon's start sweeps the temporary files kills stranded; then there are none.
-	labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" >/tmp/vault-kil.log 2>&1 </dev/null & echo $! >/tmp/vault-kil.pid")
+	labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" --log stderr >/tmp/vault-kil.log 2>&1 </dev/null & echo $! >/tmp/vault-kil.pid")
 	waitFor(t, "the daemon to start", 3*time.Minute, "grep -q 'vault daemon running' /tmp/vault-kil.log")
 	labtest.Root(t, "kill -TERM $(cat /tmp/vault-kil.pid); for _ in $(seq 100); do kill -0 $(cat /tmp/vault-kil.pid) 2>/dev/null || exit 0; sleep 0.2; done; exit 1")
 	if _, _, temps := stateCheck(t, dir, jobs); len(temps) > 0 {

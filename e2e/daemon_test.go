@@ -51,7 +51,7 @@ source_ttl = true
 min_keep = 1`)
 	labtest.Root(t, "sed -i 's#^state_dir = .*#state_dir = \"/var/lib/vault-dmn\"#' "+cfg+" && /mnt/lab/vault config check "+cfg+" >/dev/null")
 	start := func() string {
-		return strings.TrimSpace(labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" >>/tmp/daemon.log 2>&1 </dev/null & echo $!"))
+		return strings.TrimSpace(labtest.Root(t, "nohup /mnt/lab/vault daemon -c "+cfg+" --log stderr >>/tmp/daemon.log 2>&1 </dev/null & echo $!"))
 	}
 	pid := start()
 	t.Cleanup(func() {

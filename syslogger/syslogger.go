@@ -6,6 +6,8 @@
 package syslogger
 
 import (
+	"fmt"
+	"io"
 	"log/syslog"
 	"strings"
 
@@ -58,17 +60,48 @@ func (s *syslogWriter) Write(p []byte) (int, error) {
 func (s *syslogWriter) LevelWrite(level hclog.Level, p []byte) (int, error) {
 	msg := strings.TrimSuffix(string(p), "\n")
 	var err error
-	switch {
-	case level <= hclog.Debug:
+	switch Severity(level) {
+	case syslog.LOG_DEBUG:
 		err = s.w.Debug(msg)
-	case level == hclog.Info:
+	case syslog.LOG_INFO:
 		err = s.w.Info(msg)
-	case level == hclog.Warn:
+	case syslog.LOG_WARNING:
 		err = s.w.Warning(msg)
 	default:
 		err = s.w.Err(msg)
 	}
 	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Severity is the syslog severity of an hclog level: trace and debug are debug, info is info,
+// warn is warning, error (and anything above) is err.
+func Severity(level hclog.Level) syslog.Priority {
+	switch {
+	case level <= hclog.Debug:
+		return syslog.LOG_DEBUG
+	case level == hclog.Info:
+		return syslog.LOG_INFO
+	case level == hclog.Warn:
+		return syslog.LOG_WARNING
+	}
+	return syslog.LOG_ERR
+}
+
+// Journal returns an hclog output that writes each log line to w, which is the systemd
+// journal's stream, prefixed with its level's severity as "<N>": journald takes that prefix
+// for the line's priority (SyslogLevelPrefix=, on by default) and strips it, so `journalctl
+// -p warning` finds the warnings.
+func Journal(w io.Writer) io.Writer { return journalWriter{w} }
+
+type journalWriter struct{ w io.Writer }
+
+func (j journalWriter) Write(p []byte) (int, error) { return j.LevelWrite(hclog.Info, p) }
+
+func (j journalWriter) LevelWrite(level hclog.Level, p []byte) (int, error) {
+	if _, err := fmt.Fprintf(j.w, "<%d>%s", Severity(level), p); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/syslog"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -72,4 +73,18 @@ func TestDelivery(t *testing.T) {
 func TestDialFails(t *testing.T) {
 	_, err := Dial("unixgram", "/nonexistent/log", syslog.LOG_DAEMON, "vault", &hclog.LoggerOptions{})
 	require.Error(t, err)
+}
+
+func TestJournal(t *testing.T) {
+	var b strings.Builder
+	log := hclog.New(&hclog.LoggerOptions{Name: "vault", Level: hclog.Debug, Output: Journal(&b), JSONFormat: true, DisableTime: true})
+	log.Debug("d")
+	log.Info("i", "job", "host05")
+	log.Warn("w")
+	log.Error("e")
+	require.Equal(t, `<7>{"@level":"debug","@message":"d","@module":"vault"}
+<6>{"@level":"info","@message":"i","@module":"vault","job":"host05"}
+<4>{"@level":"warn","@message":"w","@module":"vault"}
+<3>{"@level":"error","@message":"e","@module":"vault"}
+`, b.String())
 }

@@ -31,7 +31,7 @@ func init() {
 	register(command{name: "daemon", summary: "as root: bootstrap, drop to the backup user for good, run the schedules", run: runDaemon})
 }
 
-const daemonUsage = "usage: vault daemon [-c FILE] [-v]"
+const daemonUsage = "usage: vault daemon [-c FILE] [-v] [--log auto|syslog|stderr]"
 
 // runDaemon is the unattended vault. Started as root it does only what needs root (take the
 // lock, prepare the state directory, bootstrap: targets, delegation, first full receives),
@@ -42,16 +42,22 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), daemonUsage)
-		fmt.Fprintln(fs.Output(), "\nRuns in the foreground (the service manager daemonises); logs to stderr.")
+		fmt.Fprintln(fs.Output(), "\nRuns in the foreground (the service manager daemonises). Logs, with --log auto, to stderr")
+		fmt.Fprintln(fs.Output(), "when it is a terminal or the systemd journal, and to syslog (facility daemon, tag vault)")
+		fmt.Fprintln(fs.Output(), "otherwise, as under FreeBSD's rc.d.")
 		fs.PrintDefaults()
 	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log at debug level")
+	logTo := fs.String("log", logAuto, "where to log: `auto`, syslog or stderr")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("takes no arguments, got %s", joinQuoted(fs.Args()))
+	}
+	if err := checkLogTo(*logTo); err != nil {
+		return err
 	}
 	if os.Geteuid() != 0 {
 		return usageErrorf("starts as root: it bootstraps what needs root, then drops to the configured user for good")
@@ -64,7 +70,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	if *verbose {
 		level = hclog.Debug
 	}
-	log := hclog.New(&hclog.LoggerOptions{Name: "vault", Level: level, Output: s.err, JSONFormat: !isTerminal(s, s.err)})
+	log, logDest := daemonLog{to: *logTo, level: level}.logger(s)
 
 	// --- the root phase -------------------------------------------------------------------
 	u, err := privdrop.Lookup(c.User)
@@ -98,7 +104,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// network namespace, dropping to prune_user; from here on only it destroys.
 	var worker *pruneWorker
 	if c.PruneUser != "" {
-		if worker, err = startPruneWorker(*path, s.err); err != nil {
+		if worker, err = startPruneWorker(*path, workerStderr(log, logDest, s)); err != nil {
 			return err
 		}
 		defer worker.Close()
