@@ -32,6 +32,11 @@ func init() {
 func runPruneWorker(ctx context.Context, s *stdio, args []string) error {
 	fs := flag.NewFlagSet("prune-worker", flag.ContinueOnError)
 	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: vault prune-worker [-c FILE]")
+		fmt.Fprintln(fs.Output(), "\nStarted by vault daemon and vault prune as root; answers their requests on stdin.")
+		fs.PrintDefaults()
+	}
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	if done, err := parseFlags(fs, args); done {
 		return err

@@ -41,8 +41,9 @@ func versionString() string {
 func runVersion(_ context.Context, s *stdio, args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(s.err)
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: exitUsage}
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: vault version") }
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return usageErrorf("takes no arguments, got %s", joinQuoted(fs.Args()))

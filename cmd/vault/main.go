@@ -99,7 +99,15 @@ func startCPUProfile(path string) func() {
 // run executes one command line and returns the process exit code. Every error is printed
 // once, here, as one line prefixed with "vault: ".
 func run(ctx context.Context, args []string, s *stdio) int {
+	if len(args) == 2 && args[0] == "help" {
+		// vault help CMD is vault CMD -h: one text, one place that writes it.
+		args = []string{args[1], "-h"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 2 {
+			fmt.Fprintf(s.err, "vault help: takes one command, got %s\n", joinQuoted(args[1:]))
+			return exitUsage
+		}
 		usage(s.out)
 		if len(args) == 0 {
 			return exitUsage
@@ -143,7 +151,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run \"vault COMMAND -h\" for a command's flags.")
+	fmt.Fprintln(w, "Run \"vault help COMMAND\" or \"vault COMMAND -h\" for a command's flags.")
 }
 
 // parseFlags parses a command's flags. done is true when the command should end now: after
