@@ -25,10 +25,14 @@ package puller
 // charged to the target. What the estimate leaves out is metadata: two copies
 // (redundant_metadata=all) of a 128-byte block pointer per block, which is 3.1% of an 8 KiB
 // volume block and 0.2% of a 128 KiB record, plus dnodes. Hence the margin: 1/32 of the
-// estimate, and at least 64 MiB, so that a small stream into a target all but full (where zfs
-// refuses a write whose worst-case reservation would cross the quota) is refused too. The margin
-// is reasoned, not measured; a raidz pool's small blocks can still take more than `available`
-// says (it assumes 128 KiB blocks), and such a receive fails as it did before this check.
+// estimate, and at least 1 MiB, for what any stream writes whatever its size (the chain of
+// indirect blocks above each block it changes, up to the dataset's root, and the dnode blocks,
+// each in two copies). The floor stays small on purpose: it only matters for small streams, and
+// a job with a small quota must still take them (TestLabHostileQuotaBoundsOneJob's 32 MiB
+// quota takes a 4 MiB first receive). The margin is reasoned, not measured; a raidz pool's
+// small blocks can still take more than `available` says (it assumes 128 KiB blocks), and such
+// a receive fails as it did before this check: out of space, its partial state kept for a
+// resume.
 
 import (
 	"fmt"
@@ -37,7 +41,7 @@ import (
 )
 
 // minSpaceMargin is the least room kept beyond a stream's estimate.
-const minSpaceMargin = 64 << 20
+const minSpaceMargin = 1 << 20
 
 // spaceNeeded is what a receive of a stream zfs estimates at estimate bytes needs: the
 // estimate and a margin for the metadata it leaves out (see above).

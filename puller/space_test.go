@@ -26,12 +26,13 @@ func TestCheckSpace(t *testing.T) {
 		wantNeed        int64 // 0: fits
 	}{
 		{"small stream, room", 1 * MiB, 1 * GiB, 0},
-		{"small stream needs the 64 MiB floor", 1 * MiB, 64 * MiB, 65 * MiB},
-		{"small stream, exactly the floor left", 1 * MiB, 65 * MiB, 0},
-		{"empty stream, nothing left", 0, 0, 64 * MiB},
+		{"small stream needs the 1 MiB floor", 1 * MiB, 2*MiB - 1, 2 * MiB},
+		{"small stream, exactly the floor left", 1 * MiB, 2 * MiB, 0},
+		{"empty stream, nothing left", 0, 0, 1 * MiB},
+		{"a 4 MiB first receive under a 32 MiB quota", 4 * MiB, 32 * MiB, 0},
 		{"32 GiB needs 1 GiB more", 32 * GiB, 33 * GiB, 0},
 		{"32 GiB, a byte short", 32 * GiB, 33*GiB - 1, 33 * GiB},
-		{"larger than what is left", 1200 * MiB, 800 * MiB, 1264 * MiB},
+		{"larger than what is left", 1200 * MiB, 800 * MiB, 1200*MiB + 1200*MiB/32},
 		{"absurd estimate does not overflow", 1<<63 - 1, 1 << 62, 1<<63 - 1},
 	}
 	for _, c := range cases {
