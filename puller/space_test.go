@@ -90,13 +90,14 @@ func TestSpaceWhereAndStreamName(t *testing.T) {
 // judges nothing of zfs's behaviour (the lab does); it lets the puller's control flow be seen.
 type fakeSide struct {
 	mu        sync.Mutex
-	entries   []string         // "name\ttype\tguid\tcreatetxg"
-	estimates map[string]int64 // snapshot sent -> zfs send -n -P size
-	estErr    map[string]bool  // snapshot sent -> zfs send -n -P fails
-	available map[string]int64 // dataset -> zfs get available
-	sends     []string         // snapshots whose send started
-	receives  []string         // targets whose receive started
-	received  map[string]int64 // target -> bytes its receive read
+	entries   []string          // "name\ttype\tguid\tcreatetxg"
+	estimates map[string]int64  // snapshot sent -> zfs send -n -P size
+	estErr    map[string]bool   // snapshot sent -> zfs send -n -P fails
+	available map[string]int64  // dataset -> zfs get available
+	tokens    map[string]string // dataset -> receive_resume_token
+	sends     []string          // snapshots whose send started
+	receives  []string          // targets whose receive started
+	received  map[string]int64  // target -> bytes its receive read
 }
 
 func (f *fakeSide) Run(_ context.Context, c zfs.Cmd) error {
@@ -165,7 +166,11 @@ func (f *fakeSide) list(args []string) string {
 			case "encryption":
 				row = append(row, "off")
 			case "receive_resume_token":
-				row = append(row, "-")
+				tok := f.tokens[name]
+				if tok == "" {
+					tok = "-"
+				}
+				row = append(row, tok)
 			case "referenced", "userrefs":
 				row = append(row, "0")
 			}
@@ -354,5 +359,28 @@ func TestPullChecksAFirstReceiveAgainstTheParent(t *testing.T) {
 	}
 	if slices.Contains(dst.receives, "vault/b/new") {
 		t.Errorf("receives %q: the refused first receive started", dst.receives)
+	}
+}
+
+// A resume is checked too: its estimate (zfs send -n -P -t) is what is left of the stream.
+func TestPullChecksAResume(t *testing.T) {
+	p, job, src, dst := spaceWorld(t)
+	const token = "1-abc123"
+	dst.tokens = map[string]string{"vault/b/big": token}
+	src.estimates[token] = 3 << 30
+	r := p.Pull(context.Background(), job, Options{})
+	require.NoError(t, r.Err)
+	big := datasetReport(t, r, "src/big")
+	if big.Outcome != Failed || !big.NoSpace || !strings.HasPrefix(big.Err, "not started: the rest of the interrupted receive into vault/b/big needs about 3.1 GiB (3.0 GiB estimated") {
+		t.Errorf("big: outcome %s, NoSpace %v, error %q; want the resume refused", big.Outcome, big.NoSpace, big.Err)
+	}
+	if len(big.Steps) != 1 || big.Steps[0].Kind != Resume {
+		t.Errorf("big: steps %+v, want the one resume", big.Steps)
+	}
+	if slices.Contains(dst.receives, "vault/b/big") || slices.Contains(src.sends, token) {
+		t.Errorf("sends %q, receives %q: the refused resume started", src.sends, dst.receives)
+	}
+	if d := datasetReport(t, r, "src/small"); d.Outcome != OK {
+		t.Errorf("small: outcome %s (%s), want ok", d.Outcome, d.Err)
 	}
 }
