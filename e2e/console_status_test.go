@@ -20,7 +20,7 @@ type consoleJob struct{ name, root, extra string }
 // TestLabConsoleEveryStatus brings one job into each status an operator must tell apart, on
 // real pools and real runs, and reads them back through vault status (plain and --json) and
 // vault check: fresh (never run), OK, lagging past its RPO, failed (the target's quota is
-// full), the source unreachable, frozen (the tripwire), needs bootstrap, the source's snapshots
+// full: no-space), the source unreachable, frozen (the tripwire), needs bootstrap, the source's snapshots
 // all gone, and a damaged state file. (Diverged is in TestLabConsole.)
 func TestLabConsoleEveryStatus(t *testing.T) {
 	// It moves no clock and waits on a lagging job's RPO: it runs beside the daemon tests.
@@ -78,7 +78,8 @@ connect_timeout = "20s"
 			t.Fatalf("first pull of %s: exit %d", j, code)
 		}
 	}
-	// Failed: the target's quota leaves room for less than the next incremental.
+	// Failed: the target's quota leaves room for less than the next incremental, which is not
+	// started (no-space, a kind of failed).
 	labtest.Root(t, `t=rust10/Backups/cstfail/fail; u=$(zfs get -Hp -o value used $t); zfs set quota=$((u + 1048576)) $t
 head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/fail@2026-11-21_00.00.00--1w`)
 	if code := pullJob("cstfail"); code != 1 {
@@ -139,7 +140,7 @@ head -c 6M /dev/urandom >/host05data/cst/fail/g && zfs snapshot host05data/cst/f
 		"cstfresh": {report.LevelUnknown, report.KindNeverRun},
 		"cstok":    {report.LevelOK, ""},
 		"cstlag":   {report.LevelWarn, report.KindLag},
-		"cstfail":  {report.LevelWarn, report.KindFailed},
+		"cstfail":  {report.LevelWarn, report.KindNoSpace},
 		"cstdown":  {report.LevelWarn, report.KindRunError},
 		"cstfrz":   {report.LevelCrit, report.KindAnomaly},
 		"cstboot":  {report.LevelWarn, report.KindNeedsBootstrap},

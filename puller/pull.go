@@ -391,8 +391,13 @@ func (p *Puller) pullDataset(ctx context.Context, job *Job, o Options, dp Datase
 				dr.Warnings = append(dr.Warnings, fmt.Sprintf("the interrupted receive could not be resumed (%v); it was aborted and the dataset re-planned", err))
 				break
 			}
+			if sr.Warning != "" {
+				dr.Warnings = append(dr.Warnings, sr.Warning)
+			}
 			if err != nil {
+				var nospace *NoSpaceError
 				dr.Outcome, dr.Err = Failed, err.Error()
+				dr.NoSpace = errors.As(err, &nospace) || zfs.IsQuotaExceeded(err)
 				return dr
 			}
 			if st.Kind == Full {
@@ -477,19 +482,13 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	start := p.now()
 	defer func() { sr.Duration = p.now().Sub(start) }()
 
-	// The estimate feeds the progress display only, so it costs a round trip only on a terminal;
-	// a failure to estimate is not a failure to pull.
-	var total int64 = -1
-	if p.Progress != nil {
-		if n, err := p.Source.ZFS.SendSize(ctx, send); err == nil {
-			total = n
-		} else if st.Kind == Resume && isTokenUnusable(err) {
-			return sr, fmt.Errorf("%w: %v", errTokenUnusable, err)
-		} else {
-			log.Debug("cannot estimate the send", "error", err)
-		}
+	// Every step is sized before it starts: a stream that cannot fit on the vault is not
+	// started (space.go), and the same estimate feeds the progress display.
+	total, warning, err := p.sizeStep(ctx, dp, st, send)
+	sr.Estimated, sr.Warning = total, warning
+	if err != nil {
+		return sr, err
 	}
-	sr.Estimated = total
 
 	sendCmd, err := p.Source.ZFS.SendCmd(send)
 	if err != nil {
@@ -560,6 +559,36 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	}
 	log.Info("step done", "bytes", n, "duration", p.now().Sub(start).Round(time.Millisecond))
 	return sr, nil
+}
+
+// sizeStep estimates st's stream (zfs send -n -P on the source) and reads the space available
+// where it lands on the vault (zfs get available), the two at once: one round trip for the
+// step. It returns the estimate (-1 if unknown), a *NoSpaceError when the stream cannot fit,
+// and errTokenUnusable for a resume the source can no longer serve. A failure to estimate or
+// to read the space is not a failure to pull: the step goes on, with a warning that the space
+// was not checked.
+func (p *Puller) sizeStep(ctx context.Context, dp DatasetPlan, st Step, send zfs.SendOptions) (estimate int64, warning string, err error) {
+	where, whereOK := spaceWhere(dp, st)
+	var avail int64
+	var estErr, availErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { estimate, estErr = p.Source.ZFS.SendSize(ctx, send) })
+	if whereOK {
+		wg.Go(func() { avail, availErr = p.Target.ZFS.Available(ctx, where) })
+	}
+	wg.Wait()
+	switch {
+	case estErr != nil && st.Kind == Resume && isTokenUnusable(estErr):
+		return -1, "", fmt.Errorf("%w: %v", errTokenUnusable, estErr)
+	case estErr != nil:
+		return -1, fmt.Sprintf("cannot estimate the size of %s (%v): the space on the vault was not checked before it", streamName(dp, st), estErr), nil
+	case !whereOK:
+		return estimate, fmt.Sprintf("%s has no parent to read the available space of: not checked before the stream", dp.Target), nil
+	case availErr != nil:
+		return estimate, fmt.Sprintf("cannot read the space available on %s (%v): not checked before the stream", where, availErr), nil
+	}
+	p.log().Debug("space checked", "dataset", dp.Source.String(), "step", st.String(), "estimate", estimate, "need", spaceNeeded(estimate), "where", where.String(), "available", avail)
+	return estimate, "", checkSpace(streamName(dp, st), where, estimate, avail)
 }
 
 var errReceiveEnded = errors.New("zfs receive ended before its input")

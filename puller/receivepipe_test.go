@@ -72,9 +72,12 @@ func pipeTestPuller(t *testing.T, mode string, src *streamSource) (*Puller, Data
 	self, err := os.Executable()
 	require.NoError(t, err)
 	local := &zfs.Local{Env: []string{helperEnv + "=" + mode}}
+	// The step's space check asks the source for an estimate and the vault for its space:
+	// the fake answers that it fits.
+	sizes := &fakeSide{estimates: map[string]int64{"pool/src@2026-11-26_00.00.00--1w": src.n}, available: map[string]int64{"vault/src": 1 << 50}}
 	p := &Puller{
-		Source: Side{ZFS: &zfs.ZFS{Bin: "/sbin/zfs", Exec: local}, Starter: src},
-		Target: Side{ZFS: &zfs.ZFS{Bin: self, Exec: local}, Starter: local},
+		Source: Side{ZFS: &zfs.ZFS{Bin: "/sbin/zfs", Exec: sizes}, Starter: src},
+		Target: Side{ZFS: &zfs.ZFS{Bin: self, Exec: sizes}, Starter: local},
 	}
 	from, err := zfs.ParseSnapshot("pool/src@2026-11-25_00.00.00--1w")
 	require.NoError(t, err)
@@ -99,6 +102,8 @@ func TestRunStepDeliversTheWholeStream(t *testing.T) {
 	require.Contains(t, err.Error(), "receive failed")
 	require.Contains(t, err.Error(), "exit status 7: "+strconv.Itoa(n))
 	require.Equal(t, int64(n), sr.Bytes)
+	require.Equal(t, int64(n), sr.Estimated, "the space check estimated the stream")
+	require.Empty(t, sr.Warning)
 	require.False(t, src.aborted, "the send ran to its end")
 }
 

@@ -64,6 +64,9 @@ type DatasetReport struct {
 	TargetReferenced uint64
 	Conflict         *Conflict
 	Err              string
+	// NoSpace is set when the dataset failed for want of space on the vault: a stream refused
+	// before it started (a *NoSpaceError), or a receive that ran out of space or quota.
+	NoSpace bool
 	// Hint is the command that resolves a conflict.
 	Hint     string
 	Warnings []string
@@ -75,8 +78,11 @@ type StepReport struct {
 	From, To      string
 	Intermediates bool
 	Bytes         int64
-	Estimated     int64
-	Duration      time.Duration
+	// Estimated is zfs send -n -P's size of the stream, -1 when unknown.
+	Estimated int64
+	Duration  time.Duration
+	// Warning says the stream's size or the space on the vault could not be checked before it.
+	Warning string
 }
 
 // Exit codes of a pull run, shared by vault pull and the daemon's journal.

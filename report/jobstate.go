@@ -39,8 +39,10 @@ type DatasetState struct {
 	LastBytes   int64     `json:"last_bytes"`
 	Vanished    int       `json:"vanished,omitempty"`
 	Error       string    `json:"error,omitempty"`
-	Hint        string    `json:"hint,omitempty"`
-	Warnings    []string  `json:"warnings,omitempty"`
+	// NoSpace: the last pull failed for want of space on the vault (puller's DatasetReport.NoSpace).
+	NoSpace  bool     `json:"no_space,omitempty"`
+	Hint     string   `json:"hint,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 
 	// DataTime is when the data of the newest good copy was made, when it is older than
 	// LastSuccess: an import from media brings data as old as its export, and its age counts
@@ -159,7 +161,7 @@ func Apply(prev *JobState, r *puller.Report) *JobState {
 		}
 		ds.LastBytes = d.Bytes
 		ds.Vanished = d.Vanished
-		ds.Error, ds.Hint, ds.Warnings = d.Err, d.Hint, d.Warnings
+		ds.Error, ds.NoSpace, ds.Hint, ds.Warnings = d.Err, d.NoSpace, d.Hint, d.Warnings
 		if d.Newest != "" {
 			ds.Newest = d.Newest
 		}

@@ -38,6 +38,18 @@ func TestApplyKeepsTheLastSuccessThroughFailures(t *testing.T) {
 		!a.FirstAttempt.Equal(t0) || !s.FirstRun.Equal(t0) {
 		t.Errorf("after a failed run: got %+v (exit %d), want last success %s kept, attempt %s, newest s2", a, s.LastExit, t0, t1)
 	}
+	if a.NoSpace {
+		t.Errorf("after a failure that was not for space: NoSpace set")
+	}
+	nospace := &puller.Report{Job: "j", Started: t1, Datasets: []puller.DatasetReport{
+		{Source: ds(t, "p/a"), Target: ds(t, "v/a"), Outcome: puller.Failed, Err: "not started: ...", NoSpace: true},
+	}}
+	if a := Apply(s, nospace).Datasets["p/a"]; !a.NoSpace || a.Error != "not started: ..." {
+		t.Errorf("after a run refused for space: %+v, want NoSpace and its error", a)
+	}
+	if a := Apply(Apply(s, nospace), ok).Datasets["p/a"]; a.NoSpace {
+		t.Errorf("after a good run that followed one refused for space: NoSpace still set")
+	}
 	unreachable := &puller.Report{Job: "j", Started: t1.Add(time.Hour), Err: errors.New("dial: no route")}
 	s2 := Apply(s, unreachable)
 	if s2.Error == "" || s2.Datasets["p/a"].LastAttempt != t1 {

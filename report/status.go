@@ -84,6 +84,7 @@ const (
 	KindLag            = "lag"             // WARN past rpo, CRIT past rpo_critical
 	KindNoGoodCopy     = "no-good-copy"    // WARN: never pulled successfully
 	KindFailed         = "failed"          // WARN: the last pull of the dataset failed
+	KindNoSpace        = "no-space"        // WARN: the last pull failed for want of space on the vault (a stream refused before it started, or a receive out of space)
 	KindSkipped        = "skipped"         // WARN: its parent did not pull
 	KindNeedsBootstrap = "needs-bootstrap" // WARN: new on the source, its first receive needs root
 	KindSourceLost     = "source-lost"     // CRIT while its alarm is up (until vault ack), then WARN: the source lost what the vault holds
@@ -193,10 +194,12 @@ type DatasetStatus struct {
 	NotInLastRun bool     `json:"not_in_last_run,omitempty"`
 	Anomaly      *Anomaly `json:"anomaly,omitempty"`
 	// PruneFreeze is why pruning of the target is frozen (see Freezes); "" when it is not.
-	PruneFreeze string   `json:"prune_freeze,omitempty"`
-	Error       string   `json:"error,omitempty"`
-	Hint        string   `json:"hint,omitempty"`
-	Warnings    []string `json:"warnings,omitempty"`
+	PruneFreeze string `json:"prune_freeze,omitempty"`
+	Error       string `json:"error,omitempty"`
+	// NoSpace: the last pull failed for want of space on the vault.
+	NoSpace  bool     `json:"no_space,omitempty"`
+	Hint     string   `json:"hint,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 
 	// What the vault holds for the target, from a zfs listing on the vault (SetHoldings); nil
 	// when not listed. HeldBytes is the target's own space (data and snapshots, not its
@@ -260,7 +263,7 @@ func Evaluate(cfg *conf.Config, states map[string]*JobState, now time.Time) Stat
 				ds := DatasetStatus{
 					Dataset: name, Target: d.Target, Outcome: d.Outcome,
 					FirstAttempt: d.FirstAttempt, LastAttempt: d.LastAttempt, LastSuccess: d.LastSuccess, DataTime: d.DataTime, Newest: d.Newest,
-					LastBytes: d.LastBytes, Vanished: d.Vanished, Error: d.Error, Hint: d.Hint,
+					LastBytes: d.LastBytes, Vanished: d.Vanished, Error: d.Error, NoSpace: d.NoSpace, Hint: d.Hint,
 					Warnings: slices.Clone(d.Warnings),
 					Diverged: d.Outcome == string(puller.Conflicted), NeedsBootstrap: d.Outcome == string(puller.NeedsBootstrap),
 					// A media job imports one dataset at a time: its runs need not name them all.
@@ -360,7 +363,11 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 	case puller.Conflicted:
 		add(LevelCrit, KindConflict, "conflict, needs the operator: %s", orUnknown(d.Error))
 	case puller.Failed:
-		add(LevelWarn, KindFailed, "last pull failed: %s", orUnknown(d.Error))
+		kind := KindFailed
+		if d.NoSpace {
+			kind = KindNoSpace
+		}
+		add(LevelWarn, kind, "last pull failed: %s", orUnknown(d.Error))
 	case puller.Skipped:
 		add(LevelWarn, KindSkipped, "last pull skipped: %s", orUnknown(d.Error))
 	case puller.NeedsBootstrap:

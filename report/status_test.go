@@ -102,6 +102,15 @@ func TestEvaluate(t *testing.T) {
 			wantKinds: []string{KindFailed},
 		},
 		{
+			name: "failed for want of space",
+			state: &JobState{Job: "j", LastRun: run, LastExit: 1, Datasets: map[string]*DatasetState{"p/a": {Target: "v/j/a", Outcome: "failed",
+				LastAttempt: run, LastSuccess: ago(2 * time.Hour), NoSpace: true,
+				Error: "not started: the stream of p/a@b (incremental from @a) needs about 1.2 GiB (1.2 GiB estimated, and room for metadata), v/j/a has 800.0 MiB available (pool or quota); ..."}}},
+			wantJob:   LevelWarn,
+			wantDS:    LevelWarn,
+			wantKinds: []string{KindNoSpace},
+		},
+		{
 			name: "failed and past rpo_critical",
 			state: &JobState{Job: "j", LastRun: run, LastExit: 1, Datasets: map[string]*DatasetState{"p/a": {Target: "v/j/a", Outcome: "failed",
 				LastAttempt: run, LastSuccess: ago(60 * time.Hour), Error: "boom"}}},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -93,6 +94,29 @@ func (z *ZFS) getArgv(props []string, targets []Name) ([]string, error) {
 		return nil, err
 	}
 	return appendNames(argv, targets)
+}
+
+// Available runs `zfs get -H -p ... available DS` and returns the bytes ds and its children may
+// still take. OpenZFS computes it as the least of what every ancestor's quota leaves and the
+// pool's free space less its slop (dsl_dir_space_available), and of what ds's own refquota
+// leaves (dsl_get_available): one number covers quota, refquota and a full pool.
+func (z *ZFS) Available(ctx context.Context, ds Dataset) (int64, error) {
+	props, err := z.Get(ctx, []string{"available"}, ds)
+	if err != nil {
+		return 0, err
+	}
+	return parseAvailable(props, ds)
+}
+
+func parseAvailable(props []Property, ds Dataset) (int64, error) {
+	if len(props) != 1 || props[0].Name != ds.String() || props[0].Property != "available" {
+		return 0, fmt.Errorf("zfs get available %s printed %d lines, want one for it", ds, len(props))
+	}
+	n, err := strconv.ParseInt(props[0].Value, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("zfs get available %s printed %q, not a number of bytes", ds, props[0].Value)
+	}
+	return n, nil
 }
 
 // Holds runs `zfs holds -H <snaps>` and parses its output. It does not pass

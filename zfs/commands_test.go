@@ -269,3 +269,36 @@ func TestZFSRunsThroughExecutor(t *testing.T) {
 		t.Error("ZFS without an executor: got no error, want one")
 	}
 }
+
+func TestAvailable(t *testing.T) {
+	ctx := context.Background()
+	ds := mustDataset(t, "rust10/Backups/host05")
+	cases := []struct {
+		name, stdout string
+		want         int64
+		wantErr      string
+	}{
+		{"bytes", "rust10/Backups/host05\tavailable\t838860800\t-\n", 838860800, ""},
+		{"none left", "rust10/Backups/host05\tavailable\t0\t-\n", 0, ""},
+		{"not a number", "rust10/Backups/host05\tavailable\t800M\t-\n", 0, `printed "800M"`},
+		{"negative", "rust10/Backups/host05\tavailable\t-5\t-\n", 0, `printed "-5"`},
+		{"another dataset", "rust10/Backups\tavailable\t5\t-\n", 0, "want one for it"},
+		{"another property", "rust10/Backups/host05\tused\t5\t-\n", 0, "want one for it"},
+		{"no line", "", 0, "printed 0 lines"},
+	}
+	for _, c := range cases {
+		fx := &fakeExec{stdout: c.stdout}
+		z := &ZFS{Bin: "/sbin/zfs", Exec: fx}
+		got, err := z.Available(ctx, ds)
+		switch {
+		case c.wantErr == "" && (err != nil || got != c.want):
+			t.Errorf("%s: Available = %d, %v; want %d", c.name, got, err, c.want)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%s: Available = %d, %v; want an error containing %q", c.name, got, err, c.wantErr)
+		}
+		want := []string{"/sbin/zfs", "get", "-H", "-p", "-o", "name,property,value,source", "available", "rust10/Backups/host05"}
+		if len(fx.argvs) != 1 || !slices.Equal(fx.argvs[0], want) {
+			t.Errorf("%s: ran %q, want %q", c.name, fx.argvs, want)
+		}
+	}
+}
