@@ -196,6 +196,9 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	puller.WatchReceive(p, pr)
+	// A signal ends the import even while a write to zfs receive blocks (a receive that stalls
+	// stops reading): the pipe is closed under the writer, which then fails at once.
+	defer context.AfterFunc(ctx, func() { pw.CloseWithError(context.Cause(ctx)) })()
 	var counter atomic.Int64
 	start := time.Now()
 	stop := showBytes(s, "import "+m.ToSnapshot.Short(), m.StreamBytes, &counter)
