@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/lab/labtest"
 	"github.com/belltech/vault/report"
 )
@@ -66,7 +67,7 @@ func TestLabSpaceRefusedBeforeTheStream(t *testing.T) {
 	if !strings.Contains(res.Stdout, want) {
 		t.Errorf("pull output does not say big's stream was not started (%q):\n%s", want, res)
 	}
-	if want := fmt.Sprintf("(%s estimated, and room for metadata), %s has %s available (pool or quota)", report.Bytes(estimate), dstBig, report.Bytes(avail)); !strings.Contains(res.Stdout, want) {
+	if want := fmt.Sprintf("(%s estimated, and room for metadata), %s has %s available (pool or quota)", bytefmt.IEC(estimate), dstBig, bytefmt.IEC(avail)); !strings.Contains(res.Stdout, want) {
 		t.Errorf("pull output does not name the estimate and the space (%q):\n%s", want, res)
 	}
 	if strings.Contains(res.Stdout+res.Stderr, "receive failed") || regexp.MustCompile(`(?i)quota exceeded|out of space`).MatchString(res.Stdout+res.Stderr) {

@@ -37,6 +37,7 @@ package puller
 import (
 	"fmt"
 
+	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -68,7 +69,7 @@ type NoSpaceError struct {
 func (e *NoSpaceError) Error() string {
 	return fmt.Sprintf("not started: %s needs about %s (%s estimated, and room for metadata), %s has %s available (pool or quota); "+
 		"free space (vault prune, or more disks) or raise quota in the configuration and run vault bootstrap, then pull again",
-		e.Stream, formatBytes(e.Need), formatBytes(e.Estimate), e.Where, formatBytes(e.Available))
+		e.Stream, bytefmt.IEC(e.Need), bytefmt.IEC(e.Estimate), e.Where, bytefmt.IEC(e.Available))
 }
 
 // checkSpace returns a *NoSpaceError when a stream of estimate bytes does not fit in avail
@@ -103,19 +104,4 @@ func streamName(dp DatasetPlan, st Step) string {
 		return "the stream of " + st.To.Name.String() + " (incremental" + from + ")"
 	}
 	return "the rest of the interrupted receive into " + dp.Target.String()
-}
-
-// formatBytes writes a size the way vault status does: "800.0 MiB", "1.2 GiB", "512 B".
-// (report.Bytes is the same; report imports puller, not the other way.)
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/zfs"
@@ -495,7 +496,7 @@ func (s *Status) SetHoldings(job string, entries []zfs.Entry) {
 				if used >= q/10*9 {
 					f := Finding{Level: LevelWarn, Kind: KindQuota, Text: fmt.Sprintf(
 						"the target %s uses %s of its quota %s (%d%%): raise quota in the configuration and run vault bootstrap, or prune",
-						js.Target, Bytes(used), Bytes(q), used*100/q)}
+						js.Target, bytefmt.IEC(used), bytefmt.IEC(q), used*100/q)}
 					// On each dataset's row (a job's own findings show only when it has none).
 					if len(js.Datasets) == 0 {
 						js.Findings = append(js.Findings, f)
@@ -761,7 +762,7 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 	}
 	for _, js := range s.Jobs {
 		if js.Quota != nil && js.Used != nil {
-			fmt.Fprintf(&b, "%s: %s uses %s of its quota %s (%d%%)\n", js.Job, js.Target, Bytes(*js.Used), Bytes(*js.Quota), *js.Used*100/max(*js.Quota, 1))
+			fmt.Fprintf(&b, "%s: %s uses %s of its quota %s (%d%%)\n", js.Job, js.Target, bytefmt.IEC(*js.Used), bytefmt.IEC(*js.Quota), *js.Used*100/max(*js.Quota, 1))
 		}
 	}
 	s.writePools(&b)
@@ -822,21 +823,7 @@ func bytesOrDash(n *int64) string {
 	if n == nil {
 		return "-"
 	}
-	return Bytes(*n)
-}
-
-// Bytes writes a size in binary units: "512 B", "6.1 MiB".
-func Bytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return bytefmt.IEC(*n)
 }
 
 // Age writes a duration the way the status shows ages: its two largest units, "45s", "12m",

@@ -10,9 +10,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
-	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/zfs"
 )
@@ -126,7 +126,7 @@ func printBootstrapReport(w io.Writer, b *puller.BootstrapReport, tty bool) {
 		fmt.Fprintf(w, "%s %s: took %s away from the pulling user on %s, and verified\n", mark(tty, "OK"), b.Job, strings.Join(b.Revoked, ","), b.Target)
 	}
 	if b.QuotaSet > 0 {
-		fmt.Fprintf(w, "%s %s: set quota=%s on %s, and verified\n", mark(tty, "OK"), b.Job, report.Bytes(b.QuotaSet), b.Target)
+		fmt.Fprintf(w, "%s %s: set quota=%s on %s, and verified\n", mark(tty, "OK"), b.Job, bytefmt.IEC(b.QuotaSet), b.Target)
 	}
 	if b.Err != nil {
 		fmt.Fprintf(w, "%s %s: %v\n", mark(tty, "FAIL"), b.Job, b.Err)

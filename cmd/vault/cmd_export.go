@@ -13,6 +13,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/sneakernet"
 	"github.com/belltech/vault/zfs"
@@ -105,7 +106,7 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 }
 
 func printExported(s *stdio, snap zfs.Snapshot, dir, name string, m *sneakernet.Manifest) {
-	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, humanBytes(m.StreamBytes), dir, len(m.Volumes), name)
+	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, bytefmt.IEC(m.StreamBytes), dir, len(m.Volumes), name)
 	if line := intermediatesCaveat(name+".manifest", m, "its target"); line != "" {
 		fmt.Fprintf(s.err, "vault export: %s\n", line)
 	}
@@ -191,7 +192,7 @@ func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, s
 		// many default segments (1 TiB) needs larger ones, chosen from zfs's estimate.
 		est, err := z.SendSize(ctx, send)
 		if err != nil {
-			fmt.Fprintf(s.err, "vault export: warning: cannot estimate the stream's size (%v); a stream over %s will fail\n", err, humanBytes(sneakernet.MaxSegments*sneakernet.DefaultSegmentSize))
+			fmt.Fprintf(s.err, "vault export: warning: cannot estimate the stream's size (%v); a stream over %s will fail\n", err, bytefmt.IEC(sneakernet.MaxSegments*sneakernet.DefaultSegmentSize))
 		}
 		o.SegmentSize = sneakernet.SegmentSizeFor(est)
 	}

@@ -17,6 +17,7 @@ import (
 	"filippo.io/age"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
@@ -245,7 +246,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		fmt.Fprintf(s.err, "vault import: warning: cannot record the import: %v; vault status will not show it\n", err)
 	}
 	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap,
-		humanBytes(n), time.Since(start).Round(100*time.Millisecond), data.Format("2006-01-02 15:04:05 UTC"), report.Age(max(now.Sub(data), 0)))
+		bytefmt.IEC(n), time.Since(start).Round(100*time.Millisecond), data.Format("2006-01-02 15:04:05 UTC"), report.Age(max(now.Sub(data), 0)))
 	return nil
 }
 
@@ -343,7 +344,7 @@ func verifyExport(ctx context.Context, s *stdio, arg string, signed *sneakernet.
 	d := time.Since(start)
 	fmt.Fprintf(s.out, "%s holds %s\n", arg, describeStream(&m))
 	fmt.Fprintf(s.out, "verified %s (signed by %s): %d volume(s), %s of stream decrypted and authenticated in %s (%s/s); nothing received (it would go to %s)\n",
-		arg, signer, len(m.Volumes), humanBytes(n), d.Round(100*time.Millisecond), humanBytes(int64(float64(n)/max(d.Seconds(), 1e-3))), target)
+		arg, signer, len(m.Volumes), bytefmt.IEC(n), d.Round(100*time.Millisecond), bytefmt.IEC(int64(float64(n)/max(d.Seconds(), 1e-3))), target)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/puller"
@@ -176,7 +177,7 @@ func printPullReport(w io.Writer, r *puller.Report, tty bool) {
 			for i, st := range d.Steps {
 				kinds[i] = st.Kind.String()
 			}
-			detail = append(detail, fmt.Sprintf("%s, %s in %s", strings.Join(kinds, "+"), humanBytes(d.Bytes), d.Duration.Round(100*time.Millisecond)))
+			detail = append(detail, fmt.Sprintf("%s, %s in %s", strings.Join(kinds, "+"), bytefmt.IEC(d.Bytes), d.Duration.Round(100*time.Millisecond)))
 		case puller.Planned:
 			for _, st := range d.Steps {
 				detail = append(detail, describeStep(st))
@@ -236,17 +237,4 @@ func mark(tty bool, level string) string {
 		return "❌ FAIL"
 	}
 	return "🚨 CRIT"
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
