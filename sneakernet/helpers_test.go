@@ -182,3 +182,25 @@ func (e *exported) remarshal(t testing.TB, key ed25519.PrivateKey, change func(*
 	require.NoError(t, err)
 	e.resign(t, data, key)
 }
+
+// checkGoldenManifest validates and signs m, compares its encoding with testdata/name (written
+// with -update), reads that back through ReadManifest and returns it: a golden test of an
+// optional field's encoding.
+func checkGoldenManifest(t *testing.T, m *Manifest, name string) *Signed {
+	t.Helper()
+	require.NoError(t, m.validate())
+	data, err := m.Marshal()
+	require.NoError(t, err)
+	mpath := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(mpath, data, 0o644))
+		require.NoError(t, os.WriteFile(mpath+SigSuffix, signManifest(testSigningKey(1), data), 0o644))
+	}
+	want, err := os.ReadFile(mpath)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(data), "manifest encoding changed; run go test -update if that is intended")
+	s, err := ReadManifest(testMedia(t, "testdata"), name, pinned(testSigningKey(1)))
+	require.NoError(t, err)
+	require.Equal(t, *m, s.Manifest())
+	return s
+}
