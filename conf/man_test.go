@@ -112,3 +112,43 @@ func manTable(key string) string {
 	}
 	return "[" + key[:i] + "]"
 }
+
+// docSection matches the headings in doc.go under which keys are listed: "# Top level",
+// "# [ssh]", "# [[job]]: ...", "[job.prune]: ..." or "[job.snapshot_on_pull] (...)".
+var docSection = regexp.MustCompile(`^// (?:# (Top level)$|(?:# )?\[\[?([a-z_.]+)\]\]?(?:[: ]|$)|# )`)
+
+// TestDocKeys: conf/doc.go lists every key the configuration accepts, under its table, and
+// no key that it does not accept.
+func TestDocKeys(t *testing.T) {
+	data, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	table, inKeys := "", false
+	for _, l := range strings.Split(string(data), "\n") {
+		if m := docSection.FindStringSubmatch(l); m != nil {
+			// A heading of its own (# Value syntax) ends the keys of the one before.
+			inKeys, table = m[1] != "" || m[2] != "", m[2]
+			continue
+		}
+		item, ok := strings.CutPrefix(l, "//   - ")
+		if !inKeys || !ok {
+			continue
+		}
+		names, _, _ := strings.Cut(item, ":")
+		names, _, _ = strings.Cut(names, " (")
+		for _, n := range strings.Split(names, ", ") {
+			documented[joinPath(table, n)] = true
+		}
+	}
+	for _, k := range acceptedKeys() {
+		if !documented[k] {
+			t.Errorf("doc.go does not document the key %s (want \"  - %s:\" under %s)", k, k[strings.LastIndex(k, ".")+1:], manTable(k))
+		}
+		delete(documented, k)
+	}
+	for k := range documented {
+		t.Errorf("doc.go documents %s, which the configuration does not accept", k)
+	}
+}
