@@ -39,6 +39,8 @@ lint: bin/tools/staticcheck
 	staticcheck -tags lab ./...
 	@if command -v shellcheck >/dev/null; then echo "shellcheck -s sh dist/vault.rc"; shellcheck -s sh dist/vault.rc; \
 	else echo "lint: no shellcheck, dist/vault.rc not checked (make deps installs it)"; fi
+	@if command -v mandoc >/dev/null; then echo "mandoc -Tlint -Wwarning man/*.[1-9]"; mandoc -Tlint -Wwarning man/*.[1-9]; \
+	else echo "lint: no mandoc, the man pages not checked (make deps installs it)"; fi
 
 # Unit tests with the race detector (which needs cgo, unlike the product build).
 test:

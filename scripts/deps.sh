@@ -2,14 +2,14 @@
 # Installs what `make check` and `make demo` need on a fresh Debian 12 machine, as root: the lab's
 # qemu, debootstrap and ext4 tools, a C compiler for the race detector, OpenSSH and the age
 # command line (benchmarks compare with them), shellcheck (make lint checks the rc.d script
-# with it), and Go 1.26. Packages
+# with it), mandoc (make lint checks the man pages with it), and Go 1.26. Packages
 # already present are left alone; nothing is downloaded that a package registry does not serve.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs zstd gcc libc6-dev make git ca-certificates openssh-server openssh-client zsh tcsh age shellcheck; do
+for p in qemu-system-x86 qemu-utils debootstrap e2fsprogs zstd gcc libc6-dev make git ca-certificates openssh-server openssh-client zsh tcsh age shellcheck mandoc; do
 	have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
