@@ -107,6 +107,8 @@ type Puller struct {
 	// dataset; it is how a puller that holds no destroy (append-only pulls) asks the prune
 	// identity. Unset, the puller runs zfs receive -A itself.
 	Abort func(ctx context.Context, ds zfs.Dataset) error
+	// Transfers, if set (the daemon), is told of every stream while it runs; nil in vault pull.
+	Transfers TransferSink
 }
 
 // The columns read. Snapshots are listed with name, guid, createtxg and userrefs (the hold
@@ -525,7 +527,10 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	}
 	var counter atomic.Int64
 	stopProgress := p.ShowProgress(fmt.Sprintf("%s %s", dp.Target, st.Kind), total, &counter)
+	endTransfer := p.beginTransfer(Transfer{Job: job.Name, Source: dp.Source.String(), Target: dp.Target.String(),
+		Kind: st.Kind.String(), Total: total, Started: p.now()}, &counter)
 	n, cerr := copyStream(ctx, pw, sp.Stdout(), streamOptions{Limit: job.BandwidthLimit, Counter: &counter})
+	endTransfer()
 	stopProgress()
 	if errors.Is(cerr, syscall.EPIPE) {
 		cerr = fmt.Errorf("%w: %w", errReceiveEnded, cerr)
