@@ -19,11 +19,17 @@
 // the handler is done, however long that takes (a pull), and the client waits for it.
 //
 // When nothing listens on the socket, Call returns ErrNoDaemon, and callers read the state instead.
+//
+// The protocol has no version number: a request is known by its op, and a daemon that does not
+// know an op answers "unknown request" (UnknownOp), which IsUnknownOp recognises, so a newer
+// console can tell an older daemon apart from a failure and say so.
 package control
 
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -58,6 +64,20 @@ type DaemonError struct {
 }
 
 func (e *DaemonError) Error() string { return "daemon: " + e.Msg }
+
+// unknownPrefix starts the answer to an op the daemon does not know; every daemon since the
+// first has answered so.
+const unknownPrefix = "unknown request "
+
+// UnknownOp is what a Handler returns for an op it does not know.
+func UnknownOp(op string) error { return fmt.Errorf(unknownPrefix+"%q", op) }
+
+// IsUnknownOp reports whether err is the daemon's answer to an op it does not know: a daemon
+// older than the console, which a restart with the new binary brings up to date.
+func IsUnknownOp(err error) bool {
+	var de *DaemonError
+	return errors.As(err, &de) && strings.HasPrefix(de.Msg, unknownPrefix)
+}
 
 const (
 	// maxRequest is the largest request the server reads, in bytes.

@@ -48,7 +48,7 @@ func echo(ctx context.Context, peer Peer, req Request) (any, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	return nil, fmt.Errorf("unknown op %q", req.Op)
+	return nil, UnknownOp(req.Op)
 }
 
 // serve starts a listening, serving server at path; stopping it (or the test's end) cancels Serve,
@@ -122,6 +122,18 @@ func TestRoundTrip(t *testing.T) {
 	var de *DaemonError
 	if !errors.As(err, &de) || de.Msg != `cannot pull "tank": no such job` {
 		t.Errorf("a handler's error: got %v, want a DaemonError with its message", err)
+	}
+	if IsUnknownOp(err) {
+		t.Errorf("IsUnknownOp(%v): got true for a known op that failed", err)
+	}
+
+	// An op the daemon does not know, answered as every daemon always has: the console can tell.
+	err = call(t, path, Request{Op: "transfers"}, nil)
+	if !IsUnknownOp(err) {
+		t.Errorf("IsUnknownOp(%v): got false for an op the daemon does not know", err)
+	}
+	if old := (&DaemonError{Msg: `unknown request "transfers"`}); !IsUnknownOp(old) {
+		t.Errorf("IsUnknownOp does not recognise an older daemon's answer %q", old.Msg)
 	}
 }
 

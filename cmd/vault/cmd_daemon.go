@@ -121,9 +121,11 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	}
 	defer journal.Close()
 	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
+	// The streams in progress, for a console's vault status --watch.
+	transfers := &daemon.Transfers{}
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		checkBeforePull(cfgOf(c), j, store, journal, log)
-		return daemonPull(ctx, cfgOf(c), j, store, worker, log)
+		return daemonPull(ctx, cfgOf(c), j, store, worker, transfers, log)
 	}, log.Named("daemon"))
 	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
@@ -183,7 +185,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// after the drop so that it belongs to the user. No network listener of any kind.
 	srv := &control.Server{Path: controlSocket(c), AllowUIDs: []int{u.UID}, Log: log.Named("control"),
 		Handler: func(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
-			return handleControl(ctx, d, store, peer, req)
+			return handleControl(ctx, d, store, transfers, peer, req)
 		}}
 	if err := srv.Listen(); err != nil {
 		return err
@@ -210,7 +212,14 @@ type pullReply struct {
 	Exit int    `json:"exit"`
 }
 
-func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, peer control.Peer, req control.Request) (any, error) {
+// transfersReply is the daemon's answer to "transfers": every stream in progress, and the
+// daemon's clock when it read their counters (what a console measures rates against).
+type transfersReply struct {
+	Time      time.Time         `json:"time"`
+	Transfers []puller.Transfer `json:"transfers"`
+}
+
+func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, transfers *daemon.Transfers, peer control.Peer, req control.Request) (any, error) {
 	switch req.Op {
 	case "ping":
 		return "pong", nil
@@ -227,13 +236,15 @@ func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, pe
 		return pullReply{Text: b.String(), Exit: puller.ExitCode(reports)}, nil
 	case "status":
 		return readStates(store, d.Config(), req.Jobs), nil
+	case "transfers":
+		return transfersReply{Time: time.Now(), Transfers: transfers.List()}, nil
 	case "ack":
 		if len(req.Jobs) != 1 {
 			return nil, fmt.Errorf("ack takes one job")
 		}
 		return ackState(store, req.Jobs[0], req.Args["dataset"])
 	}
-	return nil, fmt.Errorf("unknown request %q", req.Op)
+	return nil, control.UnknownOp(req.Op)
 }
 
 // cfgOf gives the configuration a scheduled pull uses; runDaemon points it at the daemon's.
@@ -241,7 +252,7 @@ var cfgOf = func(c *conf.Config) *conf.Config { return c }
 
 // daemonPull is one scheduled pull as the unprivileged user: datasets new on the source are
 // reported as needing bootstrap, never received.
-func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.Store, worker *pruneWorker, log hclog.Logger) *puller.Report {
+func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.Store, worker *pruneWorker, transfers puller.TransferSink, log hclog.Logger) *puller.Report {
 	pj, err := pullerJob(c, j)
 	if err != nil {
 		return &puller.Report{Job: j.Name, Err: err}
@@ -254,9 +265,10 @@ func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.S
 	defer client.Close()
 	local := &zfs.Local{Log: log.Named("zfs")}
 	p := &puller.Puller{
-		Source: puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
-		Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
-		Log:    log.Named("puller"),
+		Source:    puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
+		Target:    puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
+		Log:       log.Named("puller"),
+		Transfers: transfers,
 	}
 	if worker != nil {
 		p.Abort = func(_ context.Context, ds zfs.Dataset) error { return worker.Abort(j.Name, ds) }
