@@ -339,39 +339,10 @@ func (s Status) writePools(b *strings.Builder) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	cells := [][]string{{"LEVEL", "POOL", "STATE", "CAP", "FRAG", "R/W/CKSUM", "LAST SCRUB", "SCAN"}}
+	cells := [][]string{poolHeader}
 	right := map[int]bool{3: true, 4: true}
 	for _, p := range s.Pools {
-		c := []string{p.Level.String(), p.Pool, orDash(p.State), "-", "-", "-", "-", "-"}
-		if p.CapacityPercent != nil {
-			c[3] = fmt.Sprintf("%d%%", *p.CapacityPercent)
-		}
-		if p.FragmentationPercent != nil {
-			c[4] = fmt.Sprintf("%d%%", *p.FragmentationPercent)
-		}
-		if p.ReadErrors != nil {
-			c[5] = fmt.Sprintf("%d/%d/%d", *p.ReadErrors, *p.WriteErrors, *p.ChecksumErrors)
-		}
-		switch {
-		case !p.LastScrub.IsZero():
-			c[6] = p.LastScrub.In(loc).Format("2006-01-02 15:04")
-		case p.Imported && p.ReadErrors != nil && len(p.Scans) == 0:
-			c[6] = "never"
-		}
-		// One scan in progress: a resilver before a scrub (the findings name both).
-		for _, sc := range p.Scans {
-			if sc.State != string(zpool.ScanRunning) && sc.State != string(zpool.ScanPaused) || c[7] != "-" && sc.Kind != string(zpool.ScanResilver) {
-				continue
-			}
-			c[7] = sc.Kind
-			if sc.Percent != nil {
-				c[7] += fmt.Sprintf(" %.1f%%", math.Floor(*sc.Percent*10)/10)
-			}
-			if sc.State == string(zpool.ScanPaused) {
-				c[7] += " paused"
-			}
-		}
-		cells = append(cells, c)
+		cells = append(cells, poolCells(p, loc))
 	}
 	width := make([]int, len(cells[0]))
 	for _, c := range cells {
@@ -405,4 +376,41 @@ func (s Status) writePools(b *strings.Builder) {
 	if f := s.PoolsError; f != nil {
 		fmt.Fprintf(b, "%-7s  %s\n", f.Level, f.Text)
 	}
+}
+
+// poolHeader names the columns of the pools' table.
+var poolHeader = []string{"LEVEL", "POOL", "STATE", "CAP", "FRAG", "R/W/CKSUM", "LAST SCRUB", "SCAN"}
+
+// poolCells is a pool's row of the pools' table (poolHeader), times in loc.
+func poolCells(p PoolStatus, loc *time.Location) []string {
+	c := []string{p.Level.String(), p.Pool, orDash(p.State), "-", "-", "-", "-", "-"}
+	if p.CapacityPercent != nil {
+		c[3] = fmt.Sprintf("%d%%", *p.CapacityPercent)
+	}
+	if p.FragmentationPercent != nil {
+		c[4] = fmt.Sprintf("%d%%", *p.FragmentationPercent)
+	}
+	if p.ReadErrors != nil {
+		c[5] = fmt.Sprintf("%d/%d/%d", *p.ReadErrors, *p.WriteErrors, *p.ChecksumErrors)
+	}
+	switch {
+	case !p.LastScrub.IsZero():
+		c[6] = p.LastScrub.In(loc).Format("2006-01-02 15:04")
+	case p.Imported && p.ReadErrors != nil && len(p.Scans) == 0:
+		c[6] = "never"
+	}
+	// One scan in progress: a resilver before a scrub (the findings name both).
+	for _, sc := range p.Scans {
+		if sc.State != string(zpool.ScanRunning) && sc.State != string(zpool.ScanPaused) || c[7] != "-" && sc.Kind != string(zpool.ScanResilver) {
+			continue
+		}
+		c[7] = sc.Kind
+		if sc.Percent != nil {
+			c[7] += fmt.Sprintf(" %.1f%%", math.Floor(*sc.Percent*10)/10)
+		}
+		if sc.State == string(zpool.ScanPaused) {
+			c[7] += " paused"
+		}
+	}
+	return c
 }

@@ -715,16 +715,15 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 			continue
 		}
 		// LAST GOOD is what AGE counts from: the last good pull, or an import's data time.
-		good, age := "never", "-"
+		good := "never"
 		if !d.LastSuccess.IsZero() {
 			good = d.goodAsOf().In(loc).Format("2006-01-02 15:04")
-			age = Age(max(s.Time.Sub(d.goodAsOf()), 0))
 		}
 		frozen := "no"
 		if d.PruneFreeze != "" {
 			frozen = "yes"
 		}
-		cells = append(cells, []string{js.Job, d.Dataset, orDash(d.Outcome), good, age + "/" + rpo, orDash(d.Newest),
+		cells = append(cells, []string{js.Job, d.Dataset, orDash(d.Outcome), good, s.ageOf(d) + "/" + rpo, orDash(d.Newest),
 			count(d.Snapshots), bytesOrDash(d.HeldBytes), count(d.Holds), frozen})
 	}
 	width := make([]int, len(header))
@@ -766,15 +765,7 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 		}
 	}
 	s.writePools(&b)
-	sum := s.Summary()
-	what := fmt.Sprintf("%d dataset(s) in %d job(s)", sum.Datasets, sum.Jobs)
-	if n := len(s.jobRows()) - sum.Datasets; n > 0 {
-		what = fmt.Sprintf("%d dataset(s) and %d job(s) without any, in %d job(s)", sum.Datasets, n, sum.Jobs)
-	}
-	if len(s.Pools) > 0 {
-		what += fmt.Sprintf(", %d pool(s)", len(s.Pools))
-	}
-	fmt.Fprintf(&b, "\noverall %s: %s: %d ok, %d warn, %d crit, %d unknown\n", sum.Level, what, sum.OK, sum.Warn, sum.Crit, sum.Unknown)
+	fmt.Fprintf(&b, "\n%s\n", s.overall())
 	if s.Protection != nil {
 		fmt.Fprintf(&b, "protection %s\n", s.Protection.Detail)
 	}
@@ -785,6 +776,27 @@ func (s Status) WriteTable(w io.Writer, tty bool) error {
 // levelMark is the level column: a word, with an emoji on a terminal. All marks of one kind
 // have the same width on screen (the warning sign is drawn one cell wide by most terminals, the
 // other emoji two); -1 gives the header.
+// overall is the table's last line: the worst level and the rows counted by level.
+func (s Status) overall() string {
+	sum := s.Summary()
+	what := fmt.Sprintf("%d dataset(s) in %d job(s)", sum.Datasets, sum.Jobs)
+	if n := len(s.jobRows()) - sum.Datasets; n > 0 {
+		what = fmt.Sprintf("%d dataset(s) and %d job(s) without any, in %d job(s)", sum.Datasets, n, sum.Jobs)
+	}
+	if len(s.Pools) > 0 {
+		what += fmt.Sprintf(", %d pool(s)", len(s.Pools))
+	}
+	return fmt.Sprintf("overall %s: %s: %d ok, %d warn, %d crit, %d unknown", sum.Level, what, sum.OK, sum.Warn, sum.Crit, sum.Unknown)
+}
+
+// ageOf is the AGE column: how old the dataset's newest good copy is, "-" without one.
+func (s Status) ageOf(d *DatasetStatus) string {
+	if d.LastSuccess.IsZero() {
+		return "-"
+	}
+	return Age(max(s.Time.Sub(d.goodAsOf()), 0))
+}
+
 func levelMark(tty bool, l Level) string {
 	if !tty {
 		if l < 0 {
