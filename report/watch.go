@@ -189,7 +189,11 @@ func transferCells(t LiveTransfer) []string {
 			eta = Age(time.Duration(float64(t.Total-t.Bytes) / t.Rate * float64(time.Second)))
 		}
 	}
-	return []string{t.Target, t.Kind, bytefmt.IEC(t.Bytes) + "/" + total, pct, rate, eta}
+	kind := t.Kind
+	if kind == puller.Incremental.String() {
+		kind = "incr" // seven columns more for the target's name
+	}
+	return []string{t.Target, kind, bytefmt.IEC(t.Bytes) + "/" + total, pct, rate, eta}
 }
 
 // columns lays cells out in columns two spaces apart, right-aligned where right says, within

@@ -20,7 +20,7 @@ func init() {
 	register(command{name: "status", summary: "the state of every job and dataset at a glance", run: runStatus})
 }
 
-const statusUsage = "usage: vault status [-c FILE] [--json] [JOB...]"
+const statusUsage = "usage: vault status [-c FILE] [--json | --watch [--interval 2s]] [JOB...]"
 
 const (
 	// daemonTimeout bounds a console's status request to the daemon, which only reads files.
@@ -36,12 +36,17 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	flags.SetOutput(s.err)
 	flags.Usage = func() {
 		fmt.Fprintln(flags.Output(), statusUsage)
-		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.")
+		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.\n\nWith --watch, a live view redrawn every --interval until Ctrl-C: the streams the daemon is\nrunning (bytes, estimate, rate, ETA), the pools and the datasets, in 80 columns of plain\nASCII. On a terminal it clears the screen for each frame; otherwise it prints one frame per\ninterval, each after a line of dashes.")
 		flags.PrintDefaults()
 	}
 	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	asJSON := flags.Bool("json", false, "print JSON (stable field names) instead of the table")
+	watch := flags.Bool("watch", false, "redraw a live view every --interval, with the transfers in progress, until Ctrl-C")
+	interval := flags.Duration("interval", defaultWatchInterval, "with --watch, how often to redraw (at least 1s)")
 	if done, err := parseFlags(flags, args); done {
+		return err
+	}
+	if err := checkWatchFlags(flags, *watch, *asJSON, *interval); err != nil {
 		return err
 	}
 	c, err := loadConfig(*path)
@@ -51,6 +56,9 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	jobs, err := selectJobs(c, flags.Args(), "")
 	if err != nil {
 		return err
+	}
+	if *watch {
+		return watchStatus(ctx, s, c, jobs, *interval)
 	}
 	st, note, err := gatherStatus(ctx, c, jobs, time.Now())
 	if err != nil {
