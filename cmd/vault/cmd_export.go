@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -187,12 +188,15 @@ func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, s
 	}
 	o.Created = time.Now()
 	send := zfs.SendOptions{Snapshot: snap, FromSnapshot: from, Intermediates: intermediates, Raw: o.Raw}
+	estimate := int64(-1) // zfs's estimate of the stream, for the progress display; -1: unknown
 	if o.SegmentSize == 0 {
 		// The manifest holds at most sneakernet.MaxSegments segments: a stream larger than that
 		// many default segments (1 TiB) needs larger ones, chosen from zfs's estimate.
 		est, err := z.SendSize(ctx, send)
 		if err != nil {
 			fmt.Fprintf(s.err, "vault export: warning: cannot estimate the stream's size (%v); a stream over %s will fail\n", err, bytefmt.IEC(sneakernet.MaxSegments*sneakernet.DefaultSegmentSize))
+		} else {
+			estimate = est
 		}
 		o.SegmentSize = sneakernet.SegmentSizeFor(est)
 	}
@@ -210,7 +214,11 @@ func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, s
 		return nil, err
 	}
 	buf := make([]byte, 1<<20)
-	if _, err := io.CopyBuffer(x, p.Stdout(), buf); err != nil {
+	var counter atomic.Int64
+	stop := showBytes(s, "export "+snap.Short(), estimate, &counter)
+	_, err = io.CopyBuffer(&countWriter{w: x, n: &counter}, p.Stdout(), buf)
+	stop()
+	if err != nil {
 		_ = p.Abort()
 		_ = x.Abort()
 		return nil, fmt.Errorf("export failed, nothing left on the media: %w", err)
