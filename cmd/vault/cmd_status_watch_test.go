@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,5 +177,35 @@ func TestStatusWatchEndsCleanly(t *testing.T) {
 	code := run(ctx, []string{"status", "-c", v.config, "--watch", "--interval", "1s"}, &stdio{in: strings.NewReader(""), out: &out, err: &errOut, getenv: func(string) string { return "" }})
 	if code != exitOK || errOut.Len() != 0 || strings.Count(out.String(), "\nTRANSFERS: ") != 1 {
 		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errOut.String(), out.String())
+	}
+}
+
+// The daemon's side: "transfers" lists what its registry holds, as JSON a console decodes;
+// an op it does not know is answered so that a console can tell.
+func TestHandleControlTransfers(t *testing.T) {
+	var reg daemon.Transfers
+	started := time.Now().Add(-time.Minute).Truncate(time.Second)
+	var n atomic.Int64
+	n.Store(123)
+	end := reg.Begin(puller.Transfer{Job: "host05", Source: "host05data/jail", Target: "rust10/Backups/host05/jail", Kind: "full", Total: 1000, Started: started}, &n)
+	defer end()
+	res, err := handleControl(context.Background(), nil, nil, &reg, control.Peer{}, control.Request{Op: "transfers"})
+	require.NoError(t, err)
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	var got transfersReply
+	require.NoError(t, json.Unmarshal(b, &got))
+	want := puller.Transfer{Job: "host05", Source: "host05data/jail", Target: "rust10/Backups/host05/jail", Kind: "full", Bytes: 123, Total: 1000, Started: started}
+	if len(got.Transfers) != 1 || !got.Transfers[0].Started.Equal(started) || got.Transfers[0].Started.IsZero() {
+		t.Fatalf("transfers: got %+v, want %+v", got.Transfers, want)
+	}
+	got.Transfers[0].Started = started
+	if got.Transfers[0] != want || got.Time.IsZero() {
+		t.Errorf("transfers: got %+v at %v, want %+v at the daemon's time", got.Transfers[0], got.Time, want)
+	}
+
+	_, err = handleControl(context.Background(), nil, nil, &reg, control.Peer{}, control.Request{Op: "frobnicate"})
+	if err == nil || err.Error() != `unknown request "frobnicate"` {
+		t.Errorf("an unknown op: got %v, want the answer every daemon gives", err)
 	}
 }
