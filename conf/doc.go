@@ -17,6 +17,9 @@
 //   - cron: 5 fields, minute hour day-of-month month day-of-week ("15 1 * * *"), or @hourly,
 //     @daily, @weekly, @monthly, @yearly, or "@every 15m" (at least 1m; counts from the
 //     daemon's start). Read in the top-level timezone; a spec may not carry its own TZ=.
+//     When summer time starts, a time the clocks skip runs when they resume ("30 2 * * *"
+//     runs at 03:00 that day); when it ends, a time the clocks repeat runs at both, an hour
+//     apart. See Schedule.Next.
 //   - dataset: a ZFS filesystem or volume name, no snapshot or bookmark part: components of
 //     letters, digits and "_.: -" separated by "/", the pool starting with a letter or digit,
 //     no "." or ".." component, shorter than 256 bytes.
