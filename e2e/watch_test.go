@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,10 +59,15 @@ tmux capture-pane -p -t watch; tmux kill-session -t watch`)
 	if transfer == "" || !strings.Contains(transfer, "iB/s") || !strings.Contains(transfer, "%") {
 		t.Errorf("no transfer line for %s with bytes, percent and rate on the screen:\n%s\ndaemon log:\n%s", target, screen, labtest.Root(t, "tail -20 "+logFile))
 	}
-	for _, want := range []string{"TRANSFERS", "LEVEL  POOL", "rust10", "watch  " + src} {
+	for _, want := range []string{"TRANSFERS", "LEVEL  POOL", "rust10", "LEVEL    JOB"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the frame lacks %q:\n%s", want, screen)
 		}
+	}
+	// The job's row: before its first run ends it has no dataset yet (UNKNOWN, never run), after
+	// it one row per dataset.
+	if !regexp.MustCompile(`(?m)^(OK|WARN|CRIT|UNKNOWN) +watch +`).MatchString(screen) {
+		t.Errorf("the frame has no row for the job watch:\n%s", screen)
 	}
 	if len(lines) > 25 {
 		t.Errorf("the frame is %d lines, more than the 25 of the console:\n%s", len(lines), screen)
