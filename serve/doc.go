@@ -15,7 +15,7 @@
 // holds; zfs list and holds need none.) Then give the vault's public key a
 // forced command in ~backup/.ssh/authorized_keys, one line:
 //
-//	command="/usr/local/bin/vault serve --allow host05data/jail,host05data/vm --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust-bucket
+//	command="/usr/local/sbin/vault serve --allow host05data/jail,host05data/vm --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust-bucket
 //
 // "restrict" turns off port, agent and X11 forwarding and the pty; the
 // forced command means sshd runs vault serve whatever the client asks, with
@@ -103,8 +103,8 @@
 // --hold-prefix vault:<VAULT>: so that one vault's key, stolen, cannot
 // release the holds that keep another vault's incremental base:
 //
-//	command="/usr/local/bin/vault serve --allow host05data/jail --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust10
-//	command="/usr/local/bin/vault serve --allow host05data/jail --hold-prefix vault:rust11:",restrict ssh-ed25519 AAAA... vault@rust11
+//	command="/usr/local/sbin/vault serve --allow host05data/jail --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust10
+//	command="/usr/local/sbin/vault serve --allow host05data/jail --hold-prefix vault:rust11:",restrict ssh-ed25519 AAAA... vault@rust11
 //
 // The prefix must start with "vault:" and end with ':', and is made of
 // names of letters, digits, '_', '.' and '-' (as hold_prefix in the vault's

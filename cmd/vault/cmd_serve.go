@@ -53,7 +53,7 @@ func runServe(ctx context.Context, s *stdio, args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), serveUsage)
 		fmt.Fprintln(fs.Output(), "\nPut it in the source host's authorized_keys as the vault key's forced command:")
-		fmt.Fprintln(fs.Output(), `  command="/usr/local/bin/vault serve --allow pool/data --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust10`)
+		fmt.Fprintln(fs.Output(), `  command="/usr/local/sbin/vault serve --allow pool/data --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust10`)
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
