@@ -17,7 +17,8 @@ import (
 // -o and -x hold on full, incremental and resumed receives; -x needs no permission and leaves a
 // value set locally on the target alone; -o canmount on a volume fails the receive, -x of a
 // property a volume lacks is only a warning; -x refreservation does not hold on an incremental
-// (the import sets it back, see cmd/vault's import).
+// before OpenZFS 2.4 (2.1.11, 2.3.2; it does on 2.4.4): the import sets it back, see cmd/vault's
+// import. The same on 2.1, 2.3 and 2.4 otherwise.
 var (
 	floorSet     = []zfs.PropSetting{{Name: "canmount", Value: "noauto"}, {Name: "readonly", Value: "on"}}
 	floorExclude = []string{"mountpoint", "sharenfs", "sharesmb", "setuid", "copies", "dedup", "reservation", "refreservation", "snapdev", "volmode"}
