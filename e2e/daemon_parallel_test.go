@@ -18,8 +18,9 @@ import (
 )
 
 // The daemon's bound, seen from outside: three jobs fire on the same minute with max_parallel 2;
-// each run is made to last tens of seconds (40 MiB at 1 MiB/s), so the third job waits for a
-// slot, and its run spans the next firing, which must be skipped, not started again. Three
+// each run is made to last over a minute (64 MiB at 1 MiB/s and the overhead; 40 MiB once ended
+// 0.8 s before the next firing), so the third job waits for a slot, and a run spans the next
+// firing, which must be skipped, not started again. Three
 // independent witnesses: zfs receive processes sampled in the guest, the daemon's own
 // started/finished log lines, and the journal's start and duration of each step.
 func TestLabDaemonParallelBound(t *testing.T) {
@@ -78,8 +79,8 @@ nohup /mnt/lab/vault daemon -c `+cfg+` --log stderr >`+logFile+` 2>&1 </dev/null
 		}
 	}
 
-	// 40 MiB each, incompressible, then sample the receives until every job has its copy.
-	labtest.Root(t, `for i in 1 2 3; do head -c 40M /dev/urandom >/host05data/par/j$i/b; done
+	// 64 MiB each, incompressible, then sample the receives until every job has its copy.
+	labtest.Root(t, `for i in 1 2 3; do head -c 64M /dev/urandom >/host05data/par/j$i/b; done
 zfs snapshot host05data/par/j1@2026-11-21_00.00.00--1w host05data/par/j2@2026-11-21_00.00.00--1w host05data/par/j3@2026-11-21_00.00.00--1w
 nohup bash -c 'while :; do echo "$(date +%s.%N) $(ps -o args= -C zfs | grep -o "receive .*rust10/Backups/par[0-9]" | grep -o "par[0-9]$" | tr "\n" " ")"; sleep 0.3; done' >`+psFile+` 2>&1 </dev/null &
 echo $! >/tmp/vault-par-ps.pid`)
@@ -183,7 +184,7 @@ echo $! >/tmp/vault-par-ps.pid`)
 	}
 	moved := map[string]int{}
 	torn, err := state.ReadJournal(local, func(r state.Record) error {
-		if r.Kind == state.KindPullStep && r.Bytes >= 40<<20 {
+		if r.Kind == state.KindPullStep && r.Bytes >= 64<<20 {
 			moved[r.Job]++
 		}
 		return nil
@@ -193,7 +194,7 @@ echo $! >/tmp/vault-par-ps.pid`)
 	}
 	for _, j := range jobs {
 		if moved[j] != 1 {
-			t.Errorf("the journal has %d steps of job %s that moved the 40 MiB, want 1", moved[j], j)
+			t.Errorf("the journal has %d steps of job %s that moved the 64 MiB, want 1", moved[j], j)
 		}
 	}
 }
