@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -111,7 +109,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	local := &zfs.Local{Log: log.Named("zfs")}
 	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
 	// 3. Does it fit what the target holds?
-	have, newest, exists, err := targetSnapshots(ctx, z, target)
+	have, newest, typ, exists, err := targetSnapshots(ctx, z, target)
 	if err != nil {
 		return err
 	}
@@ -163,12 +161,6 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	// effect. A new target's type is not known before the stream arrives: the first receive
 	// sets what holds for both types and the rest is set right after (-u: nothing is mounted
 	// in between).
-	var typ zfs.Type
-	if exists {
-		if typ, err = datasetType(ctx, z, target); err != nil {
-			return err
-		}
-	}
 	recv := zfs.ReceiveOptions{Target: target, NotResumable: true}
 	recv.Set, recv.Exclude = puller.ReceiveProps(pj, typ)
 	cmd, err := z.ReceiveCmd(recv)
@@ -275,7 +267,7 @@ func whatStayed(z *zfs.ZFS, head string, m *sneakernet.Manifest, target zfs.Data
 	// The import's context may have ended (a signal): the listing gets its own.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	have, _, _, err := targetSnapshots(ctx, z, target)
+	have, _, _, _, err := targetSnapshots(ctx, z, target)
 	return failedImport(head, m, target, landedIntermediates(m, have), err)
 }
 
@@ -285,11 +277,10 @@ func missingAncestors(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) ([]zfs.Da
 	var missing []zfs.Dataset
 	for d, ok := ds, true; ok; d, ok = d.Parent() {
 		_, err := z.List(ctx, []zfs.Dataset{d}, false, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName})
-		var ee *zfs.ExitError
 		switch {
 		case err == nil:
 			return missing, nil
-		case errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist"):
+		case zfs.IsNotExist(err):
 			missing = append(missing, d)
 		default:
 			return nil, err
@@ -412,21 +403,23 @@ func importTarget(c *conf.Config, signer string, ds zfs.Dataset) (*conf.Job, zfs
 	return nil, zfs.Dataset{}, fmt.Errorf("no media job with signer %q takes %q: add it to a job's source_datasets", signer, ds)
 }
 
-// targetSnapshots lists the target's snapshots by GUID, and the GUID of its newest; exists is
-// false when the target dataset does not exist.
-func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have map[uint64]string, newest uint64, exists bool, err error) {
+// targetSnapshots lists the target's snapshots by GUID, and the GUID of its newest, and the
+// target's type (filesystem or volume); exists is false when the target dataset does not exist.
+func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have map[uint64]string, newest uint64, typ zfs.Type, exists bool, err error) {
 	entries, err := z.List(ctx, []zfs.Dataset{target}, true, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot},
-		[]zfs.Column{zfs.ColName, zfs.ColGUID, zfs.ColCreateTXG})
-	var ee *zfs.ExitError
-	if errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist") {
-		return nil, 0, false, nil
+		[]zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG})
+	if zfs.IsNotExist(err) {
+		return nil, 0, "", false, nil
 	}
 	if err != nil {
-		return nil, 0, false, err
+		return nil, 0, "", false, err
 	}
 	have = map[uint64]string{}
 	var newestTXG uint64
 	for _, e := range entries {
+		if d, ok := e.Dataset(); ok && d == target {
+			typ = e.Type
+		}
 		if s, ok := e.Snapshot(); ok && s.Dataset() == target {
 			have[e.GUID] = s.String()
 			if e.CreateTXG >= newestTXG {
@@ -434,7 +427,7 @@ func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have 
 			}
 		}
 	}
-	return have, newest, true, nil
+	return have, newest, typ, true, nil
 }
 
 // datasetType reads the type of ds: filesystem or volume.
