@@ -25,7 +25,7 @@ cross:
 		os=$${t%/*}; arch=$${t#*/}; \
 		echo "build $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vault-$$os-$$arch ./cmd/vault; \
-		GOOS=$$os GOARCH=$$arch $(GO) vet ./cmd/... ./conf/... ./zfs/... ./policy/... ./prune/... ./puller/... ./privdrop/... ./sneakernet/... ./report/... ./state/... ./ledger/... ./daemon/... ./serve/... ./syslogger/... ./shellword/... ./sshx/... ./zpool/... ./bytefmt/...; \
+		GOOS=$$os GOARCH=$$arch $(GO) vet ./cmd/... ./conf/... ./zfs/... ./policy/... ./prune/... ./puller/... ./privdrop/... ./sneakernet/... ./report/... ./state/... ./ledger/... ./daemon/... ./serve/... ./syslogger/... ./shellword/... ./sshx/... ./zpool/... ./bytefmt/... ./props/...; \
 	done
 
 bin/tools/staticcheck:
