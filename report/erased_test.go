@@ -149,7 +149,7 @@ func TestStatusShowsErased(t *testing.T) {
 	for _, want := range []string{
 		"CRIT     j    p/a",
 		"erased-snapshots alarm since 2026-11-27 02:15 UTC (1 snapshot(s) erased from the vault, not by vault prune: @2026-11-20_00.00.00--1w): " +
-			"pruning frozen; after finding out who erased them (zpool history -il rust10: a zfs receive -F, rollback or destroy): vault ack j p/a",
+			"pruning frozen; after finding out who erased them (zpool history -il rust10: a zfs receive -F, rollback, destroy, or promote of a clone): vault ack j p/a",
 		"vault ack j p/retired",
 	} {
 		if !strings.Contains(b.String(), want) {

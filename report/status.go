@@ -389,7 +389,7 @@ func (d *DatasetStatus) evaluate(js *JobStatus, now time.Time) {
 			kind = KindFlood
 		case AlarmErased:
 			kind = KindErased
-			check = "finding out who erased them (zpool history -il " + poolOf(d.Target) + ": a zfs receive -F, rollback or destroy)"
+			check = "finding out who erased them (zpool history -il " + poolOf(d.Target) + ": a zfs receive -F, rollback, destroy, or promote of a clone)"
 		}
 		add(LevelCrit, kind, "%s since %s (%s): pruning frozen; after %s: vault ack %s %s",
 			AlarmName(d.Anomaly.Kind), stamp(d.Anomaly.At), oneLine(d.Anomaly.Detail), check, js.Job, d.Dataset)

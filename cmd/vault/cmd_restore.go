@@ -201,7 +201,7 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	}
 	fmt.Fprintf(s.out, "discard it:  zfs destroy %s\n", clone)
 	fmt.Fprintf(s.out, "keep a copy: zfs send %s | zfs receive POOL/NEW   (independent; the vault's copy keeps its snapshots)\n", snap)
-	fmt.Fprintf(s.out, "or promote:  zfs promote %s && zfs set readonly=off %s  (this moves %s and every older snapshot out of the vault's copy into the clone)\n", clone, clone, snap)
+	fmt.Fprintf(s.out, "or promote:  zfs promote %s && zfs set readonly=off %s  (this moves %s and every older snapshot out of the vault's copy into the clone: vault reports them erased, CRIT; zfs promote %s moves them back, then vault ack)\n", clone, clone, snap, snap.Dataset())
 	return nil
 }
 
