@@ -156,11 +156,34 @@ func usage(w io.Writer) {
 
 // parseFlags parses a command's flags. done is true when the command should end now: after
 // -h (err nil, exit 0) or on a bad flag, which the flag package has already printed (exit 2).
+//
+// Flags may come after the operands too, as the README writes some commands (vault restore send
+// JOB DATASET --to ... --identity FILE): each operand is set aside and the flags after it parsed,
+// until "--", after which everything is an operand. fs.Args() are the operands, in order.
 func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return true, nil
+			}
+			return true, &exitError{code: exitUsage}
 		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		// flag stops at the first operand, or after a "--" it consumed: rest then is all
+		// operands.
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			operands = append(operands, rest...)
+			break
+		}
+		operands = append(operands, rest[0])
+		args = rest[1:]
+	}
+	// Leave the operands as fs.Args().
+	if err := fs.Parse(append([]string{"--"}, operands...)); err != nil {
 		return true, &exitError{code: exitUsage}
 	}
 	return false, nil
