@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/prune"
+	"github.com/belltech/vault/prunework"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
+	"github.com/belltech/vault/zfs"
 )
 
 func init() {
@@ -45,8 +49,20 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	job := fs.Arg(0)
-	if _, err := namedJob(c, job); err != nil {
+	j, err := namedJob(c, job)
+	if err != nil {
 		return err
+	}
+	// With a prune worker, acknowledged liars must reach it through root's ack directory:
+	// find what lies now, in ZFS, before anything changes.
+	var lies map[zfs.Dataset][]uint64
+	if c.PruneUser != "" {
+		if lies, err = liesToAck(ctx, c, j, fs.Arg(1)); err != nil {
+			return err
+		}
+		if len(lies) > 0 && os.Geteuid() != 0 {
+			return fmt.Errorf("%s has snapshot names that lie; with prune_user set, only root can acknowledge them for the prune worker: run vault ack as root", job)
+		}
 	}
 	var reply ackReply
 	err = control.Call(ctx, controlSocket(c), control.Request{Op: "ack", Jobs: []string{job}, Args: map[string]string{"dataset": fs.Arg(1)}}, &reply)
@@ -64,6 +80,13 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(lies) > 0 {
+		n, err := prunework.AddAcks(prunework.AckDir(c.StateDir), job, lies)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "%s: %d snapshot name(s) that lie acknowledged for the prune worker (%s); they stay kept, out of the grid\n", job, n, prunework.AckDir(c.StateDir))
 	}
 	if len(reply.Acked) == 0 {
 		fmt.Fprintf(s.out, "%s: no alarm to acknowledge\n", job)
@@ -121,4 +144,41 @@ func openStateForConsole(c *conf.Config) (*state.Store, error) {
 		}
 	}
 	return state.Open(c.StateDir, uid, gid)
+}
+
+// liesToAck plans the job's target tree as it is in ZFS now (a dry run, with what root already
+// acknowledged) and returns the snapshots whose names lie, by target dataset: of the dataset
+// named (its source name or its target), or of every dataset of the job.
+func liesToAck(ctx context.Context, c *conf.Config, j *conf.Job, dataset string) (map[zfs.Dataset][]uint64, error) {
+	root, err := zfs.ParseDataset(j.Target)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := prune.RulesFromConf(j.Prune, j.Location)
+	if err != nil {
+		return nil, fmt.Errorf("job %q: %w", j.Name, err)
+	}
+	acked, err := prunework.LoadAcks(prunework.AckDir(c.StateDir), j.Name, root)
+	if err != nil {
+		return nil, err
+	}
+	only := dataset
+	if t, ok := j.TargetFor(dataset); ok {
+		only = t
+	}
+	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{}}}
+	results, err := ex.RunGuarded(ctx, root, rules, prune.Guard{AckedLies: acked}, time.Now(), true)
+	if err != nil {
+		return nil, fmt.Errorf("cannot look for names that lie in %s: %w", root, err)
+	}
+	out := map[zfs.Dataset][]uint64{}
+	for _, r := range results {
+		if only != "" && r.Plan.Dataset.String() != only {
+			continue
+		}
+		for _, l := range r.Plan.Lies {
+			out[r.Plan.Dataset] = append(out[r.Plan.Dataset], l.GUID)
+		}
+	}
+	return out, nil
 }

@@ -210,8 +210,8 @@ func localPrune(ex *prune.Executor) pruneRunner {
 
 // workerPrune hands the job to the prune worker, which uses its own rules and clock and takes
 // only the freezes (reasons to keep). Acknowledged lying names are not sent: an ack is a reason
-// to destroy more, which the worker must not take from this process (until acks live where only
-// the worker and root write, a dataset with acknowledged liars stays frozen).
+// to destroy more, which the worker must not take from this process; it reads them from root's
+// ack directory (prunework.AckDir), which vault ack writes as root.
 func workerPrune(w *pruneWorker) pruneRunner {
 	return func(_ context.Context, j *conf.Job, _ zfs.Dataset, _ prune.Rules, g prune.Guard, _ time.Time, dry bool) ([]prune.Result, error) {
 		return w.Prune(j.Name, dry, g.Freezes)

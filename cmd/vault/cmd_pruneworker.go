@@ -118,7 +118,13 @@ func (w *worker) handle(ctx context.Context, line []byte) prunework.Response {
 			resp.Error = fmt.Sprintf("job %q: %v", j.Name, err)
 			return resp
 		}
-		results, err := w.ex.RunGuarded(ctx, root, rules, req.Guard(root), time.Now(), req.Dry)
+		// Acknowledged liars come from root's ack directory, never from the request.
+		g := req.Guard(root)
+		if g.AckedLies, err = prunework.LoadAcks(prunework.AckDir(w.c.StateDir), j.Name, root); err != nil {
+			resp.Error = err.Error()
+			return resp
+		}
+		results, err := w.ex.RunGuarded(ctx, root, rules, g, time.Now(), req.Dry)
 		resp = prunework.FromResults(j.Name, results)
 		if err != nil {
 			resp.Error = err.Error()
