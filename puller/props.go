@@ -72,8 +72,8 @@ func (p *Puller) keepProps(job *Job, r *Report, read propsRead) map[zfs.Dataset]
 		if host == "" {
 			host = "the source host"
 		}
-		log.Warn(fmt.Sprintf("cannot read the properties set locally on %s's datasets, so this run records none for a restore "+
-			"(a vault serve older than this vault refuses the zfs get: update vault on %s)", host, host), "error", read.err)
+		log.Warn(fmt.Sprintf("cannot read the properties the source set locally: this run records none for a restore "+
+			"(a vault serve older than this vault refuses the zfs get: update vault on %s)", host), "error", read.err)
 		return nil
 	}
 	for _, s := range read.skipped {
