@@ -320,7 +320,7 @@ func TestLabHostileGate(t *testing.T) {
 	if code, out := sshAsVault(t, "zfs snapshot "+enc+"@"+time.Now().UTC().Format("2006-01-02_15.04.05")+"--1w"); code != 0 {
 		t.Errorf("a snapshot dated now through the gate: exit %d, %s", code, out)
 	}
-	// zfs get, any form.
+	// zfs get, any form but the one that reads the properties set locally (TestLabPropsRecorded).
 	refused("zfs get -H -p -o name,property,value,source all " + enc)
 	refused("zfs get all " + enc)
 	// Another vault's hold: neither released nor made.

@@ -116,9 +116,10 @@ func (s Set) ReceiveArgs() []string {
 }
 
 // GetArgs are the arguments of the zfs get that reads a source's local properties, before the
-// dataset names: zfs get -H -p -s local -o name,property,value all [-r] DATASET... (the form
-// vault serve allows).
-var GetArgs = []string{"get", "-H", "-p", "-s", "local", "-o", "name,property,value", "all"}
+// dataset names: zfs get -H -p -s local -o name,property,value -t filesystem,volume all [-r]
+// DATASET... (the form vault serve allows). -t keeps snapshots out of a recursive get: zfs get
+// -r lists them too, and a snapshot can have user properties of its own (zfs snapshot -o).
+var GetArgs = []string{"get", "-H", "-p", "-s", "local", "-o", "name,property,value", "-t", "filesystem,volume", "all"}
 
 // Parse reads the output of zfs get (GetArgs) run on the datasets want (and, with -r, their
 // descendants: any dataset at or below one of want). It keeps the properties [Check] accepts

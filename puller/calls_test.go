@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -19,13 +20,22 @@ type listingExec struct {
 	mu       sync.Mutex
 	datasets []string // name type guid encryption, tab-separated, in listing order
 	snaps    []string
-	calls    []string
+	// props is what zfs get (props.GetArgs) prints; getErr, if set, is its failure instead.
+	props  []string
+	getErr error
+	calls  []string
 }
 
 func (e *listingExec) Run(_ context.Context, c zfs.Cmd) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls = append(e.calls, strings.Join(c.Argv[1:3], " "))
+	if c.Argv[1] == "get" && slices.Equal(c.Argv[1:len(props.GetArgs)+1], props.GetArgs) {
+		if e.getErr != nil {
+			return e.getErr
+		}
+		return writeLines(c.Stdout, e.props)
+	}
 	if c.Argv[1] != "list" {
 		return fmt.Errorf("unexpected %q", c.Argv)
 	}
@@ -47,8 +57,12 @@ func (e *listingExec) Run(_ context.Context, c zfs.Cmd) error {
 			lines = append(lines, strings.Join(row[:len(cols)], "\t"))
 		}
 	}
-	if c.Stdout != nil && len(lines) > 0 {
-		_, err := io.WriteString(c.Stdout, strings.Join(lines, "\n")+"\n")
+	return writeLines(c.Stdout, lines)
+}
+
+func writeLines(w io.Writer, lines []string) error {
+	if w != nil && len(lines) > 0 {
+		_, err := io.WriteString(w, strings.Join(lines, "\n")+"\n")
 		return err
 	}
 	return nil
@@ -71,7 +85,8 @@ func fakeSource(n int) *listingExec {
 }
 
 // The listing cost of a run does not grow with the number of datasets: two zfs list calls per
-// side, whether the job has 5 datasets or 50.
+// side, whether the job has 5 datasets or 50. (A dry run, as here, reads no properties; a real
+// run adds one zfs get on the source, whatever the number: TestPropsOneGetPerRun.)
 func TestListingCallsDoNotGrowWithDatasets(t *testing.T) {
 	counts := map[int]int{}
 	for _, n := range []int{5, 50} {

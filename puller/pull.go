@@ -32,7 +32,9 @@ type Side struct {
 
 // Job is what the puller needs of a configured job.
 type Job struct {
-	Name      string
+	Name string
+	// Host is the source host, for messages.
+	Host      string
 	Roots     []zfs.Dataset
 	Recursive bool
 	Exclude   []zfs.Dataset
@@ -154,6 +156,10 @@ func (p *Puller) Pull(ctx context.Context, job *Job, o Options) *Report {
 		}
 		return r
 	}
+	// The properties kept for a restore are read after the listing (every dataset pulled existed
+	// when they were), beside the streams.
+	waitProps := p.startProps(ctx, job)
+	defer func() { r.Props = p.keepProps(job, r, waitProps()) }()
 	if err := p.ensureTargetRoot(ctx, job, plan); err != nil {
 		r.Err = err
 		return r

@@ -3,6 +3,7 @@ package puller
 import (
 	"time"
 
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -36,6 +37,11 @@ type Report struct {
 	Err      error
 	Datasets []DatasetReport
 	Orphans  []zfs.Dataset
+	// Props are the properties the source set locally on each dataset the run pulled or found
+	// up to date, by source name, kept for a restore (package props; never applied to the
+	// vault's copy); nil when they were not read (a dry run, or a source that refused the zfs
+	// get).
+	Props map[zfs.Dataset]props.Set
 }
 
 // DatasetReport is what happened to one dataset.

@@ -12,7 +12,8 @@
 //	zfs allow -u backup send,snapshot,hold,release host05data/vm
 //
 // (release is a permission of its own, needed to drop the vault's old
-// holds; zfs list and holds need none.) Then give the vault's public key a
+// holds; zfs list, get and holds need none: reading the properties the
+// vault keeps for a restore takes no grant.) Then give the vault's public key a
 // forced command in ~backup/.ssh/authorized_keys, one line:
 //
 //	command="/usr/local/sbin/vault serve --allow host05data/jail,host05data/vm --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust-bucket
@@ -40,6 +41,7 @@
 // of these forms, each option a word of its own, in this order:
 //
 //	zfs list -H -p -o COLUMNS -t TYPES [-r] DATASET...
+//	zfs get -H -p -s local -o name,property,value -t filesystem,volume all [-r] DATASET...
 //	zfs send [-n -P] [-L] [-c] [-w] [-i SNAPSHOT | -I SNAPSHOT] SNAPSHOT
 //	zfs send [-n -P] -t TOKEN
 //	zfs hold PREFIXTAG SNAPSHOT...
@@ -51,6 +53,11 @@
 //   - COLUMNS is a comma list, without repeats, of name, type, guid,
 //     createtxg, encryption, userrefs (what the vault lists on a source);
 //     TYPES of filesystem, volume, snapshot;
+//   - zfs get is that one form, every word fixed but -r and the names: the
+//     properties set locally on the datasets (what the vault keeps for a
+//     restore, package props), never a received or inherited value, another
+//     column, a snapshot's or a bookmark's, or a property list other than
+//     all;
 //   - every DATASET and SNAPSHOT is a valid zfs name at or below an --allow
 //     root, compared by whole components (host05data/jail allows
 //     host05data/jail/www, not host05data/jailbreak);
@@ -79,9 +86,9 @@
 //     are taken at once, atomically.
 //
 // Everything else is refused: an empty command (an interactive login), any
-// other program or subcommand (get, destroy, rollback, rename, receive, set,
+// other program or subcommand (destroy, rollback, rename, receive, set,
 // inherit, allow, mount, ...), other columns and types (origin would name
-// datasets outside the roots), send -R, -p, -b, -h, -D, a bookmark as the
+// datasets outside the roots), any other zfs get, send -R, -p, -b, -h, -D, a bookmark as the
 // incremental source, any option not listed, combined options (-Hp),
 // options in another order, "--", names with "..", '%' or a leading '-',
 // and anything outside the allowed roots. A refusal exits with status 2 and

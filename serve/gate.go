@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/belltech/vault/policy"
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/shellword"
 	"github.com/belltech/vault/zfs"
 	"github.com/hashicorp/go-hclog"
@@ -138,8 +139,10 @@ func (g *Gate) check(cmdline string) (*command, error) {
 		err = p.holds()
 	case "snapshot":
 		err = p.snapshot()
+	case "get":
+		err = p.get()
 	default:
-		return nil, refusef("zfs subcommand %s is not allowed (only list, send, hold, release, holds, snapshot)", quote(p.sub))
+		return nil, refusef("zfs subcommand %s is not allowed (only list, get, send, hold, release, holds, snapshot)", quote(p.sub))
 	}
 	if err != nil {
 		return nil, err
@@ -335,6 +338,21 @@ func (p *parser) list() error {
 		return err
 	}
 	p.i++
+	p.accept("-r")
+	return p.names("dataset", p.dataset)
+}
+
+// get: zfs get -H -p -s local -o name,property,value -t filesystem,volume all [-r] DATASET...
+// (props.GetArgs): the properties set locally on datasets under the roots, which the vault keeps
+// for a restore. Every word but -r and the names is fixed: no other source (a received or
+// inherited value says nothing of the host's own settings), columns, types (no snapshots or
+// bookmarks) or property list.
+func (p *parser) get() error {
+	for _, w := range props.GetArgs[1:] {
+		if err := p.expect(w); err != nil {
+			return err
+		}
+	}
 	p.accept("-r")
 	return p.names("dataset", p.dataset)
 }

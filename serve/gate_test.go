@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/belltech/vault/policy"
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/shellword"
 	"github.com/belltech/vault/zfs"
 	"github.com/stretchr/testify/require"
@@ -73,6 +74,11 @@ func TestCheckAccepts(t *testing.T) {
 		"zfs release vault:x 'tank/my data@s' host05data/vm@s",
 		"zfs holds -H host05data/jail@a",
 		"zfs holds -H -p host05data/jail@a host05data/vm@b",
+		// zfs get: the one form, the properties set locally
+		"zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data/jail",
+		"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r host05data/jail host05data/vm",
+		"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r 'tank/my data/x'",
+		"/sbin/zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data/vm/disk0",
 		// zfs snapshot
 		"zfs snapshot host05data/jail@2022-04-08_16.49.48--1w",
 		"zfs snapshot host05data/jail/www@hourly-2022-04-08_16.49.48--2d12h",
@@ -115,9 +121,7 @@ func TestCheckRefuses(t *testing.T) {
 		{"scp -t /tmp", "not zfs"},
 		{"rsync --server . /", "not zfs"},
 		// Forbidden subcommands.
-		{"zfs destroy host05data/jail@a", `subcommand "destroy" is not allowed (only list, send, hold, release, holds, snapshot)`},
-		{"zfs get -H -p -o name,property,value,source all host05data/jail", `subcommand "get" is not allowed`},
-		{"zfs get -H -p -o name,property,value,source encryption host05data/jail", `subcommand "get" is not allowed`},
+		{"zfs destroy host05data/jail@a", `subcommand "destroy" is not allowed (only list, get, send, hold, release, holds, snapshot)`},
 		{"zfs destroy -r host05data/jail", `"destroy" is not allowed`},
 		{"zfs rollback -r host05data/jail@a", `"rollback" is not allowed`},
 		{"zfs rename host05data/jail@a host05data/jail@b", `"rename" is not allowed`},
@@ -270,6 +274,39 @@ func TestCheckRefuses(t *testing.T) {
 		{"zfs send -n -P -t " + makeToken("host05data/jail", true), TokenRefused},
 		{"zfs send -t 1-abc-10-789c", TokenRefused},
 		{"zfs send -t " + strings.Replace(tok, "-", "-0-", 1), TokenRefused},
+		// zfs get: only the properties set locally, all of them, of datasets under the roots
+		{"zfs get", `missing, want "-H"`},
+		{"zfs get -H -p -o name,property,value,source all host05data/jail", `got "-o", want "-s"`},
+		{"zfs get -H -p -o name,property,value,source encryption host05data/jail", `got "-o", want "-s"`},
+		{"zfs get -H -p -s local -o name,property,value all host05data/jail", `got "all", want "-t"`},
+		{"zfs get -p -H -s local -o name,property,value -t filesystem,volume all host05data/jail", `got "-p", want "-H"`},
+		{"zfs get -Hp -s local -o name,property,value -t filesystem,volume all host05data/jail", `got "-Hp", want "-H"`},
+		{"zfs get -H -p -s local,received -o name,property,value -t filesystem,volume all host05data/jail", `got "local,received", want "local"`},
+		{"zfs get -H -p -s inherited -o name,property,value -t filesystem,volume all host05data/jail", `got "inherited", want "local"`},
+		{"zfs get -H -p -o name,property,value -s local -t filesystem,volume all host05data/jail", `got "-o", want "-s"`},
+		{"zfs get -H -p -s local -o name,property,value,source -t filesystem,volume all host05data/jail", `want "name,property,value"`},
+		{"zfs get -H -p -s local -o name,value -t filesystem,volume all host05data/jail", `want "name,property,value"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume,snapshot all host05data/jail", `want "filesystem,volume"`},
+		{"zfs get -H -p -s local -o name,property,value -t all all host05data/jail", `want "filesystem,volume"`},
+		{"zfs get -H -p -s local -o name,property,value -t bookmark all host05data/jail", `want "filesystem,volume"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume encryption host05data/jail", `got "encryption", want "all"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume keylocation,mountpoint host05data/jail", `want "all"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all,name host05data/jail", `want "all"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume -r all host05data/jail", `got "-r", want "all"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -d 1 host05data/jail", `"-d"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r -d 1 host05data/jail", `"-d"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r -r host05data/jail", `"-r"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all", "missing dataset"},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r", "missing dataset"},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data", "not under an allowed root"},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r host05data", "not under an allowed root"},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r host05data/jailbreak", `"host05data/jailbreak" is not under an allowed root`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data/jail host05data/secret", "not under an allowed root"},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data/jail@a", "snapshots and bookmarks are not datasets"},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all 'host05data/jail#a'", "'#'"},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data/jail/../secret", `".." is not allowed`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -- host05data/jail", `"--"`},
+		{"zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data/jail -r", `"-r"`},
 		// zfs hold, release, holds
 		{"zfs hold", "missing hold tag"},
 		{"zfs hold vault:x", "missing snapshot"},
@@ -487,6 +524,10 @@ func FuzzCheck(f *testing.F) {
 		"zfs list -H -p -o name,guid,createtxg,userrefs -t snapshot -r host05data/jail 'tank/my data'",
 		"zfs list -H -p -o name,origin -t filesystem host05data/jail",
 		"zfs get -H -p -o name,property,value,source all host05data/jail",
+		"zfs get -H -p -s local -o name,property,value -t filesystem,volume all -r host05data/jail 'tank/my data'",
+		"zfs get -H -p -s local -o name,property,value -t filesystem,volume all host05data/vm/disk0",
+		"zfs get -H -p -s local -o name,property,value -t filesystem,volume,snapshot all -r host05data/jail",
+		"zfs get -H -p -s local -o name,property,value -t filesystem,volume mountpoint host05data/jail",
 		"zfs send -n -P -L -c -w -I host05data/jail@a host05data/jail@b",
 		"zfs send -L -c -i host05data/jail@a host05data/jail@b",
 		"zfs send -L -c -i 'host05data/jail#a' host05data/jail@b",
@@ -507,7 +548,7 @@ func FuzzCheck(f *testing.F) {
 	}
 	g := testGate(f)
 	g.HoldPrefix = "vault:rust10:"
-	allowedSubs := []string{"list", "send", "hold", "release", "holds", "snapshot"}
+	allowedSubs := []string{"list", "get", "send", "hold", "release", "holds", "snapshot"}
 	f.Fuzz(func(t *testing.T, line string) {
 		argv, err := g.Check(line)
 		if err != nil {
@@ -530,6 +571,15 @@ func FuzzCheck(f *testing.F) {
 			for _, c := range strings.Split(argv[5], ",") {
 				if !listColumns[c] {
 					t.Fatalf("Check(%q) accepted column %q", line, c)
+				}
+			}
+		case "get":
+			if !slices.Equal(argv[1:len(props.GetArgs)+1], props.GetArgs) {
+				t.Fatalf("Check(%q) accepted %q, not the one form of zfs get", line, argv)
+			}
+			for _, n := range nameArgs(t, argv) {
+				if _, err := zfs.ParseDataset(n); err != nil {
+					t.Fatalf("Check(%q) accepted %q, which is not a dataset: %v", line, n, err)
 				}
 			}
 		case "hold", "release":
@@ -571,6 +621,11 @@ func nameArgs(t *testing.T, argv []string) []string {
 		start = 8
 		if argv[8] == "-r" {
 			start = 9
+		}
+	case "get":
+		start = len(props.GetArgs) + 1
+		if argv[start] == "-r" {
+			start++
 		}
 	case "hold", "release":
 		start = 3

@@ -19,6 +19,7 @@ import (
 	"github.com/belltech/vault/daemon"
 	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/privdrop"
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
@@ -282,7 +283,8 @@ var stateMu sync.Mutex
 
 // record saves a run's state atomically, applies the anomaly tripwire, checks the job's
 // targets against their ledger (what vanished from them since the last check, not by vault
-// prune, raises the erased-snapshots alarm), and appends the run's journal lines.
+// prune, raises the erased-snapshots alarm), records the properties the run read for a restore
+// (package props), and appends the run's journal lines.
 func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *conf.Config, r *puller.Report) {
 	j, hasJob := c.Job(r.Job)
 	var chk *ledger.Check
@@ -319,6 +321,11 @@ func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *con
 		}
 	}
 	logErased(log, journal, r.Job, "after pull", erased)
+	if len(r.Props) > 0 {
+		if err := props.Record(store, r.Job, r.Props); err != nil {
+			log.Error("cannot record the properties kept for a restore", "job", r.Job, "error", err)
+		}
+	}
 	if err := writeMetrics(store, c, time.Now()); err != nil {
 		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
 	}

@@ -71,7 +71,7 @@ func TestServe(t *testing.T) {
 			args:     []string{"--allow", "host05data/jail", "--zfs", bin, "--log", "none"},
 			cmdline:  "zfs destroy -r host05data/jail",
 			wantCode: 2,
-			wantErr:  "vault serve: refused: zfs subcommand \"destroy\" is not allowed (only list, send, hold, release, holds, snapshot)\n",
+			wantErr:  "vault serve: refused: zfs subcommand \"destroy\" is not allowed (only list, get, send, hold, release, holds, snapshot)\n",
 		},
 		{
 			name:     "refused outside the roots",
