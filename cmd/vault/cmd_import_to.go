@@ -279,25 +279,44 @@ func (r *memberReceive) abort(err error) {
 }
 
 // undoTree takes away, children first, every dataset of steps that exists: those the import
-// received before it failed. Each was new (the target did not exist), so a dataset and its one
-// snapshot are destroyed without -r; one that gained anything else meanwhile is named instead.
+// received before it failed, and what a receive that was killed has not yet cleaned up (zfs
+// receive ends its killed ioctl on its own, possibly after the wrapper we waited for: a busy
+// dataset is tried again for a few seconds). Each was new (the target did not exist): a dataset
+// and its one snapshot are destroyed without -r; one that gained anything else meanwhile is
+// named instead.
 func undoTree(s *stdio, z *zfs.ZFS, steps []treeStep) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for i := len(steps) - 1; i >= 0; i-- {
 		d := steps[i].Recv.Target
-		_, err := z.List(ctx, []zfs.Dataset{d}, false, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName})
-		if zfs.IsNotExist(err) {
-			continue
-		}
-		if err == nil {
-			err = z.DestroySnapshots(ctx, d, []string{steps[i].Snapshot.Short()})
-		}
-		if err == nil {
-			err = z.DestroyEmpty(ctx, d)
+		var err error
+		for try := 0; try < 20; try++ {
+			if err = undoOne(ctx, z, d, steps[i].Snapshot.Short()); err == nil {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
 		}
 		if err != nil {
 			fmt.Fprintf(s.err, "vault import: warning: cannot take away %s, received by this failed import: %v (zfs destroy -r %s)\n", d, err, d)
 		}
 	}
+}
+
+// undoOne destroys d's snapshot short, if it has it, and then d, if d exists.
+func undoOne(ctx context.Context, z *zfs.ZFS, d zfs.Dataset, short string) error {
+	entries, err := z.List(ctx, []zfs.Dataset{d}, true, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot}, []zfs.Column{zfs.ColName})
+	if zfs.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if sn, ok := e.Snapshot(); ok && sn.Dataset() == d && sn.Short() == short {
+			if err := z.DestroySnapshots(ctx, d, []string{short}); err != nil {
+				return err
+			}
+		}
+	}
+	return z.DestroyEmpty(ctx, d)
 }
