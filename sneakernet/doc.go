@@ -31,6 +31,19 @@
 // volume holds a run of whole segments, so no segment spans two files. The segment is the
 // unit of verification.
 //
+// # Tree exports
+//
+// A manifest of format [FormatTree] ("vault-sneakernet/2") describes one export of a dataset
+// and its descendants (vault restore export of a VM and its zvols): the plaintext is one full
+// zfs send stream per dataset, concatenated in the order of the manifest's members (parent
+// first), each exactly its member's stream_bytes long; each member has its path below the
+// dataset, its snapshot, guid, raw flag and the properties the source had set (checked with
+// props.Set.Check on export and import). [Exporter.EndMember] marks where each stream ends;
+// [MemberWriter] splits the plaintext again, one writer (zfs receive) per member. A vault that
+// knows only [Format] refuses the manifest as "written by another version of vault", so it
+// never hands the concatenation to a single zfs receive. Without vault, a break-glass restore
+// decrypts to a file and cuts it by the members' stream_bytes.
+//
 // # Keys
 //
 // A host's signing key file holds one line "vault-ed25519-private:BASE64" (the 32-byte

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -58,6 +60,11 @@ type ExportOptions struct {
 	// Intermediates are the snapshots strictly between the source and ToSnapshot, oldest
 	// first, for a zfs send -I stream; empty for -i and full streams.
 	Intermediates []Intermediate
+	// Members make a tree export (format FormatTree): the root (ToSnapshot, path "") first,
+	// then its descendants, parents before children, their StreamBytes left 0. The caller
+	// writes the members' streams one after the other and calls [Exporter.EndMember] after
+	// each; Commit records the lengths.
+	Members []Member
 }
 
 // ErrEmptyStream is wrapped by the error of Commit (or Export) for a stream without a single
@@ -92,6 +99,8 @@ type Exporter struct {
 	breakGlass []byte          // the contents of NAME.breakglass.age, or nil
 	enc        io.WriteCloser  // the age writer, from the first byte on
 	plain      int64
+	memberEnd  int64 // plain at the end of the last member ended
+	members    int   // members ended
 	err        error // sticky: a failed Write fails Commit
 	done       bool  // committed or aborted
 }
@@ -213,6 +222,25 @@ func (x *Exporter) fail(err error) error {
 	return x.err
 }
 
+// EndMember records that the stream of the next member of a tree export is complete: every
+// byte written since the previous EndMember (or the start) is that member's.
+func (x *Exporter) EndMember() error {
+	switch {
+	case x.err != nil:
+		return x.err
+	case x.done:
+		return errors.New("cannot export: EndMember after Commit or Abort")
+	case x.members == len(x.m.Members):
+		return fmt.Errorf("cannot export %s: every member's stream has ended already", x.o.Name)
+	case x.plain == x.memberEnd:
+		return x.fail(fmt.Errorf("%s: %w", x.m.Members[x.members].Snapshot, ErrEmptyStream))
+	}
+	x.m.Members[x.members].StreamBytes = x.plain - x.memberEnd
+	x.memberEnd = x.plain
+	x.members++
+	return nil
+}
+
 // Commit ends the stream and completes the export: the last volume, the signature and the
 // manifest. It returns the manifest written. On failure it removes every file created.
 func (x *Exporter) Commit() (_ *Manifest, err error) {
@@ -231,6 +259,9 @@ func (x *Exporter) Commit() (_ *Manifest, err error) {
 	}
 	if x.enc == nil {
 		return nil, fmt.Errorf("cannot export %s: %w", x.o.Name, ErrEmptyStream)
+	}
+	if x.m.IsTree() && x.members != len(x.m.Members) {
+		return nil, fmt.Errorf("cannot export %s: %d of %d members' streams ended", x.o.Name, x.members, len(x.m.Members))
 	}
 	if err := x.enc.Close(); err != nil {
 		return nil, x.fail(err)
@@ -385,6 +416,17 @@ func (o *ExportOptions) check() (*Manifest, error) {
 	}
 	if len(o.Intermediates) > 0 {
 		m.Intermediates = slices.Clone(o.Intermediates)
+	}
+	if len(o.Members) > 0 {
+		m.Format = FormatTree
+		m.Members = slices.Clone(o.Members)
+		for i := range m.Members {
+			m.Members[i].StreamBytes = 0
+			m.Members[i].Properties = maps.Clone(m.Members[i].Properties)
+			if m.Members[i].Properties == nil {
+				m.Members[i].Properties = props.Set{}
+			}
+		}
 	}
 	if o.Created.IsZero() {
 		return nil, errors.New("no creation time")

@@ -36,6 +36,15 @@ func FuzzReadManifest(f *testing.F) {
 	}
 	f.Add([]byte(`{"format": "vault-sneakernet/1"}`))
 	f.Add([]byte(`{"format": "vault-sneakernet/2"}`))
+	f.Add([]byte(`{"format": "vault-sneakernet/3"}`))
+	if tm, err := os.ReadFile("testdata/example-tree.manifest"); err == nil {
+		f.Add(tm)
+		f.Add(bytes.Replace(tm, []byte(`"path": "disk0"`), []byte(`"path": "../disk0"`), 1))
+		f.Add(bytes.Replace(tm, []byte(`"compression": "zstd"`), []byte(`"mountpoint": "/etc"`), 1))
+		f.Add(bytes.Replace(tm, []byte(`"stream_bytes": 30000`), []byte(`"stream_bytes": 30001`), 1))
+	} else {
+		f.Fatal(err)
+	}
 	f.Add(signManifest(testSigningKey(1), good))
 	f.Add([]byte{})
 	f.Add([]byte(" \n"))

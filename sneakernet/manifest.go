@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -81,6 +82,9 @@ type Manifest struct {
 	// snapshot, which zfs receive commits one by one. Manifests without it are -i or full
 	// streams, as older versions wrote them (and older versions refuse a manifest with it).
 	Intermediates []Intermediate `json:"intermediates,omitempty"`
+	// Members are the datasets of a tree export (format FormatTree only), parent first, each
+	// with its stream's length in the concatenated plaintext and its properties.
+	Members []Member `json:"members,omitempty"`
 
 	StreamBytes     int64 `json:"stream_bytes"`     // the zfs send stream (plaintext)
 	CiphertextBytes int64 `json:"ciphertext_bytes"` // the age file, all volumes together
@@ -159,6 +163,12 @@ func (m *Manifest) Clone() Manifest {
 	if m.Intermediates != nil {
 		c.Intermediates = append([]Intermediate(nil), m.Intermediates...)
 	}
+	if m.Members != nil {
+		c.Members = append([]Member(nil), m.Members...)
+		for i := range c.Members {
+			c.Members[i].Properties = maps.Clone(m.Members[i].Properties)
+		}
+	}
 	if m.BreakGlass != nil {
 		bg := *m.BreakGlass
 		c.BreakGlass = &bg
@@ -200,7 +210,7 @@ func parseManifest(data []byte) (*Manifest, error) {
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
-		if f := peekFormat(data); f != "" && f != Format {
+		if f := peekFormat(data); f != "" && f != Format && f != FormatTree {
 			return nil, unsupportedFormat(f)
 		}
 		var se *json.SyntaxError
@@ -215,7 +225,7 @@ func parseManifest(data []byte) (*Manifest, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the JSON object", ErrInvalidManifest)
 	}
-	if m.Format != Format {
+	if m.Format != Format && m.Format != FormatTree {
 		return nil, unsupportedFormat(m.Format)
 	}
 	if err := m.validate(); err != nil {
@@ -246,8 +256,8 @@ func unsupportedFormat(f string) error {
 	if f == "" {
 		return fmt.Errorf(`%w: it has no "format" field: it is not a vault export manifest`, ErrInvalidManifest)
 	}
-	return fmt.Errorf("%w: format %s is not %q; it was written by another version of vault",
-		ErrInvalidManifest, quoteTrunc(f, 60), Format)
+	return fmt.Errorf("%w: format %s is neither %q nor %q; it was written by another version of vault",
+		ErrInvalidManifest, quoteTrunc(f, 60), Format, FormatTree)
 }
 
 // validate checks every field of m and their consistency.
@@ -255,10 +265,13 @@ func (m *Manifest) validate() error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalidManifest, field, fmt.Sprintf(format, args...))
 	}
-	if m.Format != Format {
+	if m.Format != Format && m.Format != FormatTree {
 		return unsupportedFormat(m.Format)
 	}
 	if err := m.validateMeta(); err != nil {
+		return err
+	}
+	if err := m.validateMembers(true); err != nil {
 		return err
 	}
 
@@ -374,6 +387,9 @@ func (m *Manifest) validateMeta() error {
 		return bad("from_guid", "equals to_guid")
 	}
 	if err := m.validateIntermediates(); err != nil {
+		return err
+	}
+	if err := m.validateMembers(false); err != nil {
 		return err
 	}
 	if err := checkRecipientList(m.Recipients); err != nil {

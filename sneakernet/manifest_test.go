@@ -82,7 +82,7 @@ func TestManifestInvalid(t *testing.T) {
 		change func(*Manifest)
 		want   string
 	}{
-		{func(m *Manifest) { m.Format = "vault-sneakernet/2" }, `format "vault-sneakernet/2" is not "vault-sneakernet/1"; it was written by another version of vault`},
+		{func(m *Manifest) { m.Format = "vault-sneakernet/3" }, `format "vault-sneakernet/3" is neither "vault-sneakernet/1" nor "vault-sneakernet/2"; it was written by another version of vault`},
 		{func(m *Manifest) { m.Created = time.Time{} }, "created: 0001-01-01 00:00:00 +0000 UTC is not a UTC time in whole seconds"},
 		{func(m *Manifest) { m.Created = m.Created.Add(time.Millisecond) }, "created:"},
 		{func(m *Manifest) { m.Created = m.Created.In(time.FixedZone("X", 3600)) }, "created:"},
@@ -160,7 +160,7 @@ func TestParseManifestStrict(t *testing.T) {
 		{"duplicate key", bytes.Replace(good, []byte(`"raw": true,`), []byte(`"raw": false, "raw": true,`), 1), "not in the canonical encoding"},
 		{"guid as a number", bytes.Replace(good, []byte(`"to_guid": "1234567890123456789"`), []byte(`"to_guid": 1234567890123456789`), 1), "invalid manifest"},
 		{"invalid snapshot name", bytes.Replace(good, []byte(`"to_snapshot": "tank/data@auto-2025-03-04"`), []byte(`"to_snapshot": "tank/data@-rf"`), 1), "starts with '-'"},
-		{"future format with new fields", []byte(`{"format": "vault-sneakernet/2", "chunks": []}`), `format "vault-sneakernet/2" is not "vault-sneakernet/1"`},
+		{"future format with new fields", []byte(`{"format": "vault-sneakernet/3", "chunks": []}`), `format "vault-sneakernet/3" is neither "vault-sneakernet/1" nor`},
 		{"not JSON", []byte("PK\x03\x04"), "invalid manifest: it is not a JSON object"},
 		{"empty", nil, "invalid manifest: it is empty"},
 		{"white space", []byte(" \n\t\r\n"), "invalid manifest: it is empty"},

@@ -22,6 +22,7 @@ import (
 	"filippo.io/age"
 	"github.com/stretchr/testify/require"
 
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -63,6 +64,7 @@ makes a new export (age encryption is randomized).
 // vectorFiles are the files of the vector directory, and nothing else may be there.
 var vectorFiles = []string{
 	"README.txt", "identity.txt", "passphrase.txt", "signing-key.txt", "stream.bin",
+	"tree.manifest", "tree.manifest.sig", "tree.vol0001", "tree.vol0002", "tree.vol0003",
 	"vector.breakglass.age", "vector.manifest", "vector.manifest.sig",
 	"vector.vol0001", "vector.vol0002", "vector.vol0003",
 }
@@ -112,6 +114,30 @@ func vectorOptions(id *age.X25519Identity) ExportOptions {
 	}
 }
 
+// treeCut is where the tree vector's plaintext (stream.bin) is cut into its two members'
+// streams: a tree export's streams are concatenated, each its member's stream_bytes long.
+const treeCut = 40000
+
+// treeVectorOptions is the tree vector: an export of format 2 with two members, the root with
+// properties and a child without, in the same plaintext as the vector, cut at treeCut.
+func treeVectorOptions(id *age.X25519Identity) ExportOptions {
+	return ExportOptions{
+		Dir: vectorDir, Name: "tree",
+		SegmentSize: 16 << 10, VolumeSize: 32 << 10,
+		Recipients: []age.Recipient{id.Recipient()},
+		SigningKey: vectorSigningKey(),
+		Host:       "vector-vault",
+		ToSnapshot: vectorSnap("tank/vector@2026-12-03_00.00.00--1w"),
+		ToGUID:     3333333333333333333,
+		Created:    vectorCreated,
+		Members: []Member{
+			{Path: "", Snapshot: vectorSnap("tank/vector@2026-12-03_00.00.00--1w"), GUID: 3333333333333333333,
+				Properties: props.Set{"compression": "zstd", "com.example:role": "test vector"}},
+			{Path: "disk0", Snapshot: vectorSnap("tank/vector/disk0@2026-12-03_00.00.00--1w"), GUID: 4444444444444444444, Properties: props.Set{}},
+		},
+	}
+}
+
 func TestDesignVector(t *testing.T) {
 	id, err := age.ParseX25519Identity(vectorIdentity)
 	require.NoError(t, err)
@@ -144,12 +170,14 @@ func TestDesignVector(t *testing.T) {
 func TestDesignDocShowsVector(t *testing.T) {
 	doc, err := os.ReadFile("../DESIGN.md")
 	require.NoError(t, err)
-	manifest, err := os.ReadFile(filepath.Join(vectorDir, "vector.manifest"))
-	require.NoError(t, err)
-	require.Contains(t, string(doc), "```json\n"+string(manifest)+"```\n", "DESIGN.md does not show vector.manifest as it is")
-	sig, err := os.ReadFile(filepath.Join(vectorDir, "vector.manifest.sig"))
-	require.NoError(t, err)
-	require.Contains(t, string(doc), "```\n"+string(sig)+"```\n", "DESIGN.md does not show vector.manifest.sig as it is")
+	for _, name := range []string{"vector", "tree"} {
+		manifest, err := os.ReadFile(filepath.Join(vectorDir, name+".manifest"))
+		require.NoError(t, err)
+		require.Contains(t, string(doc), "```json\n"+string(manifest)+"```\n", "DESIGN.md does not show %s.manifest as it is", name)
+		sig, err := os.ReadFile(filepath.Join(vectorDir, name+".manifest.sig"))
+		require.NoError(t, err)
+		require.Contains(t, string(doc), "```\n"+string(sig)+"```\n", "DESIGN.md does not show %s.manifest.sig as it is", name)
+	}
 	for _, n := range vectorFiles {
 		b, err := os.ReadFile(filepath.Join(vectorDir, n))
 		require.NoError(t, err)
@@ -198,6 +226,15 @@ func writeVector(t *testing.T, id *age.X25519Identity) {
 	}
 	require.NoError(t, os.MkdirAll(vectorDir, 0o755))
 	_, err := Export(context.Background(), bytes.NewReader(vectorStream()), vectorOptions(id))
+	require.NoError(t, err)
+	x, err := NewExporter(treeVectorOptions(id))
+	require.NoError(t, err)
+	for _, part := range [][]byte{vectorStream()[:treeCut], vectorStream()[treeCut:]} {
+		_, err := x.Write(part)
+		require.NoError(t, err)
+		require.NoError(t, x.EndMember())
+	}
+	_, err = x.Commit()
 	require.NoError(t, err)
 	for name, data := range map[string][]byte{
 		"README.txt":      []byte(vectorReadme),
@@ -248,12 +285,20 @@ func verifyVector(dir string) error {
 		}
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	plain, err := verifyAsDesigned(dir, pub, id)
-	if err != nil {
-		return fmt.Errorf("DESIGN.md's verifier: %w", err)
+	for _, name := range []string{"vector", "tree"} {
+		plain, members, err := verifyAsDesigned(dir, name, pub, id)
+		if err != nil {
+			return fmt.Errorf("DESIGN.md's verifier, %s: %w", name, err)
+		}
+		if !bytes.Equal(plain, vectorStream()) {
+			return fmt.Errorf("DESIGN.md's verifier, %s: the plaintext is not stream.bin", name)
+		}
+		if name == "tree" && !slices.Equal(members, []int64{treeCut, vectorStreamBytes - treeCut}) {
+			return fmt.Errorf("DESIGN.md's verifier, tree: the members' streams are %v bytes", members)
+		}
 	}
-	if !bytes.Equal(plain, vectorStream()) {
-		return errors.New("DESIGN.md's verifier: the plaintext is not stream.bin")
+	if err := verifyTreeWithPackage(dir, key, id); err != nil {
+		return fmt.Errorf("tree: %w", err)
 	}
 	return verifyWithPackage(dir, key, id)
 }
@@ -315,46 +360,107 @@ func verifyWithPackage(dir string, key ed25519.PrivateKey, id *age.X25519Identit
 	return nil
 }
 
+// verifyTreeWithPackage imports the tree vector with this package's functions, splitting the
+// plaintext into its members' streams.
+func verifyTreeWithPackage(dir string, key ed25519.PrivateKey, id *age.X25519Identity) error {
+	media, err := OpenMedia(dir)
+	if err != nil {
+		return err
+	}
+	defer media.Close()
+	pub := key.Public().(ed25519.PublicKey)
+	s, err := ReadManifest(media, "tree.manifest", func(k ed25519.PublicKey) (string, bool) { return "vector-vault", k.Equal(pub) })
+	if err != nil {
+		return err
+	}
+	m := s.Manifest()
+	o := treeVectorOptions(id)
+	if !m.IsTree() || len(m.Members) != 2 || m.Members[0].Properties["compression"] != "zstd" ||
+		m.Members[1].Snapshot != o.Members[1].Snapshot || m.Members[1].GUID != o.Members[1].GUID || len(m.Members[1].Properties) != 0 {
+		return errors.New("the manifest does not describe the tree vector's export")
+	}
+	parts := make([]bytes.Buffer, 2)
+	mw, err := NewMemberWriter(&m, func(i int) (io.WriteCloser, error) { return nopCloser{&parts[i]}, nil })
+	if err != nil {
+		return err
+	}
+	if _, err := Import(context.Background(), s, media, []age.Identity{id}, mw); err != nil {
+		return err
+	}
+	if err := mw.Finish(); err != nil {
+		return err
+	}
+	if !bytes.Equal(parts[0].Bytes(), vectorStream()[:treeCut]) || !bytes.Equal(parts[1].Bytes(), vectorStream()[treeCut:]) {
+		return errors.New("the members' streams are not stream.bin cut at its members' stream_bytes")
+	}
+	return nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
 // verifyAsDesigned follows the steps DESIGN.md gives an independent verifier ("Verifying a
 // medium"), numbered as there, with the standard library and age only: no function of this
-// package. It returns the plaintext.
-func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]byte, error) {
+// package. It returns the plaintext and, for a tree export, its members' stream lengths.
+func verifyAsDesigned(dir, name string, pinned ed25519.PublicKey, id age.Identity) ([]byte, []int64, error) {
+	plain, members, err := verifyAsDesignedSteps(dir, name, pinned, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	// For format 2, the plaintext is cut into the members' streams by their stream_bytes.
+	var total int64
+	var cut []int64
+	for _, m := range members {
+		if m < 1 {
+			return nil, nil, errors.New("10: a member's stream_bytes is not a length")
+		}
+		total += m
+		cut = append(cut, m)
+	}
+	if members != nil && total != int64(len(plain)) {
+		return nil, nil, errors.New("10: the members' stream_bytes do not add up to stream_bytes")
+	}
+	return plain, cut, nil
+}
+
+func verifyAsDesignedSteps(dir, name string, pinned ed25519.PublicKey, id age.Identity) ([]byte, []int64, error) {
 	file := func(n string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, n)) }
 	// 1. Read the manifest (at most 32 MiB) and its .sig (at most 1 KiB).
-	manifest, err := file("vector.manifest")
+	manifest, err := file(name + ".manifest")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sigFile, err := file("vector.manifest.sig")
+	sigFile, err := file(name + ".manifest.sig")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(manifest) > 32<<20 || len(sigFile) > 1<<10 {
-		return nil, errors.New("1: too large")
+		return nil, nil, errors.New("1: too large")
 	}
 	// 2. The .sig: one line "vault-ed25519:" base64(32-byte key), a space, base64(64-byte
 	// signature), "\n".
 	line, ok := bytes.CutSuffix(sigFile, []byte("\n"))
 	if !ok || bytes.ContainsAny(line, "\r\n") {
-		return nil, errors.New("2: not one line")
+		return nil, nil, errors.New("2: not one line")
 	}
 	keyText, sigText, ok := strings.Cut(string(line), " ")
 	keyB64, ok2 := strings.CutPrefix(keyText, "vault-ed25519:")
 	if !ok || !ok2 {
-		return nil, errors.New("2: malformed")
+		return nil, nil, errors.New("2: malformed")
 	}
 	key, err1 := base64.StdEncoding.Strict().DecodeString(keyB64)
 	sig, err2 := base64.StdEncoding.Strict().DecodeString(sigText)
 	if err1 != nil || err2 != nil || len(key) != 32 || len(sig) != 64 {
-		return nil, errors.New("2: malformed key or signature")
+		return nil, nil, errors.New("2: malformed key or signature")
 	}
 	// 3. The signature over the context and the exact manifest bytes.
 	if !ed25519.Verify(key, append([]byte("vault-sneakernet manifest\n"), manifest...), sig) {
-		return nil, errors.New("3: bad signature")
+		return nil, nil, errors.New("3: bad signature")
 	}
 	// 4. The key is pinned.
 	if !bytes.Equal(key, pinned) {
-		return nil, errors.New("4: unpinned signer")
+		return nil, nil, errors.New("4: unpinned signer")
 	}
 	// 5. Parse strictly (no unknown fields, one object) and check the encoding is canonical:
 	// re-encoded by the rules, the bytes are the same.
@@ -367,6 +473,14 @@ func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]
 	type intermediate struct {
 		Snapshot string `json:"snapshot"`
 		GUID     string `json:"guid"`
+	}
+	type member struct {
+		Path        string            `json:"path"`
+		Snapshot    string            `json:"snapshot"`
+		GUID        string            `json:"guid"`
+		Raw         bool              `json:"raw"`
+		StreamBytes int64             `json:"stream_bytes"`
+		Properties  map[string]string `json:"properties"`
 	}
 	type breakGlass struct {
 		File      string `json:"file"`
@@ -386,6 +500,7 @@ func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]
 		ToGUID          string         `json:"to_guid"`
 		Raw             bool           `json:"raw"`
 		Intermediates   []intermediate `json:"intermediates,omitempty"`
+		Members         []member       `json:"members,omitempty"`
 		StreamBytes     int64          `json:"stream_bytes"`
 		CiphertextBytes int64          `json:"ciphertext_bytes"`
 		SegmentSize     int64          `json:"segment_size"`
@@ -398,32 +513,32 @@ func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]
 	dec := json.NewDecoder(bytes.NewReader(manifest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("5: %w", err)
+		return nil, nil, fmt.Errorf("5: %w", err)
 	}
 	canon, err := json.MarshalIndent(&m, "", "  ")
 	if err != nil || !bytes.Equal(append(canon, '\n'), manifest) {
-		return nil, errors.New("5: not canonical")
+		return nil, nil, errors.New("5: not canonical")
 	}
 	// 6. Fields: format, signer, and the sizes.
-	if m.Format != "vault-sneakernet/1" {
-		return nil, errors.New("6: format")
+	if m.Format != "vault-sneakernet/1" && m.Format != "vault-sneakernet/2" || (m.Format == "vault-sneakernet/2") != (m.Members != nil) {
+		return nil, nil, errors.New("6: format")
 	}
 	if m.Signer != keyText {
-		return nil, errors.New("6: signer is not the .sig's key")
+		return nil, nil, errors.New("6: signer is not the .sig's key")
 	}
 	if _, err := time.Parse(time.RFC3339, m.Created); err != nil || len(m.Created) != len("2006-01-02T15:04:05Z") || !strings.HasSuffix(m.Created, "Z") {
-		return nil, errors.New("6: created")
+		return nil, nil, errors.New("6: created")
 	}
 	if m.SegmentSize < 1<<10 || m.SegmentSize > 64<<20 || m.StreamBytes < 1 || m.StreamBytes > (1<<18)*(64<<20) {
-		return nil, errors.New("6: sizes out of range")
+		return nil, nil, errors.New("6: sizes out of range")
 	}
 	payload := 16 + m.StreamBytes + 16*((m.StreamBytes+65535)/65536)
 	if hdr := m.CiphertextBytes - payload; hdr <= 0 || hdr > 1<<20 {
-		return nil, errors.New("6: ciphertext_bytes does not fit an age file of stream_bytes")
+		return nil, nil, errors.New("6: ciphertext_bytes does not fit an age file of stream_bytes")
 	}
 	nseg := (m.CiphertextBytes + m.SegmentSize - 1) / m.SegmentSize
 	if int64(len(m.Segments)) != nseg || nseg > 1<<18 {
-		return nil, errors.New("6: segment count")
+		return nil, nil, errors.New("6: segment count")
 	}
 	// 7. Volumes: in order, whole segments, sizes adding up; then each file exactly its size.
 	next, total := 0, int64(0)
@@ -435,16 +550,16 @@ func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]
 	}
 	for _, v := range m.Volumes {
 		if v.FirstSegment != next || v.Segments < 1 || next+v.Segments > len(m.Segments) {
-			return nil, errors.New("7: volume layout")
+			return nil, nil, errors.New("7: volume layout")
 		}
 		next += v.Segments
 		if v.Bytes != int64(v.Segments-1)*m.SegmentSize+segLen(next-1) {
-			return nil, errors.New("7: volume bytes")
+			return nil, nil, errors.New("7: volume bytes")
 		}
 		total += v.Bytes
 	}
 	if next != len(m.Segments) || total != m.CiphertextBytes {
-		return nil, errors.New("7: volumes do not cover the ciphertext")
+		return nil, nil, errors.New("7: volumes do not cover the ciphertext")
 	}
 	// 8. Every segment's SHA-256, in order, before any byte of it is decrypted.
 	var ciphertext []byte
@@ -452,16 +567,16 @@ func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]
 	for _, v := range m.Volumes {
 		b, err := file(v.File)
 		if err != nil {
-			return nil, fmt.Errorf("8: %w", err)
+			return nil, nil, fmt.Errorf("8: %w", err)
 		}
 		if int64(len(b)) != v.Bytes {
-			return nil, fmt.Errorf("8: %s is %d bytes, not %d", v.File, len(b), v.Bytes)
+			return nil, nil, fmt.Errorf("8: %s is %d bytes, not %d", v.File, len(b), v.Bytes)
 		}
 		for off := int64(0); off < v.Bytes; off += m.SegmentSize {
 			end := min(off+m.SegmentSize, v.Bytes)
 			sum := sha256.Sum256(b[off:end])
 			if hex.EncodeToString(sum[:]) != m.Segments[seg] {
-				return nil, fmt.Errorf("8: segment %d of %s is corrupt", seg, v.File)
+				return nil, nil, fmt.Errorf("8: segment %d of %s is corrupt", seg, v.File)
 			}
 			seg++
 		}
@@ -471,24 +586,28 @@ func verifyAsDesigned(dir string, pinned ed25519.PublicKey, id age.Identity) ([]
 	if bg := m.BreakGlass; bg != nil {
 		b, err := file(bg.File)
 		if err != nil {
-			return nil, fmt.Errorf("9: %w", err)
+			return nil, nil, fmt.Errorf("9: %w", err)
 		}
 		sum := sha256.Sum256(b)
 		if int64(len(b)) != bg.Bytes || hex.EncodeToString(sum[:]) != bg.SHA256 || !slices.Contains(m.Recipients, bg.Recipient) {
-			return nil, errors.New("9: break-glass file does not match")
+			return nil, nil, errors.New("9: break-glass file does not match")
 		}
 	}
 	// 10. Decrypt the concatenated volumes with age; the plaintext is stream_bytes long.
 	r, err := age.Decrypt(bytes.NewReader(ciphertext), id)
 	if err != nil {
-		return nil, fmt.Errorf("10: %w", err)
+		return nil, nil, fmt.Errorf("10: %w", err)
 	}
 	plain, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("10: %w", err)
+		return nil, nil, fmt.Errorf("10: %w", err)
 	}
 	if int64(len(plain)) != m.StreamBytes {
-		return nil, errors.New("10: plaintext length is not stream_bytes")
+		return nil, nil, errors.New("10: plaintext length is not stream_bytes")
 	}
-	return plain, nil
+	var cut []int64
+	for _, x := range m.Members {
+		cut = append(cut, x.StreamBytes)
+	}
+	return plain, cut, nil
 }

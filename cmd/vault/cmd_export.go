@@ -108,6 +108,9 @@ func runExport(ctx context.Context, s *stdio, args []string) error {
 
 func printExported(s *stdio, snap zfs.Snapshot, dir, name string, m *sneakernet.Manifest) {
 	fmt.Fprintf(s.out, "exported %s (%s of stream) to %s: %d volume(s) and %s.manifest\n", snap, bytefmt.IEC(m.StreamBytes), dir, len(m.Volumes), name)
+	if m.IsTree() {
+		fmt.Fprintf(s.out, "a tree of %d dataset(s), for vault import --to POOL/PATH --signer-key %s on the host being restored\n", len(m.Members), m.Signer)
+	}
 	if line := intermediatesCaveat(name+".manifest", m, "its target"); line != "" {
 		fmt.Fprintf(s.err, "vault export: %s\n", line)
 	}

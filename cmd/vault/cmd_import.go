@@ -25,24 +25,28 @@ import (
 )
 
 func init() {
-	register(command{name: "import", summary: "on the vault: verify, decrypt and receive an export from media, all or nothing (-I exports: see --help)", run: runImport})
+	register(command{name: "import", summary: "verify, decrypt and receive an export from media, all or nothing: on the vault, or anywhere with --to (-I exports: see --help)", run: runImport})
 }
 
-const importUsage = "usage: vault import [-c FILE] [-v] [--verify-only] [--passphrase-file FILE | --ask-passphrase] MANIFEST"
+const importUsage = `usage: vault import [-c FILE] [-v] [--verify-only] [--passphrase-file FILE | --ask-passphrase] MANIFEST
+       vault import --to POOL/PATH --signer-key vault-ed25519:... (--identity FILE | --passphrase-file FILE | --ask-passphrase) [--no-properties] [--verify-only] [--zfs PATH] MANIFEST`
 
 func runImport(ctx context.Context, s *stdio, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), importUsage)
-		fmt.Fprintln(fs.Output(), "\nChecks the manifest's signature against the signers the configuration pins and that the\nsigner may export the dataset, maps it to its media job's target, checks the base is on the\ntarget and the snapshot is not (a replay is \"already imported\", exit 0), then reads the media\nonce: every segment is verified before it is decrypted, and zfs receive gets the stream's\nend only when everything verified. Any failure leaves the target as it was, except with an\n-I export (vault export -I): zfs receive keeps each of its snapshots as it arrives, so a\nfailure part-way leaves those received before it (vault import says which, and importing\nthe export again carries on from them). Run --verify-only first to find a bad medium before\nanything is received.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.")
+		fmt.Fprintln(fs.Output(), "\nOn the vault, with its configuration: checks the manifest's signature against the signers it\npins and that the signer may export the dataset (a tree export of several datasets goes with\n--to; one of a single dataset is taken like a full export), maps it to its media job's target,\nchecks the base is on the target and the snapshot is not (a replay is \"already imported\", exit\n0), then reads the media once: every segment is verified before it is decrypted, and zfs\nreceive gets the stream's end only when everything verified. Any failure leaves the target as\nit was, except with an -I export (vault export -I): zfs receive keeps each of its snapshots as\nit arrives, so a failure part-way leaves those received before it (vault import says which, and\nimporting the export again carries on from them). Run --verify-only first to find a bad medium\nbefore anything is received.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.")
+		fmt.Fprintln(fs.Output(), importToHelp)
 		fs.PrintDefaults()
 	}
-	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
+	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE` (not with --to)")
 	verbose := fs.Bool("v", false, "log each step")
 	verifyOnly := fs.Bool("verify-only", false, "verify and decrypt the whole export, receive nothing")
 	var pass passphraseFlags
-	pass.register(fs, "(instead of age_identity)")
+	pass.register(fs, "(instead of age_identity or --identity)")
+	to := importToFlags{pass: &pass}
+	to.register(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -51,6 +55,13 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	}
 	if err := pass.check(); err != nil {
 		return err
+	}
+	if err := to.check(fs); err != nil {
+		return err
+	}
+	if to.to != "" {
+		to.verifyOnly = *verifyOnly
+		return runImportTo(ctx, s, to, fs.Arg(0))
 	}
 	c, err := loadConfig(*path)
 	if err != nil {
@@ -90,6 +101,11 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
 	}
 	m := signed.Manifest()
+	// A tree export of one dataset is that dataset's one full stream: a media job takes it like
+	// any full export (the properties it carries are for a restore, not for the vault's copy).
+	if m.IsTree() && len(m.Members) != 1 {
+		return fmt.Errorf("refused %s: it is a tree export of %d datasets (vault restore export), which is imported with --to POOL/PATH --signer-key KEY, not into a media job", fs.Arg(0), len(m.Members))
+	}
 	signer, _ := c.Signer(signed.Signer())
 	if !coveredBy(m.Dataset, signer.Datasets) {
 		return fmt.Errorf("refused %s: signer %q may not export %q (its datasets are %s)", fs.Arg(0), signer.Name, m.Dataset, joinQuoted(signer.Datasets))

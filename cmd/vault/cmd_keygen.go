@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register(command{name: "keygen", summary: "make the vault's age identity or an exporting host's signing key", run: runKeygen})
+	register(command{name: "keygen", summary: "make the vault's age identity, or a signing key (an exporting host's, or the vault's own for restore exports)", run: runKeygen})
 }
 
 const keygenUsage = "usage: vault keygen --age FILE | --signing FILE"
@@ -24,7 +24,7 @@ func runKeygen(_ context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), keygenUsage)
-		fmt.Fprintln(fs.Output(), "\n--age FILE writes an age X25519 identity (the format of age-keygen) for the vault, and prints\nits recipient for the exporting hosts. --signing FILE writes an ed25519 signing key for an\nexporting host, and prints the public_key line for the vault's [[signer]]. Files are written\n0600 and never replaced.")
+		fmt.Fprintln(fs.Output(), "\n--age FILE writes an age X25519 identity (the format of age-keygen) for the vault, and prints\nits recipient for the exporting hosts. --signing FILE writes an ed25519 signing key and prints\nits public key: for an exporting host (vault export --signing-key), the public_key line for\nthe vault's [[signer]]; for the vault itself (vault restore export --signing-key), the\n--signer-key of vault import --to on the host being restored (keep it with the runbook, off\nthe vault). Files are written 0600 and never replaced.")
 		fs.PrintDefaults()
 	}
 	ageFile := fs.String("age", "", "write an age identity to `FILE`")
@@ -54,6 +54,6 @@ func runKeygen(_ context.Context, s *stdio, args []string) error {
 	if err := sneakernet.WriteKeyFile(*signFile, sneakernet.MarshalSigningKey(k, now)); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "wrote %s\npublic key, for the vault's [[signer]] table:\npublic_key = %q\n", *signFile, conf.FormatSignerKey(k.Public().(ed25519.PublicKey)))
+	fmt.Fprintf(s.out, "wrote %s\npublic key, for the vault's [[signer]] table (an exporting host's key), or for vault import --to --signer-key (the vault's own key):\npublic_key = %q\n", *signFile, conf.FormatSignerKey(k.Public().(ed25519.PublicKey)))
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/sneakernet"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -16,7 +17,7 @@ func init() {
 	register(command{name: "restore", summary: "export a held snapshot to media for a restore, or clone it for inspection", run: runRestore})
 }
 
-const restoreUsage = `usage: vault restore export [-c FILE] --to DIR --signing-key FILE --recipient AGE1... [--passphrase-file FILE | --ask-passphrase] [--from SNAP] [-I] JOB DATASET@SNAP
+const restoreUsage = `usage: vault restore export [-c FILE] --to DIR --signing-key FILE --recipient AGE1... [--passphrase-file FILE | --ask-passphrase] [--no-children | --from SNAP [-I] --no-children] JOB DATASET@SNAP
        vault restore clone [-c FILE] JOB DATASET@SNAP`
 
 func runRestore(ctx context.Context, s *stdio, args []string) error {
@@ -65,7 +66,7 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	fs.SetOutput(s.err)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), restoreUsage)
-		fmt.Fprintln(fs.Output(), "\nWrites a snapshot the vault holds to media in the sneakernet format (age-encrypted to the\nrecipients, signed with --signing-key), for vault import on the host being restored.")
+		fmt.Fprintln(fs.Output(), restoreExportHelp)
 		fmt.Fprintln(fs.Output(), breakGlassHelp)
 		fs.PrintDefaults()
 	}
@@ -76,6 +77,7 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	fs.Var(&rcpts, "recipient", "an age `RECIPIENT` to encrypt to; repeat for several")
 	from := fs.String("from", "", "incremental source `SNAP` (short name), which the restored host has")
 	intermediates := fs.Bool("I", false, "with --from, include every snapshot in between")
+	noChildren := fs.Bool("no-children", false, "export DATASET alone, without its descendants")
 	volSize := fs.String("volume-size", "", "largest volume (default just under 4 GiB)")
 	var pass passphraseFlags
 	pass.register(fs, "(at least 12 characters)")
@@ -92,9 +94,12 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, snap, err := vaultSnapshot(c, fs.Arg(0), fs.Arg(1))
+	j, snap, err := vaultSnapshot(c, fs.Arg(0), fs.Arg(1))
 	if err != nil {
 		return err
+	}
+	if *intermediates && *from == "" {
+		return usageErrorf("-I needs --from")
 	}
 	var fromSnap zfs.Snapshot
 	if *from != "" {
@@ -110,11 +115,54 @@ func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
 	o.Host, _ = os.Hostname()
 	local := &zfs.Local{}
 	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
-	m, err := exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, o)
-	if err != nil {
-		return err
+	var m *sneakernet.Manifest
+	if fromSnap.IsZero() {
+		// A full export is a tree export (format 2, with the kept properties), of one dataset
+		// with --no-children.
+		members, err := treeMembers(ctx, s, z, c, j, snap, *noChildren)
+		if err != nil {
+			return err
+		}
+		if m, err = exportTree(ctx, s, z, local, members, o); err != nil {
+			return err
+		}
+	} else {
+		if !*noChildren {
+			if err := refuseChildren(ctx, z, snap.Dataset()); err != nil {
+				return err
+			}
+		}
+		if m, err = exportSnapshot(ctx, s, z, local, snap, fromSnap, *intermediates, o); err != nil {
+			return err
+		}
 	}
 	printExported(s, snap, *dir, o.Name, m)
+	return nil
+}
+
+// restoreExportHelp is the text of vault restore export -h after its usage line.
+const restoreExportHelp = `
+Writes a snapshot the vault holds to media in the sneakernet format (age-encrypted to the
+recipients, signed with --signing-key, the vault's own key from vault keygen --signing), for
+vault import --to on the host being restored, which needs no vault configuration there.
+
+By default the export carries DATASET and every dataset below it on the vault (a VM and its
+zvols), each of which must have the snapshot, with the properties the source had set on each
+(vault import --to sets them again unless --no-properties). --no-children exports DATASET
+alone. --from SNAP makes an incremental of DATASET alone (so it needs --no-children when
+DATASET has children), in the single-dataset format that vault import with a configuration
+takes.`
+
+// refuseChildren refuses an incremental restore export of a dataset that has children: --from
+// exports one dataset, and says so.
+func refuseChildren(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) error {
+	entries, err := z.List(ctx, []zfs.Dataset{ds}, true, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName})
+	if err != nil {
+		return fmt.Errorf("cannot list %s: %w", ds, err)
+	}
+	if len(entries) > 1 {
+		return usageErrorf("%s has %d datasets below it, and --from exports one dataset: add --no-children to export %s alone, or leave out --from for a full export of the whole tree", ds, len(entries)-1, ds)
+	}
 	return nil
 }
 

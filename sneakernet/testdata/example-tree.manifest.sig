@@ -1,0 +1,1 @@
+vault-ed25519:iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w= Gt1f3Q4ehMfu5WLMTzn/lbxCN9WAnFYZYEYcgfuSF2HT2e4EqI6KDO5ucetMrnXrNTvebYaJ3R5c+6leHwkLAA==

@@ -1,0 +1,1 @@
+vault-ed25519:wpxbQ8lZyVEE6vwJ8jI4VPdmgUb6/F2GyuRkCjP3a20= dd8L6ESEGC9hGV6sW/Tk5a/wRCM2p40oRCNmLgo3+35kfyxhjklyieefTUhQc6c8FbD2gzIIy+joPrb+fq+5Dw==
