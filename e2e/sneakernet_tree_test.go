@@ -65,7 +65,8 @@ target = "rust10/Backups/tr"
 rpo = "8d"
 EOF
 /mnt/lab/vault config check /root/tree/vault.toml >/dev/null`, signer))
-	// until pulls record properties: the record a pull would have made.
+	// The record a pull makes (TestLabPropsRecorded proves it); the vault's copy here arrived by
+	// hand, as a media job's does, so the test writes it.
 	labtest.Root(t, `cat >/var/lib/vault-tree/props/tr.json <<'EOF'
 {"job": "tr", "datasets": {"host05data/vmt": {"compression": "zstd", "atime": "off", "com.example:role": "vm host"}, "host05data/vmt/disk0": {"logbias": "throughput"}}}
 EOF`)
