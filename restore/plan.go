@@ -80,8 +80,8 @@ type Step struct {
 	From, To string
 	// Intermediates selects -I over -i.
 	Intermediates bool
-	Token        string
-	Raw          bool
+	Token         string
+	Raw           bool
 }
 
 func (s Step) String() string {

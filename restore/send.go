@@ -44,7 +44,8 @@ type Request struct {
 
 // Result is what a restore did.
 type Result struct {
-	Plan     *Plan // the first plan
+	Plan     *Plan  // the first plan
+	Sent     []Step // the steps run, in order
 	Datasets int
 	Streams  int
 	Bytes    int64
@@ -81,6 +82,7 @@ func (s *Sender) Send(ctx context.Context, req Request) (*Result, error) {
 			n, err := s.step(ctx, req, st)
 			res.Bytes += n
 			res.Streams++
+			res.Sent = append(res.Sent, st)
 			if err != nil {
 				res.Duration = time.Since(start)
 				return res, fmt.Errorf("%s (%s): %w", join(req.Target, st.Rel), st.Kind, err)

@@ -52,10 +52,18 @@ func runRestoreSend(ctx context.Context, s *stdio, args []string) error {
 	fs.BoolVar(&f.noProps, "no-properties", false, "do not set the properties the source had (recorded by the pulls)")
 	fs.StringVar(&f.limit, "limit", "", "cap the stream at `RATE` bytes per second, e.g. 20MiB")
 	fs.StringVar(&f.remoteZFS, "zfs", sourceZFS, "the absolute `PATH` of zfs on the host")
-	if done, err := parseFlags(fs, args); done {
-		return err
+	// Flags may follow JOB and DATASET, as the usage line puts --to and --identity.
+	var pos []string
+	for {
+		if done, err := parseFlags(fs, args); done {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() != 2 || f.to == "" || f.identity == "" {
+	if len(pos) != 2 || f.to == "" || f.identity == "" {
 		return usageErrorf("restore send needs JOB, DATASET[@SNAP], --to and --identity\n%s", restoreSendUsage)
 	}
 	target, err := restore.ParseTarget(f.to)
@@ -80,7 +88,7 @@ func runRestoreSend(ctx context.Context, s *stdio, args []string) error {
 	if err := checkRestoreIdentity(c, f.identity); err != nil {
 		return err
 	}
-	req, err := restoreRequest(c, f, fs.Arg(0), fs.Arg(1), target)
+	req, err := restoreRequest(c, f, pos[0], pos[1], target)
 	if err != nil {
 		return err
 	}
@@ -194,8 +202,8 @@ func restoreSend(ctx context.Context, s *stdio, c *conf.Config, f restoreSendFla
 		snd.Progress = func(what string, total int64, n *atomic.Int64) func() { return p.ShowProgress(what, total, n) }
 	}
 	res, err := snd.Send(ctx, req)
-	if res != nil && res.Plan != nil {
-		for _, st := range res.Plan.Steps {
+	if res != nil {
+		for _, st := range res.Sent {
 			fmt.Fprintf(s.out, "%s %s\n", target.Dataset, st)
 		}
 	}
