@@ -174,6 +174,7 @@ chown backup:backup /var/lib/vault/props/rse.json && chmod 0600 /var/lib/vault/p
 			t.Errorf("restored %q: want encrypted with its key not loaded", line)
 		}
 	}
-	labtest.Root(t, "zfs load-key -r -L file:///root/rse.key "+labtest.Q(dst))
+	// Each dataset came as its own raw stream, so each is an encryption root of its own.
+	labtest.Root(t, "zfs list -H -o name,encryptionroot -r "+labtest.Q(dst)+" | awk '$1==$2{print $1}' | xargs -r -n1 zfs load-key -L file:///root/rse.key")
 	checkRestored(t, src, dst, snaps)
 }

@@ -129,18 +129,24 @@ func (s *Sender) step(ctx context.Context, req Request, st Step) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
-	total, err := s.Local.SendSize(ctx, so)
-	if err != nil {
-		if st.Kind == Resume {
+	// The estimate is for the progress display; a token is tried this way first, for a clear
+	// message when the vault cannot serve it. Otherwise it costs a zfs command per stream.
+	total := int64(-1)
+	if s.Progress != nil || st.Kind == Resume {
+		n, err := s.Local.SendSize(ctx, so)
+		if err != nil && st.Kind == Resume {
 			return 0, fmt.Errorf("the host's resume token cannot be sent from here (%w); "+
 				"abort the cut receive on the host (zfs receive -A %s) and run again with --resume", err, dst)
 		}
-		total = -1
+		if err == nil {
+			total = n
+		}
 	}
 	sp, err := s.LocalStart.Start(ctx, sendCmd)
 	if err != nil {
 		return 0, fmt.Errorf("cannot start the send: %w", err)
 	}
+	growPipe(sp.Stdout())
 	var counter atomic.Int64
 	in := &sendReader{r: sp.Stdout(), p: sp, n: &counter, ctx: ctx}
 	if s.Limit > 0 {
