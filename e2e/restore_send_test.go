@@ -59,7 +59,7 @@ zfs snapshot -r host05data/rs/vm@2026-11-21_00.00.00--1w
 	cfg := pullConfig(t, "rs", []string{src}, "")
 	mustPull(t, cfg)
 	// until pulls record properties: the record a pull will write, in props.Kept's format.
-	labtest.Root(t, `install -d -o backup -g backup -m 0700 /var/lib/vault/props
+	labtest.Root(t, `install -d -o backup -g backup -m 0750 /var/lib/vault && install -d -o backup -g backup -m 0700 /var/lib/vault/props
 cat >/var/lib/vault/props/rs.json <<'EOF'
 {"job": "rs", "datasets": {"host05data/rs/vm": {"compression": "zstd", "recordsize": "65536", "com.example:role": "web"}, "host05data/rs/vm/disk0": {"com.example:role": "disk"}}}
 EOF
@@ -155,7 +155,7 @@ zfs snapshot -r host05data/rse/vm@2026-11-21_00.00.00--1w
 	cfg := pullConfig(t, "rse", []string{src}, "")
 	mustPull(t, cfg)
 	// until pulls record properties: the record a pull will write, in props.Kept's format.
-	labtest.Root(t, `install -d -o backup -g backup -m 0700 /var/lib/vault/props
+	labtest.Root(t, `install -d -o backup -g backup -m 0750 /var/lib/vault && install -d -o backup -g backup -m 0700 /var/lib/vault/props
 cat >/var/lib/vault/props/rse.json <<'EOF'
 {"job": "rse", "datasets": {"host05data/rse/vm": {"compression": "zstd", "recordsize": "65536", "com.example:role": "web"}, "host05data/rse/vm/disk0": {"com.example:role": "disk"}}}
 EOF
