@@ -102,30 +102,8 @@ func (s *Sender) Send(ctx context.Context, req Request) (*Result, error) {
 
 // step runs one zfs send | ssh zfs receive and returns the bytes sent.
 func (s *Sender) step(ctx context.Context, req Request, st Step) (int64, error) {
-	src, dst := join(req.Root, st.Rel), join(req.Target, st.Rel)
-	so := zfs.SendOptions{Token: st.Token}
-	if st.Kind != Resume {
-		var err error
-		if so.Snapshot, err = src.Snapshot(st.To); err != nil {
-			return 0, err
-		}
-		if st.Kind == Incremental {
-			if so.FromSnapshot, err = src.Snapshot(st.From); err != nil {
-				return 0, err
-			}
-			so.Intermediates = st.Intermediates
-		}
-		so.Raw = st.Raw
-	}
-	sendCmd, err := s.Local.SendCmd(so)
-	if err != nil {
-		return 0, err
-	}
-	ro := zfs.ReceiveOptions{Target: dst}
-	if req.Props != nil && st.Kind != Incremental {
-		ro.Set = req.Props(st.Rel)
-	}
-	recvCmd, err := s.Remote.ReceiveCmd(ro)
+	dst := join(req.Target, st.Rel)
+	so, sendCmd, recvCmd, err := s.commands(req, st)
 	if err != nil {
 		return 0, err
 	}
@@ -183,6 +161,35 @@ func (s *Sender) step(ctx context.Context, req Request, st Step) (int64, error) 
 		return counter.Load(), context.Cause(ctx)
 	}
 	return counter.Load(), nil
+}
+
+// commands builds the send and the receive of st.
+func (s *Sender) commands(req Request, st Step) (zfs.SendOptions, zfs.Cmd, zfs.Cmd, error) {
+	src, dst := join(req.Root, st.Rel), join(req.Target, st.Rel)
+	so := zfs.SendOptions{Token: st.Token}
+	if st.Kind != Resume {
+		var err error
+		if so.Snapshot, err = src.Snapshot(st.To); err != nil {
+			return so, zfs.Cmd{}, zfs.Cmd{}, err
+		}
+		if st.Kind == Incremental {
+			if so.FromSnapshot, err = src.Snapshot(st.From); err != nil {
+				return so, zfs.Cmd{}, zfs.Cmd{}, err
+			}
+			so.Intermediates = st.Intermediates
+		}
+		so.Raw = st.Raw
+	}
+	sendCmd, err := s.Local.SendCmd(so)
+	if err != nil {
+		return so, zfs.Cmd{}, zfs.Cmd{}, err
+	}
+	ro := zfs.ReceiveOptions{Target: dst}
+	if req.Props != nil && st.Kind != Incremental {
+		ro.Set = req.Props(st.Rel)
+	}
+	recvCmd, err := s.Remote.ReceiveCmd(ro)
+	return so, sendCmd, recvCmd, err
 }
 
 func (s *Sender) log() hclog.Logger {
