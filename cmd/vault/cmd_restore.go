@@ -14,11 +14,12 @@ import (
 )
 
 func init() {
-	register(command{name: "restore", summary: "export a held snapshot to media for a restore, or clone it for inspection", run: runRestore})
+	register(command{name: "restore", summary: "export a held snapshot to media for a restore, send it to a host, or clone it for inspection", run: runRestore})
 }
 
 const restoreUsage = `usage: vault restore export [-c FILE] --to DIR --signing-key FILE --recipient AGE1... [--passphrase-file FILE | --ask-passphrase] [--no-children | --from SNAP [-I] --no-children] JOB DATASET@SNAP
-       vault restore clone [-c FILE] JOB DATASET@SNAP`
+       vault restore clone [-c FILE] JOB DATASET@SNAP
+` + restoreSendUsage
 
 func runRestore(ctx context.Context, s *stdio, args []string) error {
 	if len(args) == 0 {
@@ -29,6 +30,8 @@ func runRestore(ctx context.Context, s *stdio, args []string) error {
 		return runRestoreExport(ctx, s, args[1:])
 	case "clone":
 		return runRestoreClone(ctx, s, args[1:])
+	case "send":
+		return runRestoreSend(ctx, s, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(s.out, restoreUsage)
 		return nil
