@@ -37,7 +37,7 @@ nsenter -t $w -n ip -o link | cut -c1-80`},
 head -c 2M /dev/urandom >/host05data/jail/drive.client/today.bin
 zfs snapshot -r host05data/jail@$n host05data/vm@$n
 echo "snapshot @$n taken at $(date -u +%T)"
-for _ in $(seq 90); do zfs list -H -o name rust10/Vault/host05/jail/drive.client@$n >/dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 100); do grep -q 'pull finished' ` + daemonLog + ` && break; sleep 1; done
 zfs list -H -o name rust10/Vault/host05/jail/drive.client@$n >/dev/null
 echo "on the vault at $(date -u +%T)"
 grep -E 'pull (started|finished)' ` + daemonLog + ` | tail -n 2 | cut -c1-150
