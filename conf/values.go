@@ -471,7 +471,7 @@ func checkDataset(name string) error {
 	// vdev type, a pool name starting with a digit, a component starting with '-'): a name the
 	// configuration accepts must not fail later in a pull.
 	if _, err := zfs.ParseDataset(name); err != nil {
-		return err
+		return fmt.Errorf("%w; zfs refuses such a name, so no dataset is called that: correct the spelling", err)
 	}
 	return nil
 }
