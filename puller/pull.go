@@ -189,7 +189,7 @@ func (p *Puller) Pull(ctx context.Context, job *Job, o Options) *Report {
 		if !dp.TargetExists && dr.Outcome != OK && dr.Outcome != UpToDate {
 			stopped = append(stopped, dp.Target)
 		}
-		log.Info("dataset pulled", "source", dp.Source.String(), "outcome", string(dr.Outcome), "bytes", dr.Bytes, "error", dr.Err)
+		log.Debug("dataset pulled", "source", dp.Source.String(), "outcome", string(dr.Outcome), "bytes", dr.Bytes, "error", dr.Err)
 		r.Datasets = append(r.Datasets, dr)
 		if ctx.Err() != nil {
 			break
@@ -562,7 +562,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	case rerr != nil:
 		return sr, fmt.Errorf("receive failed: %w", rerr)
 	}
-	log.Info("step done", "bytes", n, "duration", p.now().Sub(start).Round(time.Millisecond))
+	log.Debug("step done", "bytes", n, "duration", p.now().Sub(start).Round(time.Millisecond))
 	return sr, nil
 }
 
