@@ -216,11 +216,13 @@ func (d *Daemon) run(ctx context.Context, job conf.Job, wait bool) (*puller.Repo
 	// One line per run at info (what an admin reads in syslog); each dataset's at debug.
 	d.Log.Debug("pull started", "job", job.Name)
 	r := d.Pull(ctx, &job)
-	d.Log.Info("pull finished", append([]any{"job", job.Name, "duration", d.now().Sub(start).Round(time.Millisecond),
-		"exit", puller.ExitCode([]*puller.Report{r})}, runSummary(r)...)...)
+	// Recorded first: whoever reads "pull finished" in the log and then asks vault status sees
+	// the run.
 	if d.Done != nil {
 		d.Done(r)
 	}
+	d.Log.Info("pull finished", append([]any{"job", job.Name, "duration", d.now().Sub(start).Round(time.Millisecond),
+		"exit", puller.ExitCode([]*puller.Report{r})}, runSummary(r)...)...)
 	return r, nil
 }
 
