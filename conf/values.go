@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"github.com/belltech/vault/policy"
 	"github.com/belltech/vault/zfs"
 
 	"crypto/ed25519"
@@ -201,6 +202,11 @@ func ParseTTL(s string) (TTL, error) {
 	}
 	if next == 0 {
 		return TTL{}, errors.New(`empty TTL; write "forever" or one like "1w"`)
+	}
+	// And whatever else the policy package, which names and expires the snapshots, refuses
+	// (FuzzConfigAcceptedIsUsable: nothing today, conf's rules being the narrower).
+	if _, err := policy.ParseTTL(t.String()); err != nil {
+		return TTL{}, fmt.Errorf("invalid TTL %q: %w; write one like \"1w\"", s, err)
 	}
 	return t, nil
 }
@@ -471,7 +477,7 @@ func checkDataset(name string) error {
 	// vdev type, a pool name starting with a digit, a component starting with '-'): a name the
 	// configuration accepts must not fail later in a pull.
 	if _, err := zfs.ParseDataset(name); err != nil {
-		return err
+		return fmt.Errorf("%w; zfs refuses such a name, so no dataset is called that: correct the spelling", err)
 	}
 	return nil
 }

@@ -213,12 +213,16 @@ func (d *Daemon) run(ctx context.Context, job conf.Job, wait bool) (*puller.Repo
 	}
 	defer func() { <-d.sem }()
 	start := d.now()
-	d.Log.Info("pull started", "job", job.Name)
+	// One line per run at info (what an admin reads in syslog); each dataset's at debug.
+	d.Log.Debug("pull started", "job", job.Name)
 	r := d.Pull(ctx, &job)
-	d.Log.Info("pull finished", "job", job.Name, "duration", d.now().Sub(start).Round(time.Millisecond), "exit", puller.ExitCode([]*puller.Report{r}))
+	// Recorded first: whoever reads "pull finished" in the log and then asks vault status sees
+	// the run.
 	if d.Done != nil {
 		d.Done(r)
 	}
+	d.Log.Info("pull finished", append([]any{"job", job.Name, "duration", d.now().Sub(start).Round(time.Millisecond),
+		"exit", puller.ExitCode([]*puller.Report{r})}, runSummary(r)...)...)
 	return r, nil
 }
 
@@ -361,4 +365,32 @@ func (d *Daemon) Config() *conf.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg
+}
+
+// runSummary gives the key-value pairs that sum a run up in its one info line: how many
+// datasets, how many by outcome (those that are not ok or up to date), the bytes received, and
+// why the job could not run, if it could not.
+func runSummary(r *puller.Report) []any {
+	if r == nil {
+		return nil
+	}
+	kv := []any{"datasets", len(r.Datasets)}
+	var bytes int64
+	counts := map[puller.Outcome]int{}
+	var order []puller.Outcome
+	for _, dr := range r.Datasets {
+		bytes += dr.Bytes
+		if counts[dr.Outcome] == 0 {
+			order = append(order, dr.Outcome)
+		}
+		counts[dr.Outcome]++
+	}
+	kv = append(kv, "bytes", bytes)
+	for _, o := range order {
+		kv = append(kv, string(o), counts[o])
+	}
+	if r.Err != nil {
+		kv = append(kv, "error", r.Err.Error())
+	}
+	return kv
 }

@@ -37,9 +37,11 @@ userdel `+user+` 2>/dev/null; rm -rf `+dir+` `+cfg+` /tmp/vault-apo.pid `+log)
 	})
 	kmod := strings.TrimSpace(labtest.Root(t, "zfs version | sed -n 's/^zfs-kmod-\\([0-9]*\\.[0-9]*\\).*/\\1/p'"))
 	appendOnly := kmod >= "2.4" && len(kmod) == 3
+	// @2025-01-01--1d has expired: the scheduled prune takes it. @2026-11-20--1y has not: the
+	// attacks below use it as their old base while the prune runs every minute.
 	labtest.Root(t, timeTravel(`useradd --system --no-create-home --shell /usr/sbin/nologin `+user+`
 zfs create -p `+src+`/fs && head -c 1M /dev/urandom >/`+src+`/fs/f
-`+snapAt("-r "+src+"@2025-01-01_00.00.00--1d", "-r "+src+"@2026-11-20_00.00.00--1w")+`
+`+snapAt("-r "+src+"@2025-01-01_00.00.00--1d", "-r "+src+"@2026-11-20_00.00.00--1y")+`
 install -d -o backup -g backup -m 0750 `+dir+`
 mkdir -p /etc/vault && cat >`+cfg+` <<'EOF'
 user = "backup"
@@ -130,8 +132,8 @@ EOF
 	later := strings.TrimSpace(labtest.Root(t, "sleep 1; date -u +%Y-%m-%d_%H.%M.%S")) + "--1w"
 	labtest.Root(t, "zfs snapshot -r "+src+"@"+later)
 	for what, script := range map[string]string{
-		"destroy":  "zfs destroy " + dst + "@2026-11-20_00.00.00--1w",
-		"rollback": "zfs rollback -r " + dst + "@2026-11-20_00.00.00--1w",
+		"destroy":  "zfs destroy " + dst + "@2026-11-20_00.00.00--1y",
+		"rollback": "zfs rollback -r " + dst + "@2026-11-20_00.00.00--1y",
 		"rename":   "zfs rename " + dst + " " + tgt + "/apo/gone",
 		"promote":  "zfs promote " + dst,
 	} {
@@ -142,7 +144,7 @@ EOF
 	// The attacker releases the vault's holds first (the pulling user holds release): a held
 	// snapshot would make the rollback fail with "dataset is busy".
 	labtest.As(t, "backup", "zfs list -H -t snapshot -o name "+dst+" | xargs -r zfs holds -H | while IFS=$'\\t' read -r snap tag _; do zfs release \"$tag\" \"$snap\"; done")
-	attack := labtest.Try(t, "backup", "zfs send -i @2026-11-20_00.00.00--1w "+src+"/fs@"+later+" | zfs receive -F -u "+dst)
+	attack := labtest.Try(t, "backup", "zfs send -i @2026-11-20_00.00.00--1y "+src+"/fs@"+later+" | zfs receive -F -u "+dst)
 	kept := labtest.Try(t, "", "zfs list -H -o name "+dst+"@"+now)
 	if appendOnly {
 		if attack.Exit == 0 || kept.Exit != 0 || !strings.Contains(attack.Stderr, "permission denied") {

@@ -71,7 +71,7 @@ rm -rf `+stateDir+` `+cfg+` /tmp/vault-par.pid /tmp/vault-par-ps.pid `+psFile+" 
 /mnt/lab/vault config check `+cfg+` >/dev/null
 for i in 1 2 3; do zfs create -p host05data/par/j$i && head -c 1M /dev/urandom >/host05data/par/j$i/a; done
 zfs snapshot host05data/par/j1@2026-11-20_00.00.00--1w host05data/par/j2@2026-11-20_00.00.00--1w host05data/par/j3@2026-11-20_00.00.00--1w
-nohup /mnt/lab/vault daemon -c `+cfg+` --log stderr >`+logFile+` 2>&1 </dev/null & echo $! >/tmp/vault-par.pid`)
+nohup /mnt/lab/vault daemon -v -c `+cfg+` --log stderr >`+logFile+` 2>&1 </dev/null & echo $! >/tmp/vault-par.pid`)
 	waitFor(t, "the root phase", 3*time.Minute, "grep -q 'vault daemon running' "+logFile)
 	for _, j := range jobs {
 		if got := snapNames(t, "rust10/Backups/"+j+"/j"+j[3:]); !slices.Equal(got, []string{"2026-11-20_00.00.00--1w"}) {

@@ -69,7 +69,8 @@ zfs snapshot -r `+vm+`@`+bad)
 	// (a) 4. Into place, the ransomed copy kept under the pool's Archive.
 	labtest.Root(t, `zfs create -p -o canmount=off host05data/Archive
 zfs rename `+vm+` host05data/Archive/vm-ransomed-2026-12-02
-zfs rename host05data/rb/vm-restored `+vm)
+zfs rename host05data/rb/vm-restored `+vm+`
+zfs mount `+vm)
 	t.Logf("RUNBOOK after the renames:\n%s", labtest.Root(t, "zfs list -r -t all -o name,used host05data/rb host05data/Archive"))
 	// (a) 5. The vault's next pull: its copy has the ransomed snapshot, the VM does not.
 	labtest.Root(t, "zfs snapshot -r "+vm+"@"+after)
@@ -106,7 +107,7 @@ zfs rename host05data/rb/vm-restored `+vm)
 		t.Errorf("the rebuilt host holds %q, want the vault's history %q", got, want)
 	}
 	// The pulls go on from the restored history: an incremental, no full stream.
-	labtest.Root(t, "head -c 1M /dev/urandom >/"+vm+"/new.bin && zfs snapshot -r "+vm+"@"+rebuilt)
+	labtest.Root(t, "zfs mount "+vm+" && head -c 1M /dev/urandom >/"+vm+"/new.bin && zfs snapshot -r "+vm+"@"+rebuilt)
 	res = pull(t, cfg)
 	t.Logf("RUNBOOK (c) the first pull after the rebuild: exit %d\n%s", res.Exit, res.Combined())
 	if res.Exit != 0 {

@@ -117,7 +117,7 @@ func (e *Executor) RunGuarded(ctx context.Context, root zfs.Dataset, r Rules, g 
 			continue
 		}
 		results[i].Destroyed = both
-		e.log().Info("pruned", "dataset", p.Dataset.String(), "destroyed", len(both), "duration", time.Since(start).Round(time.Millisecond))
+		e.log().Debug("pruned", "dataset", p.Dataset.String(), "destroyed", len(both), "duration", time.Since(start).Round(time.Millisecond))
 	}
 	return results, nil
 }

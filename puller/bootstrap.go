@@ -78,7 +78,7 @@ func (p *Puller) BootstrapAs(ctx context.Context, job *Job, users Users, d Deleg
 	b := &BootstrapReport{Job: job.Name, Target: job.TargetRoot}
 	_, err := p.Target.ZFS.List(ctx, []zfs.Dataset{job.TargetRoot}, false, datasetTypes, []zfs.Column{zfs.ColName})
 	switch {
-	case isNotExist(err):
+	case zfs.IsNotExist(err):
 		if err := p.Target.ZFS.CreateAll(ctx, job.TargetRoot, map[string]string{"canmount": "noauto"}); err != nil {
 			b.Err = err
 			return b

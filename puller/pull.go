@@ -189,7 +189,7 @@ func (p *Puller) Pull(ctx context.Context, job *Job, o Options) *Report {
 		if !dp.TargetExists && dr.Outcome != OK && dr.Outcome != UpToDate {
 			stopped = append(stopped, dp.Target)
 		}
-		log.Info("dataset pulled", "source", dp.Source.String(), "outcome", string(dr.Outcome), "bytes", dr.Bytes, "error", dr.Err)
+		log.Debug("dataset pulled", "source", dp.Source.String(), "outcome", string(dr.Outcome), "bytes", dr.Bytes, "error", dr.Err)
 		r.Datasets = append(r.Datasets, dr)
 		if ctx.Err() != nil {
 			break
@@ -282,11 +282,11 @@ func (p *Puller) plan(ctx context.Context, job *Job, o Options) (*JobPlan, error
 	}
 	var dst []zfs.Entry
 	switch {
-	case isNotExist(dstDSErr):
+	case zfs.IsNotExist(dstDSErr):
 		// The target root does not exist yet: everything is new.
 	case dstDSErr != nil:
 		return nil, fmt.Errorf("cannot list the target: %w", dstDSErr)
-	case isNotExist(dstSnapsErr):
+	case zfs.IsNotExist(dstSnapsErr):
 		// Destroyed between the two listings: for this run it is gone, and so is all it held.
 	case dstSnapsErr != nil:
 		return nil, fmt.Errorf("cannot list the target's snapshots: %w", dstSnapsErr)
@@ -316,12 +316,6 @@ func withDatasets(datasets, snaps []zfs.Entry) []zfs.Entry {
 	return out
 }
 
-// isNotExist reports a zfs command that failed because a named dataset does not exist.
-func isNotExist(err error) bool {
-	var ee *zfs.ExitError
-	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "dataset does not exist")
-}
-
 // ensureTargetRoot creates the job's target (not mounted) when a full receive needs it.
 func (p *Puller) ensureTargetRoot(ctx context.Context, job *Job, plan *JobPlan) error {
 	need := false
@@ -334,7 +328,7 @@ func (p *Puller) ensureTargetRoot(ctx context.Context, job *Job, plan *JobPlan) 
 		return nil
 	}
 	_, err := p.Target.ZFS.List(ctx, []zfs.Dataset{job.TargetRoot}, false, datasetTypes, []zfs.Column{zfs.ColName})
-	if err == nil || !isNotExist(err) {
+	if err == nil || !zfs.IsNotExist(err) {
 		return err
 	}
 	if err := p.Target.ZFS.Create(ctx, job.TargetRoot, map[string]string{"canmount": "noauto"}); err != nil {
@@ -559,7 +553,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 			"raise quota in the configuration and run vault bootstrap, or prune, then pull again", dp.Target, rerr)
 	case errors.Is(cerr, errReceiveEnded) && rerr != nil:
 		return sr, fmt.Errorf("receive failed: %w", rerr)
-	case serr != nil && st.Kind == Resume && isTokenUnusable(serr):
+	case serr != nil && st.Kind == Resume && zfs.IsResumeUnusable(serr):
 		return sr, fmt.Errorf("%w: %v", errTokenUnusable, serr)
 	case serr != nil && (cerr == nil || errors.Is(cerr, errEmptySend)):
 		return sr, fmt.Errorf("send failed: %w", serr)
@@ -568,7 +562,7 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 	case rerr != nil:
 		return sr, fmt.Errorf("receive failed: %w", rerr)
 	}
-	log.Info("step done", "bytes", n, "duration", p.now().Sub(start).Round(time.Millisecond))
+	log.Debug("step done", "bytes", n, "duration", p.now().Sub(start).Round(time.Millisecond))
 	return sr, nil
 }
 
@@ -589,7 +583,7 @@ func (p *Puller) sizeStep(ctx context.Context, dp DatasetPlan, st Step, send zfs
 	}
 	wg.Wait()
 	switch {
-	case estErr != nil && st.Kind == Resume && isTokenUnusable(estErr):
+	case estErr != nil && st.Kind == Resume && zfs.IsResumeUnusable(estErr):
 		return -1, "", fmt.Errorf("%w: %v", errTokenUnusable, estErr)
 	case estErr != nil:
 		return -1, fmt.Sprintf("cannot estimate the size of %s (%v): the space on the vault was not checked before it", streamName(dp, st), estErr), nil
@@ -624,13 +618,6 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
-}
-
-// isTokenUnusable recognises zfs's "cannot resume send: ..." family: the snapshot the token was
-// cut from is gone, or the token is corrupt. A failed connection is not that.
-func isTokenUnusable(err error) bool {
-	var ee *zfs.ExitError
-	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "cannot resume send")
 }
 
 // checkReceivedProps reads back the properties a first receive was asked to set: a delegated
@@ -677,12 +664,12 @@ func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old, ol
 	var srcProblems, dstProblems []string
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := p.Source.ZFS.Hold(ctx, tag, to.Name); err != nil && !holdExists(err) {
+		if err := p.Source.ZFS.Hold(ctx, tag, to.Name); err != nil && !zfs.IsHoldExists(err) {
 			srcProblems = append(srcProblems, fmt.Sprintf("cannot hold %s on the source: %v", to.Name, err))
 		}
 	})
 	wg.Go(func() {
-		if err := p.Target.ZFS.Hold(ctx, tag, newTarget); err != nil && !holdExists(err) {
+		if err := p.Target.ZFS.Hold(ctx, tag, newTarget); err != nil && !zfs.IsHoldExists(err) {
 			dstProblems = append(dstProblems, fmt.Sprintf("cannot hold %s: %v", newTarget, err))
 		}
 	})
@@ -693,13 +680,13 @@ func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old, ol
 			releaseTarget, terr = oldTarget.Name, nil
 		}
 		wg.Go(func() {
-			if err := p.Source.ZFS.Release(ctx, tag, old.Name); err != nil && !holdMissing(err) {
+			if err := p.Source.ZFS.Release(ctx, tag, old.Name); err != nil && !zfs.IsHoldMissing(err) {
 				srcProblems = append(srcProblems, fmt.Sprintf("cannot release the old base %s on the source: %v", old.Name, err))
 			}
 		})
 		if terr == nil {
 			wg.Go(func() {
-				if err := p.Target.ZFS.Release(ctx, tag, releaseTarget); err != nil && !holdMissing(err) {
+				if err := p.Target.ZFS.Release(ctx, tag, releaseTarget); err != nil && !zfs.IsHoldMissing(err) {
 					dstProblems = append(dstProblems, fmt.Sprintf("cannot release the old base %s: %v", releaseTarget, err))
 				}
 			})
@@ -707,16 +694,6 @@ func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old, ol
 		wg.Wait()
 	}
 	return strings.Join(append(srcProblems, dstProblems...), "; ")
-}
-
-func holdExists(err error) bool {
-	var ee *zfs.ExitError
-	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "tag already exists")
-}
-
-func holdMissing(err error) bool {
-	var ee *zfs.ExitError
-	return errors.As(err, &ee) && (strings.Contains(ee.Stderr, "no such tag") || strings.Contains(ee.Stderr, "does not exist"))
 }
 
 // ShowProgress draws a progress bar on the terminal until the returned function is called.
@@ -799,7 +776,7 @@ func (p *Puller) sweepHolds(ctx context.Context, job *Job, dp DatasetPlan, base 
 			if len(stale) == 0 {
 				continue
 			}
-			if err := side.zfs.Release(ctx, tag, stale...); err != nil && !holdMissing(err) {
+			if err := side.zfs.Release(ctx, tag, stale...); err != nil && !zfs.IsHoldMissing(err) {
 				warns = append(warns, fmt.Sprintf("cannot release stale hold %s on %s: %v", tag, side.name, err))
 				continue
 			}

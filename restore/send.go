@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/time/rate"
 
+	"github.com/belltech/vault/serve"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -107,6 +108,14 @@ func (s *Sender) step(ctx context.Context, req Request, st Step) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
+	// The host's token is the host's data, and the host may be hostile: it must resume a send
+	// of this very dataset, checked as vault serve checks a client's (a forged guid would
+	// otherwise send any snapshot of the vault's pool).
+	if st.Kind == Resume {
+		if err := s.verifyToken(ctx, req, st); err != nil {
+			return 0, err
+		}
+	}
 	// The estimate is for the progress display; a token is tried this way first, for a clear
 	// message when the vault cannot serve it. Otherwise it costs a zfs command per stream.
 	total := int64(-1)
@@ -161,6 +170,26 @@ func (s *Sender) step(ctx context.Context, req Request, st Step) (int64, error) 
 		return counter.Load(), context.Cause(ctx)
 	}
 	return counter.Load(), nil
+}
+
+// verifyToken checks that st's token resumes a send of the vault's dataset st is for, and of
+// nothing else.
+func (s *Sender) verifyToken(ctx context.Context, req Request, st Step) error {
+	src, dst := join(req.Root, st.Rel), join(req.Target, st.Rel)
+	bin := s.Local.Bin
+	if bin == "" {
+		bin = serve.DefaultZFS
+	}
+	g := &serve.Gate{Allow: []zfs.Dataset{src}, ZFS: bin, Exec: s.Local.Exec, Log: s.Log}
+	if _, err := g.VerifyResumeToken(ctx, st.Token); err != nil {
+		why := err.Error()
+		var re *serve.RefusedError
+		if errors.As(err, &re) && re.Detail != "" {
+			why = re.Detail
+		}
+		return fmt.Errorf("the host's resume token for %s does not resume a send of %s (%s): abort the cut receive on the host (zfs receive -A %s) and run again with --resume", dst, src, why, dst)
+	}
+	return nil
 }
 
 // commands builds the send and the receive of st.

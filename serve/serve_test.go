@@ -422,3 +422,41 @@ func TestServeLogsOneLine(t *testing.T) {
 	require.Equal(t, 2, strings.Count(r.log, "\n"), "log %q", r.log)
 	require.Equal(t, "cannot hold:\nline two\n", r.stderr)
 }
+
+// VerifyResumeToken: a token another party hands over (the host being restored) is checked as
+// a client's is, and sends only a snapshot under the roots.
+func TestVerifyResumeToken(t *testing.T) {
+	root, err := zfs.ParseDataset("rust10/Backups/h5/vm")
+	require.NoError(t, err)
+	tok := makeToken("rust10/Backups/h5/vm@a", false)
+	good := &fakeExec{dryRun: dryRunOutput("rust10/Backups/h5/vm@a", "full\trust10/Backups/h5/vm@a\t5186432")}
+	g := &Gate{Allow: []zfs.Dataset{root}, ZFS: "/sbin/zfs", Exec: good}
+	snap, err := g.VerifyResumeToken(context.Background(), tok)
+	require.NoError(t, err)
+	require.Equal(t, "rust10/Backups/h5/vm@a", snap.String())
+	require.Equal(t, [][]string{{"/sbin/zfs", "send", "-n", "-P", "-t", tok}}, good.cmds)
+
+	for _, tc := range []struct {
+		name, token string
+		f           *fakeExec
+		cause       string
+	}{
+		{"another client's toname", makeToken("rust10/Backups/h7/db@a", false), &fakeExec{}, "not under an allowed root"},
+		{"a forged guid found elsewhere in the pool", tok,
+			&fakeExec{dryRun: dryRunOutput("rust10/Backups/h5/vm@a", "full\trust10/Backups/h7/db@x\t5186432")}, "not under an allowed root"},
+		{"not a token", "1-abc-10-789c", &fakeExec{}, "checksum"},
+		{"shell syntax", "1-abc;rm", &fakeExec{}, "resume token"},
+	} {
+		g := &Gate{Allow: []zfs.Dataset{root}, ZFS: "/sbin/zfs", Exec: tc.f}
+		_, err := g.VerifyResumeToken(context.Background(), tc.token)
+		var re *RefusedError
+		if !errors.As(err, &re) || !strings.Contains(re.Detail, tc.cause) {
+			t.Errorf("%s: %v, want a refusal with %q", tc.name, err, tc.cause)
+		}
+		for _, c := range tc.f.cmds {
+			if slices.Contains(c, "send") && !slices.Contains(c, "-n") {
+				t.Errorf("%s: ran a real send %q", tc.name, c)
+			}
+		}
+	}
+}

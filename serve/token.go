@@ -184,3 +184,24 @@ func (w *capWriter) Write(p []byte) (int, error) {
 	w.buf.Write(p)
 	return len(p), nil
 }
+
+// VerifyResumeToken checks a resume token that someone else handed over, as the gate checks a
+// client's: vault restore send resumes a cut restore from the receive_resume_token the host
+// being restored reports, and that host may be the one an attacker holds. A forged token could
+// otherwise make the vault send any snapshot of its pool, another client's too, found by guid.
+// The token must decode strictly, its toname lie under g.Allow, and the snapshots a dry run
+// (zfs send -n -P -t) resolves too. It returns the snapshot the token sends, or a
+// *RefusedError whose Detail says why.
+func (g *Gate) VerifyResumeToken(ctx context.Context, token string) (zfs.Snapshot, error) {
+	if r := checkToken(token); r != "" {
+		return zfs.Snapshot{}, tokenRefused(errors.New("resume token " + r))
+	}
+	t, err := decodeToken(token)
+	if err == nil {
+		_, err = g.tokenSnapshot(t)
+	}
+	if err != nil {
+		return zfs.Snapshot{}, tokenRefused(err)
+	}
+	return g.verifyToken(ctx, token)
+}

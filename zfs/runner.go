@@ -416,21 +416,3 @@ func signalName(s syscall.Signal) string {
 	}
 	return "signal " + strconv.Itoa(int(s))
 }
-
-// IsQuotaExceeded reports a zfs command that failed for want of space: a quota reached
-// ("disk quota exceeded", EDQUOT) or a full pool ("out of space", ENOSPC).
-func IsQuotaExceeded(err error) bool {
-	var ee *ExitError
-	if !errors.As(err, &ee) {
-		return false
-	}
-	s := strings.ToLower(ee.Stderr)
-	return strings.Contains(s, "quota exceeded") || strings.Contains(s, "out of space") || strings.Contains(s, "no space left")
-}
-
-// IsNotExist reports a zfs command that failed because a dataset it names does not exist
-// ("cannot open 'pool/x': dataset does not exist").
-func IsNotExist(err error) bool {
-	var ee *ExitError
-	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "dataset does not exist")
-}

@@ -107,7 +107,11 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		return fmt.Errorf("refused %s: it is a tree export of %d datasets (vault restore export), which is imported with --to POOL/PATH --signer-key KEY, not into a media job", fs.Arg(0), len(m.Members))
 	}
 	signer, _ := c.Signer(signed.Signer())
-	if !coveredBy(m.Dataset, signer.Datasets) {
+	covered, err := coveredBy(m.Dataset, signer.Datasets)
+	if err != nil {
+		return fmt.Errorf("refused %s: signer %q: %w; correct its datasets in the configuration", fs.Arg(0), signer.Name, err)
+	}
+	if !covered {
 		return fmt.Errorf("refused %s: signer %q may not export %q (its datasets are %s)", fs.Arg(0), signer.Name, m.Dataset, joinQuoted(signer.Datasets))
 	}
 	// 2. Where does it land?
@@ -250,7 +254,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	for _, w := range warns {
 		fmt.Fprintf(s.err, "vault import: warning: %s\n", w)
 	}
-	if err := journalImport(c, job.Name, target.String(), m, n, time.Since(start), data); err != nil {
+	if err := journalImport(c, job.Name, target, m, n, time.Since(start), data); err != nil {
 		fmt.Fprintf(s.err, "vault import: warning: cannot record the import: %v; vault status will not show it\n", err)
 	}
 	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap,
@@ -395,13 +399,18 @@ func fromName(m sneakernet.Manifest) string {
 	return m.FromBookmark.String()
 }
 
-func coveredBy(ds zfs.Dataset, roots []string) bool {
+// coveredBy reports whether ds is one of roots or lies below one; a bad root is an error.
+func coveredBy(ds zfs.Dataset, roots []string) (bool, error) {
 	for _, r := range roots {
-		if rd, err := zfs.ParseDataset(r); err == nil && (rd == ds || rd.IsAncestorOf(ds)) {
-			return true
+		rd, err := zfs.ParseDataset(r)
+		if err != nil {
+			return false, err
+		}
+		if rd == ds || rd.IsAncestorOf(ds) {
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // importTarget finds the media job that takes the signer's dataset, and where it lands.
@@ -521,7 +530,7 @@ func showBytes(s *stdio, what string, total int64, n *atomic.Int64) func() {
 
 // journalImport records the import in the journal and as the media job's "pull", whose copy's
 // data was made at data (report.ImportDataTime). An error means nothing was recorded.
-func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest, n int64, d time.Duration, data time.Time) error {
+func journalImport(c *conf.Config, job string, target zfs.Dataset, m sneakernet.Manifest, n int64, d time.Duration, data time.Time) error {
 	store, err := openStateForConsole(c)
 	if err != nil {
 		return err
@@ -536,7 +545,6 @@ func journalImport(c *conf.Config, job, targetName string, m sneakernet.Manifest
 		Outcome: state.OutcomeOK, Bytes: n, DurationMS: d.Milliseconds(),
 		Details: map[string]string{"snapshot": m.ToSnapshot.String(), "host": m.Host, "data_time": data.UTC().Format(time.RFC3339)}})
 	// The import is the media job's "pull": its state says when the copy was last good.
-	target, _ := zfs.ParseDataset(targetName)
 	r := &puller.Report{Job: job, Started: time.Now().Add(-d), Duration: d, Datasets: []puller.DatasetReport{{
 		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(), DataTime: data,
 		Steps: []puller.StepReport{{Kind: importKind(m), To: m.ToSnapshot.Short(), Bytes: n}}}}}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -213,7 +212,7 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	if err == nil {
 		_, err = z.Get(ctx, []string{"type"}, snap)
 	}
-	if isNotExist(err) {
+	if zfs.IsNotExist(err) {
 		return usageErrorf("the vault holds no snapshot %s (job %q); `vault snapshots -c %s %s` lists what it holds", snap, j.Name, *path, j.Name)
 	}
 	if err != nil {
@@ -225,10 +224,10 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	isVolume := props[0].Value == string(zfs.TypeVolume)
 	if _, err := z.Get(ctx, []string{"type"}, clone); err == nil {
 		return usageErrorf("%s already exists: inspect it, or `zfs destroy %s` first to clone %s afresh", clone, clone, snap)
-	} else if !isNotExist(err) {
+	} else if !zfs.IsNotExist(err) {
 		return fmt.Errorf("cannot check for %s: %w", clone, err)
 	}
-	if _, err := z.Get(ctx, []string{"type"}, recovery); isNotExist(err) {
+	if _, err := z.Get(ctx, []string{"type"}, recovery); zfs.IsNotExist(err) {
 		if err := z.Create(ctx, recovery, map[string]string{"canmount": "off"}); err != nil {
 			return fmt.Errorf("cannot create %s: %w", recovery, err)
 		}
@@ -254,10 +253,4 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	fmt.Fprintf(s.out, "keep a copy: zfs send %s | zfs receive POOL/NEW   (independent; the vault's copy keeps its snapshots)\n", snap)
 	fmt.Fprintf(s.out, "or promote:  zfs promote %s && zfs set readonly=off %s  (this moves %s and every older snapshot out of the vault's copy into the clone: vault reports them erased, CRIT; zfs promote %s moves them back, then vault ack)\n", clone, clone, snap, snap.Dataset())
 	return nil
-}
-
-// isNotExist reports whether err is zfs saying that a dataset or snapshot does not exist.
-func isNotExist(err error) bool {
-	var ee *zfs.ExitError
-	return errors.As(err, &ee) && strings.Contains(ee.Stderr, "does not exist")
 }

@@ -196,6 +196,7 @@ func fillHoldings(ctx context.Context, c *conf.Config, jobs []*conf.Job, st *rep
 		}
 		target, err := zfs.ParseDataset(j.Target)
 		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("cannot list what the vault holds for %s: target: %v; correct it in the configuration", j.Name, err))
 			continue
 		}
 		lctx, cancel := context.WithTimeout(ctx, holdingsTimeout)

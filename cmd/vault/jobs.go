@@ -62,8 +62,11 @@ func namedJob(c *conf.Config, name string) (*conf.Job, error) {
 // pullerJob translates a configured job into what the puller runs. The configuration has been
 // validated, so a name that does not parse here is a bug, reported as an error all the same.
 func pullerJob(c *conf.Config, j *conf.Job) (*puller.Job, error) {
-	pj := &puller.Job{Name: j.Name, Host: j.Source.Host, Recursive: j.Recursive, BandwidthLimit: int64(j.BandwidthLimit), Location: j.Location,
+	pj := &puller.Job{Name: j.Name, Recursive: j.Recursive, BandwidthLimit: int64(j.BandwidthLimit), Location: j.Location,
 		HoldPrefix: c.HoldPrefix, MaxNewSnapshots: j.MaxNewSnapshots, Quota: int64(j.Quota)}
+	if j.Source != nil { // a media job has no source host
+		pj.Host = j.Source.Host
+	}
 	var err error
 	for _, s := range j.SourceDatasets {
 		d, perr := zfs.ParseDataset(s)
