@@ -40,7 +40,7 @@ echo "snapshot @$n taken at $(date -u +%T)"
 for _ in $(seq 100); do grep -q 'pull finished' ` + daemonLog + ` && break; sleep 1; done
 zfs list -H -o name rust10/Vault/host05/jail/drive.client@$n >/dev/null
 echo "on the vault at $(date -u +%T)"
-grep -E 'pull (started|finished)' ` + daemonLog + ` | tail -n 2 | cut -c1-150
+grep 'pull finished' ` + daemonLog + ` | tail -n 1 | cut -c1-200
 tail -n 1 /var/lib/vault/journal.jsonl | cut -c1-200`},
 	{say: "`vault status` reads the state the daemon keeps, and `vault check` (for a monitoring system) exits 0 " +
 		"while every job is within its RPO:",
