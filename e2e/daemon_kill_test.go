@@ -22,6 +22,7 @@ import (
 
 	"github.com/belltech/vault/lab/labtest"
 	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
 )
@@ -46,9 +47,10 @@ func stateCheck(t *testing.T, dir string, jobs []string) (records, torn int, tem
 		}
 		rel, _ := filepath.Rel(local, p)
 		switch {
-		case d.IsDir() && (rel == "jobs" || rel == "ledger"):
+		case d.IsDir() && (rel == "jobs" || rel == "ledger" || rel == "props"):
 		case rel == state.JournalFile || rel == state.LockFile || strings.HasPrefix(rel, "jobs/") && slices.Contains(jobs, strings.TrimSuffix(rel[5:], ".json")):
 		case strings.HasPrefix(rel, "ledger/") && slices.Contains(jobs, strings.TrimSuffix(rel[7:], ".json")):
+		case strings.HasPrefix(rel, "props/") && slices.Contains(jobs, strings.TrimSuffix(rel[6:], ".json")):
 		case stateTempRE.MatchString(d.Name()):
 			temps = append(temps, rel)
 		default:
@@ -76,6 +78,10 @@ func stateCheck(t *testing.T, dir string, jobs []string) (records, torn int, tem
 		// Its ledger, the snapshots the last check saw (written after the state).
 		if l, err := ledger.Load(store, job); err != nil || l == nil || len(l.Snapshots) == 0 {
 			t.Errorf("the ledger of job %s does not load: %+v, %v", job, l, err)
+		}
+		// The properties its pulls recorded for a restore, if written yet: they load, strictly.
+		if _, err := props.Load(store, job); err != nil {
+			t.Errorf("the properties record of job %s does not load: %v", job, err)
 		}
 	}
 	torn, err = state.ReadJournal(filepath.Join(local, state.JournalFile), func(state.Record) error {

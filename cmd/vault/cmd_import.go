@@ -75,15 +75,9 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	log := consoleLogger(s, *verbose)
-	dir, name := filepath.Split(fs.Arg(0))
-	if dir == "" {
-		dir = "."
-	}
-	// Every file of the export is opened through media: in that directory only, never
-	// through a symbolic link, never blocking, regular files only.
-	media, err := sneakernet.OpenMedia(dir)
+	media, name, err := openManifestDir(fs.Arg(0))
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("cannot open the media directory: %w", err)}
+		return err
 	}
 	defer media.Close()
 
@@ -557,4 +551,19 @@ func importKind(m sneakernet.Manifest) puller.StepKind {
 		return puller.Full
 	}
 	return puller.Incremental
+}
+
+// openManifestDir opens the directory of the manifest at path as the media, and returns the
+// manifest's name in it. Every file of the export is opened through media: in that directory
+// only, never through a symbolic link, never blocking, regular files only.
+func openManifestDir(path string) (*sneakernet.Media, string, error) {
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	media, err := sneakernet.OpenMedia(dir)
+	if err != nil {
+		return nil, "", &exitError{code: exitUsage, err: fmt.Errorf("cannot open the media directory: %w", err)}
+	}
+	return media, name, nil
 }

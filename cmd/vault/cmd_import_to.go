@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -128,13 +127,9 @@ func runImportTo(ctx context.Context, s *stdio, f importToFlags, arg string) err
 	if err != nil {
 		return err
 	}
-	dir, name := filepath.Split(arg)
-	if dir == "" {
-		dir = "."
-	}
-	media, err := sneakernet.OpenMedia(dir)
+	media, name, err := openManifestDir(arg)
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("cannot open the media directory: %w", err)}
+		return err
 	}
 	defer media.Close()
 	trusted := func(pub ed25519.PublicKey) (string, bool) { return "--signer-key", pub.Equal(key) }
