@@ -10,13 +10,13 @@ import (
 	"github.com/belltech/vault/lab/labtest"
 )
 
-// A demo step: what the narrator says, then what runs in the guest. A step whose command fails
-// stops the demo unless it is expected to fail.
+// A demo step: what the narrator says, then what runs in the guest. A step whose script exits
+// with another status than wantExit (0 unless the step shows a refusal) stops the demo.
 type step struct {
-	say        string
-	user       string // "" is root
-	script     string
-	expectFail bool
+	say      string
+	user     string // "" is root
+	script   string
+	wantExit int
 }
 
 func demo(ctx context.Context) error {
@@ -44,8 +44,8 @@ func demo(ctx context.Context) error {
 			fmt.Println("  " + strings.ReplaceAll(out, "\n", "\n  "))
 		}
 		fmt.Printf("  (exit %d)\n", res.Exit)
-		if (res.Exit != 0) != s.expectFail {
-			return fmt.Errorf("demo step %d went wrong: exit %d", i+1, res.Exit)
+		if res.Exit != s.wantExit {
+			return fmt.Errorf("demo step %d went wrong: exit %d, want %d", i+1, res.Exit, s.wantExit)
 		}
 	}
 	fmt.Printf("\nDemo finished in %s.\n", time.Since(start).Round(time.Second))

@@ -50,7 +50,7 @@ zfs list -t snapshot -o name,used -r rust10/Vault/offline`},
 
 var drillScenes = []step{
 	{say: "Someone with the vault's stolen key tries to destroy the client's snapshots through the gate. Refused:",
-		user: "backup", expectFail: true,
+		user: "backup", wantExit: 2,
 		script: "ssh -T -o BatchMode=yes backup@127.0.0.1 'zfs destroy -r host05data/jail@%'"},
 	{say: "Ransomware on the client: an attacker with root there releases the vault's holds and destroys every " +
 		"snapshot of the web jail. The vault mirrors no deletion: it keeps its copies and says so.",
@@ -60,7 +60,7 @@ zfs destroy -r host05data/jail/www.client@%
 zfs list -H -t snapshot -o name rust10/Vault/host05/jail/www.client | wc -l | sed 's/$/ snapshots kept on the vault/'`},
 	{say: "Then the attacker rolls the file server back a night and writes over it: a diverged source. The vault " +
 		"stops that dataset, keeps everything, exits 3 and names the command for the operator.",
-		expectFail: true,
+		wantExit: 3,
 		script: `fs=host05data/vm/fs.client
 newest=` + newestOf("host05data/vm/fs.client") + `
 zfs release vault:lab:host05 $fs@$newest
@@ -93,10 +93,11 @@ for ds in fs.client fs.client/c-drive; do
   a=$(/mnt/lab/snapsum rust10/Vault/host05/vm/$ds@$good); b=$(/mnt/lab/snapsum host05data/vm/${ds/fs.client/fs.client-restored}@$good)
   echo "$ds@$good vault $a restored $b"; [ "$a" = "$b" ]
 done`},
-	{say: "Into place: the ransomed dataset is kept under the pool's Archive, the restored one takes its name.",
+	{say: "Into place: the ransomed dataset is kept under the pool's Archive, the restored one takes its name and is mounted (restores arrive unmounted).",
 		script: `zfs create -p -o canmount=off host05data/Archive
 zfs rename host05data/vm/fs.client host05data/Archive/fs.client-ransomed
 zfs rename host05data/vm/fs.client-restored host05data/vm/fs.client
+zfs mount host05data/vm/fs.client
 zfs list -r -o name,used,mounted host05data/vm host05data/Archive`},
 }
 

@@ -59,7 +59,7 @@ zfs create -V 256M -o volmode=dev host05data/vm/fs.client/c-drive
 for ds in jail/drive.client jail/www.client vm/fs.client; do
   head -c 8M /dev/urandom >/host05data/$ds/data.bin
 done
-dd if=/dev/urandom of=/dev/zvol/host05data/vm/fs.client/c-drive bs=1M count=32 status=none 2>/dev/null || true
+dd if=/dev/urandom of=$(/mnt/lab/zvoldev host05data/vm/fs.client/c-drive) bs=1M count=16 status=none
 zfs list -r -o name,used,refer host05data`},
 	{say: "Its own cron has snapshotted it every night, zfsnap2-style, for nine nights (the lab sets the guest's " +
 		"clock to each midnight, so each snapshot's creation agrees with its name):",
@@ -70,7 +70,7 @@ zfs list -r -o name,used,refer host05data`},
 		"and a second user, prune_user, is the only one that destroys. `vault config check` says what it means.",
 		script: vaultToml},
 	{say: "A mistake in the file is named with its key path and line, and nothing runs (exit 2).",
-		expectFail: true,
+		wantExit: 2,
 		script: `sed -e 's/^schedule = "\* \* \* \* \*"/shedule = "* * * * *"/' -e 's/min_keep = 3/min_keep = "three"/' /etc/vault/vault.toml >/tmp/bad.toml
 /mnt/lab/vault config check /tmp/bad.toml`},
 	{say: "vault reads each side with two `zfs list -H -p` calls, never one per dataset. Here is what its zfs " +
