@@ -66,7 +66,8 @@ smoke:
 	$(GO) run ./lab/cmd/vault-lab image
 	$(GO) test -tags lab -count=1 -parallel 5 -timeout 40m -v -run '^($(SMOKE))$$' ./e2e/...
 
-check: deps lint test e2e
+# The demo is the README's main job: check runs it so it cannot rot.
+check: deps lint test e2e demo
 
 demo: deps lab
 	$(GO) run ./lab/cmd/vault-lab demo
