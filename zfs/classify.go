@@ -6,7 +6,9 @@ import (
 )
 
 // The classifiers of zfs's English stderr below are the one place that matches it (zfs runs
-// with LC_ALL=C, see Local): callers ask these instead of matching the text themselves.
+// with LC_ALL=C, see Local): callers ask these instead of matching the text themselves. Each is
+// checked against the real stderr of every OpenZFS release the lab runs (testdata/stderr,
+// captured by the lab's TestLabStderrGoldens; TestClassifiersOnRealStderr).
 
 // stderrOf gives the stderr of the zfs command err is, or wraps, and whether it is one.
 func stderrOf(err error) (string, bool) {
