@@ -18,6 +18,7 @@ import (
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/daemon"
 	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/privdrop"
 	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/prune"
@@ -94,7 +95,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		log.Info("swept temporary files of an earlier crash", "count", n)
 	}
 	for i := range c.Jobs {
-		b := bootstrapJob(ctx, s, c, &c.Jobs[i], log, false)
+		b := operate.Wiring{Log: log}.Bootstrap(ctx, c, &c.Jobs[i])
 		logBootstrap(log, b)
 	}
 	if ctx.Err() != nil {
@@ -124,9 +125,15 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
 	// The streams in progress, for a console's vault status --watch.
 	transfers := &daemon.Transfers{}
+	// A scheduled pull runs as the unprivileged user: datasets new on the source are reported
+	// as needing bootstrap, never received.
+	w := operate.Wiring{Log: log, Transfers: transfers, AllowNew: func(job string) func(zfs.Dataset) int { return allowNew(store, job) }}
+	if worker != nil {
+		w.Abort = worker.Abort
+	}
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
 		checkBeforePull(cfgOf(c), j, store, journal, log)
-		return daemonPull(ctx, cfgOf(c), j, store, worker, transfers, log)
+		return w.Pull(ctx, cfgOf(c), j, puller.Options{NoFull: true})
 	}, log.Named("daemon"))
 	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
@@ -250,32 +257,6 @@ func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, tr
 
 // cfgOf gives the configuration a scheduled pull uses; runDaemon points it at the daemon's.
 var cfgOf = func(c *conf.Config) *conf.Config { return c }
-
-// daemonPull is one scheduled pull as the unprivileged user: datasets new on the source are
-// reported as needing bootstrap, never received.
-func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.Store, worker *pruneWorker, transfers puller.TransferSink, log hclog.Logger) *puller.Report {
-	pj, err := pullerJob(c, j)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
-	}
-	pj.AllowNew = allowNew(store, j.Name)
-	client, err := dialSource(ctx, c, j, log)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
-	}
-	defer client.Close()
-	local := &zfs.Local{Log: log.Named("zfs")}
-	p := &puller.Puller{
-		Source:    puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
-		Target:    puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
-		Log:       log.Named("puller"),
-		Transfers: transfers,
-	}
-	if worker != nil {
-		p.Abort = func(_ context.Context, ds zfs.Dataset) error { return worker.Abort(j.Name, ds) }
-	}
-	return p.Pull(ctx, pj, puller.Options{NoFull: true})
-}
 
 // stateMu serialises the read-modify-write of job state files within this process (the
 // daemon's runs and a console's vault ack through the socket).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/sneakernet"
@@ -166,7 +167,7 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	}
 	// 5. One pass: verify, decrypt, receive. The receive is not resumable: on any failure
 	// nothing of it stays, but the snapshots of an -I export that were complete before it.
-	pj, err := pullerJob(c, job)
+	pj, err := operate.PullerJob(c, job)
 	if err != nil {
 		return err
 	}

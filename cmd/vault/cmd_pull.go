@@ -9,11 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/state"
@@ -25,9 +24,6 @@ func init() {
 }
 
 const pullUsage = "usage: vault pull [-c FILE] [--newest-only] [--dry-run] [-v] [JOB...]"
-
-// sourceZFS is the zfs path sent to source hosts; vault serve there replaces it with its own.
-const sourceZFS = "/sbin/zfs"
 
 func runPull(ctx context.Context, s *stdio, args []string) error {
 	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
@@ -92,10 +88,11 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 			}
 		}
 	}
+	w := operate.Wiring{Log: log, Progress: progressTo(s, tty), AllowNew: func(job string) func(zfs.Dataset) int { return allowNew(store, job) }}
 	var reports []*puller.Report
 	for _, j := range jobs {
 		checkBeforePull(c, j, store, journal, log)
-		r := pullJob(ctx, s, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun}, store, log, tty)
+		r := w.Pull(ctx, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun})
 		printPullReport(s.out, r, tty)
 		if store != nil {
 			record(store, journal, log, c, r)
@@ -112,38 +109,12 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	return nil
 }
 
-// pullJob connects to the job's source and runs one pull.
-func pullJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, o puller.Options, store *state.Store, log hclog.Logger, tty bool) *puller.Report {
-	pj, err := pullerJob(c, j)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
-	}
-	pj.AllowNew = allowNew(store, j.Name)
-	client, err := dialSource(ctx, c, j, log)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
-	}
-	defer client.Close()
-	local := &zfs.Local{Log: log.Named("zfs")}
-	p := &puller.Puller{
-		Source: puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
-		Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
-		Log:    log.Named("puller"),
-	}
+// progressTo is where progress bars go: stderr on a terminal, nowhere otherwise.
+func progressTo(s *stdio, tty bool) io.Writer {
 	if tty {
-		p.Progress = s.err
+		return s.err
 	}
-	return p.Pull(ctx, pj, o)
-}
-
-// dialSource opens the one SSH connection a job's run uses.
-func dialSource(ctx context.Context, c *conf.Config, j *conf.Job, log hclog.Logger) (*sshx.Client, error) {
-	return sshx.Dial(ctx, sshx.Config{
-		User: j.Source.User, Host: j.Source.Host, Port: j.Source.Port,
-		IdentityFile: c.SSH.Identity, KnownHostsFile: c.SSH.KnownHosts,
-		ConnectTimeout: c.SSH.ConnectTimeout, IOTimeout: c.SSH.IOTimeout, Keepalive: c.SSH.Keepalive,
-		Log: log.Named("ssh"),
-	})
+	return nil
 }
 
 // printPullReport prints one line per dataset, and the warnings and hints under it.

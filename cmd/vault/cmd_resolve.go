@@ -10,6 +10,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -103,7 +104,7 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	fmt.Fprintf(s.out, "archived %s as %s (every snapshot kept)\n", td, dest)
-	b := bootstrapJob(ctx, s, c, j, log, isTerminal(s, s.err))
+	b := operate.Wiring{Log: log, Progress: progressTo(s, isTerminal(s, s.err))}.Bootstrap(ctx, c, j)
 	printBootstrapReport(s.out, b, isTerminal(s, s.out))
 	if b.Pull != nil && store != nil {
 		journal, _ := store.OpenJournal() // nil when it cannot be opened: no journal lines

@@ -15,6 +15,7 @@ import (
 
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/restore"
@@ -51,7 +52,7 @@ func runRestoreSend(ctx context.Context, s *stdio, args []string) error {
 	fs.BoolVar(&f.resume, "resume", false, "finish a cut restore: resume cut receives, skip what is complete")
 	fs.BoolVar(&f.noProps, "no-properties", false, "do not set the properties the source had (recorded by the pulls)")
 	fs.StringVar(&f.limit, "limit", "", "cap the stream at `RATE` bytes per second, e.g. 20MiB")
-	fs.StringVar(&f.remoteZFS, "zfs", sourceZFS, "the absolute `PATH` of zfs on the host")
+	fs.StringVar(&f.remoteZFS, "zfs", operate.SourceZFS, "the absolute `PATH` of zfs on the host")
 	// Flags may follow JOB and DATASET, as the usage line puts --to and --identity.
 	var pos []string
 	for {

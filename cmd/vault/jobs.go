@@ -1,16 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/term"
 
 	"github.com/belltech/vault/conf"
-	"github.com/belltech/vault/policy"
-	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
 )
@@ -57,64 +53,6 @@ func namedJob(c *conf.Config, name string) (*conf.Job, error) {
 		return nil, err
 	}
 	return js[0], nil
-}
-
-// pullerJob translates a configured job into what the puller runs. The configuration has been
-// validated, so a name that does not parse here is a bug, reported as an error all the same.
-func pullerJob(c *conf.Config, j *conf.Job) (*puller.Job, error) {
-	pj := &puller.Job{Name: j.Name, Recursive: j.Recursive, BandwidthLimit: int64(j.BandwidthLimit), Location: j.Location,
-		HoldPrefix: c.HoldPrefix, MaxNewSnapshots: j.MaxNewSnapshots, Quota: int64(j.Quota)}
-	if j.Source != nil { // a media job has no source host
-		pj.Host = j.Source.Host
-	}
-	var err error
-	for _, s := range j.SourceDatasets {
-		d, perr := zfs.ParseDataset(s)
-		err = firstError(err, perr)
-		pj.Roots = append(pj.Roots, d)
-	}
-	for _, s := range j.Exclude {
-		d, perr := zfs.ParseDataset(s)
-		err = firstError(err, perr)
-		pj.Exclude = append(pj.Exclude, d)
-	}
-	pj.TargetRoot, err = parseDatasetOr(err, j.Target)
-	pj.TargetFor = func(src zfs.Dataset) (zfs.Dataset, bool) {
-		t, ok := j.TargetFor(src.String())
-		if !ok {
-			return zfs.Dataset{}, false
-		}
-		d, err := zfs.ParseDataset(t)
-		return d, err == nil
-	}
-	for _, kv := range j.Receive.Set {
-		k, v, _ := strings.Cut(kv, "=")
-		pj.ReceiveSet = append(pj.ReceiveSet, zfs.PropSetting{Name: k, Value: v})
-	}
-	pj.ReceiveExclude = j.Receive.Exclude
-	if j.SnapshotOnPull != nil {
-		ttl, perr := policy.ParseTTL(j.SnapshotOnPull.TTL.String())
-		err = firstError(err, perr)
-		pj.SnapshotTTL = &ttl
-	}
-	if err != nil {
-		return nil, fmt.Errorf("job %q: %w", j.Name, err)
-	}
-	return pj, nil
-}
-
-func parseDatasetOr(prev error, s string) (zfs.Dataset, error) {
-	d, err := zfs.ParseDataset(s)
-	return d, firstError(prev, err)
-}
-
-func firstError(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }
 
 // consoleLogger logs to stderr for console commands: warnings and errors only unless verbose.

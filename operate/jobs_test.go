@@ -1,4 +1,4 @@
-package main
+package operate
 
 import (
 	"testing"
@@ -13,7 +13,7 @@ func TestPullerJobOfAMediaJob(t *testing.T) {
 	c := &conf.Config{HoldPrefix: "vault:"}
 	j := &conf.Job{Name: "m", SourceDatasets: []string{"host09data/vm"}, Target: "rust10/Backups/m", Recursive: true}
 	require.True(t, j.IsMedia())
-	pj, err := pullerJob(c, j)
+	pj, err := PullerJob(c, j)
 	require.NoError(t, err)
 	assert.Equal(t, "", pj.Host)
 	assert.Equal(t, "host09data/vm", pj.Roots[0].String())
