@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/prunework"
 	"github.com/belltech/vault/report"
@@ -73,7 +76,7 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 		}
 		defer store.Close()
 		var r any
-		r, err = ackState(store, job, fs.Arg(1))
+		r, err = ackState(operate.NewRecords(store, nil, hclog.NewNullLogger()), job, fs.Arg(1))
 		if err == nil {
 			reply = r.(ackReply)
 		}
@@ -97,26 +100,22 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 }
 
 // ackState lifts alarms in the saved state of a job.
-func ackState(store *state.Store, job, dataset string) (any, error) {
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	st, err := loadJobState(store, job)
+func ackState(rec *operate.Records, job, dataset string) (any, error) {
+	var acked []string
+	err := rec.Update(job, func(st *report.JobState) (bool, error) {
+		if st == nil {
+			return false, nil
+		}
+		if dataset != "" {
+			if _, ok := st.Datasets[dataset]; !ok && !targetKnown(st, dataset) {
+				return false, fmt.Errorf("job %q has no dataset %q; its datasets are %s", job, dataset, joinQuoted(st.Names()))
+			}
+		}
+		acked = report.Ack(st, dataset)
+		return len(acked) > 0, nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if st == nil {
-		return ackReply{}, nil
-	}
-	if dataset != "" {
-		if _, ok := st.Datasets[dataset]; !ok && !targetKnown(st, dataset) {
-			return nil, fmt.Errorf("job %q has no dataset %q; its datasets are %s", job, dataset, joinQuoted(st.Names()))
-		}
-	}
-	acked := report.Ack(st, dataset)
-	if len(acked) > 0 {
-		if err := store.Save("jobs/"+job, st); err != nil {
-			return nil, err
-		}
 	}
 	return ackReply{Acked: acked}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/report"
 )
 
@@ -59,7 +60,7 @@ func runCheck(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return unknown(err)
 	}
-	lookAtPools(ctx, c, &st)
+	operate.LookAtPools(ctx, c, &st)
 	line, code := report.CheckLine(st, warn, crit)
 	fmt.Fprintln(s.out, line)
 	if code != 0 {

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -17,13 +16,10 @@ import (
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/daemon"
-	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/privdrop"
-	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
-	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
@@ -122,27 +118,28 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	defer journal.Close()
+	rec := operate.NewRecords(store, journal, log)
 	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
 	// The streams in progress, for a console's vault status --watch.
 	transfers := &daemon.Transfers{}
 	// A scheduled pull runs as the unprivileged user: datasets new on the source are reported
 	// as needing bootstrap, never received.
-	w := operate.Wiring{Log: log, Transfers: transfers, AllowNew: func(job string) func(zfs.Dataset) int { return allowNew(store, job) }}
+	w := operate.Wiring{Log: log, Transfers: transfers, AllowNew: rec.AllowNew}
 	if worker != nil {
 		w.Abort = worker.Abort
 	}
 	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
-		checkBeforePull(cfgOf(c), j, store, journal, log)
+		rec.CheckBeforePull(cfgOf(c), j)
 		return w.Pull(ctx, cfgOf(c), j, puller.Options{NoFull: true})
 	}, log.Named("daemon"))
-	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
+	d.Done = func(r *puller.Report) { rec.Record(d.Config(), r) }
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
 	d.Prune = func(ctx context.Context, j *conf.Job) {
 		runner := localPrune(pruner)
 		if worker != nil {
 			runner = workerPrune(worker)
 		}
-		run, err := pruneJob(ctx, d.Config(), store, journal, runner, j, false, time.Now(), log)
+		run, err := pruneJob(ctx, d.Config(), rec, runner, j, false, time.Now())
 		results, dry := run.Results, run.Dry
 		if err != nil {
 			log.Error("prune failed", "job", j.Name, "error", err)
@@ -186,14 +183,12 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		}
 	}()
 	// A restart refreshes the monitoring textfile at once.
-	if err := writeMetrics(store, c, time.Now()); err != nil {
-		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
-	}
+	rec.Metrics(c)
 	// The console's way in: a unix socket owned by the user, peer credentials checked, made
 	// after the drop so that it belongs to the user. No network listener of any kind.
 	srv := &control.Server{Path: controlSocket(c), AllowUIDs: []int{u.UID}, Log: log.Named("control"),
 		Handler: func(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
-			return handleControl(ctx, d, store, transfers, peer, req)
+			return handleControl(ctx, d, rec, transfers, peer, req)
 		}}
 	if err := srv.Listen(); err != nil {
 		return err
@@ -227,7 +222,7 @@ type transfersReply struct {
 	Transfers []puller.Transfer `json:"transfers"`
 }
 
-func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, transfers *daemon.Transfers, peer control.Peer, req control.Request) (any, error) {
+func handleControl(ctx context.Context, d *daemon.Daemon, rec *operate.Records, transfers *daemon.Transfers, peer control.Peer, req control.Request) (any, error) {
 	switch req.Op {
 	case "ping":
 		return "pong", nil
@@ -239,117 +234,24 @@ func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, tr
 		var b strings.Builder
 		for _, r := range reports {
 			printPullReport(&b, r, false)
-			printErased(&b, d.Config(), loadStateQuietly(store, r.Job), false)
+			printErased(&b, d.Config(), rec.Quietly(r.Job), false)
 		}
 		return pullReply{Text: b.String(), Exit: puller.ExitCode(reports)}, nil
 	case "status":
-		return readStates(store, d.Config(), req.Jobs), nil
+		return operate.ReadStates(rec.Store(), d.Config(), req.Jobs), nil
 	case "transfers":
 		return transfersReply{Time: time.Now(), Transfers: transfers.List()}, nil
 	case "ack":
 		if len(req.Jobs) != 1 {
 			return nil, fmt.Errorf("ack takes one job")
 		}
-		return ackState(store, req.Jobs[0], req.Args["dataset"])
+		return ackState(rec, req.Jobs[0], req.Args["dataset"])
 	}
 	return nil, control.UnknownOp(req.Op)
 }
 
 // cfgOf gives the configuration a scheduled pull uses; runDaemon points it at the daemon's.
 var cfgOf = func(c *conf.Config) *conf.Config { return c }
-
-// stateMu serialises the read-modify-write of job state files within this process (the
-// daemon's runs and a console's vault ack through the socket).
-var stateMu sync.Mutex
-
-// record saves a run's state atomically, applies the anomaly tripwire, checks the job's
-// targets against their ledger (what vanished from them since the last check, not by vault
-// prune, raises the erased-snapshots alarm), records the properties the run read for a restore
-// (package props), and appends the run's journal lines.
-func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *conf.Config, r *puller.Report) {
-	j, hasJob := c.Job(r.Job)
-	var chk *ledger.Check
-	if hasJob {
-		var err error
-		if chk, err = observeTargets(c, j, store, log); err != nil {
-			log.Error("cannot check what the vault holds against its ledger", "job", r.Job, "error", err)
-		}
-	}
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	p, err := loadJobState(store, r.Job)
-	if err != nil {
-		log.Error("cannot read the job's state; starting it afresh", "job", r.Job, "error", err)
-	}
-	next := report.Apply(p, r)
-	if hasJob {
-		for _, ds := range report.Trip(next, r, j.Anomaly) {
-			d := next.Datasets[ds]
-			log.Error("ALARM: pruning of the dataset is frozen until vault ack", "alarm", report.AlarmName(d.Anomaly.Kind),
-				"job", r.Job, "dataset", ds, "detail", d.Anomaly.Detail, "ack", "vault ack "+r.Job+" "+ds)
-		}
-	}
-	var erased []report.ErasedAlarm
-	if chk != nil {
-		erased = report.RaiseErased(next, chk.Next.Taken, chk.Erased)
-	}
-	if err := store.Save("jobs/"+r.Job, next); err != nil {
-		log.Error("cannot save the job's state", "job", r.Job, "error", err)
-	} else if chk != nil && !unraised(chk, erased) {
-		// Only now: the alarm is saved, so a crash cannot lose what the ledger no longer has.
-		if err := ledger.Save(store, chk.Next); err != nil {
-			log.Error("cannot save the ledger of the job's snapshots", "job", r.Job, "error", err)
-		}
-	}
-	logErased(log, journal, r.Job, "after pull", erased)
-	if len(r.Props) > 0 {
-		if err := props.Record(store, r.Job, r.Props); err != nil {
-			log.Error("cannot record the properties kept for a restore", "job", r.Job, "error", err)
-		}
-	}
-	if err := writeMetrics(store, c, time.Now()); err != nil {
-		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
-	}
-	if journal != nil {
-		for _, rec := range report.Lines(r) {
-			if err := journal.Append(rec); err != nil {
-				log.Error("cannot append to the journal", "job", r.Job, "error", err)
-				break
-			}
-		}
-	}
-	for _, d := range r.Datasets {
-		switch d.Outcome {
-		case puller.Conflicted, puller.Failed, puller.NeedsBootstrap:
-			log.Warn("dataset needs attention", "job", r.Job, "dataset", d.Source.String(), "outcome", string(d.Outcome), "error", d.Err, "hint", d.Hint)
-		}
-	}
-	if r.Err != nil {
-		log.Error("pull could not run", "job", r.Job, "error", r.Err)
-	}
-}
-
-// loadStateQuietly is loadJobState for what is only shown: nil when it cannot be read (the
-// status says why).
-func loadStateQuietly(store *state.Store, job string) *report.JobState {
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	st, err := loadJobState(store, job)
-	if err != nil {
-		return nil
-	}
-	return st
-}
-
-// loadJobState reads a job's saved state; nil for a job never run.
-func loadJobState(store *state.Store, job string) (*report.JobState, error) {
-	var s report.JobState
-	ok, err := store.Load("jobs/"+job, &s)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &s, nil
-}
 
 func logBootstrap(log hclog.Logger, b *puller.BootstrapReport) {
 	l := log.With("job", b.Job, "target", b.Target.String())

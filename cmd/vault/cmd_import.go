@@ -543,7 +543,7 @@ func journalImport(c *conf.Config, job string, target zfs.Dataset, m sneakernet.
 	r := &puller.Report{Job: job, Started: time.Now().Add(-d), Duration: d, Datasets: []puller.DatasetReport{{
 		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(), DataTime: data,
 		Steps: []puller.StepReport{{Kind: importKind(m), To: m.ToSnapshot.Short(), Bytes: n}}}}}
-	record(store, j, hclog.NewNullLogger(), c, r)
+	operate.NewRecords(store, j, hclog.NewNullLogger()).Record(c, r)
 	return nil
 }
 

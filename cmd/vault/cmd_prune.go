@@ -11,10 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
@@ -71,6 +70,10 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 			defer journal.Close()
 		}
 	}
+	var rec *operate.Records
+	if store != nil {
+		rec = operate.NewRecords(store, journal, log)
+	}
 	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
 	runner := localPrune(ex)
 	if c.PruneUser != "" && os.Geteuid() != 0 && !*dryRun {
@@ -90,7 +93,7 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	var all []verdictJSON
 	failed := false
 	for _, j := range jobs {
-		run, err := pruneJob(ctx, c, store, journal, runner, j, *dryRun, now, log)
+		run, err := pruneJob(ctx, c, rec, runner, j, *dryRun, now)
 		alarms := s.out
 		if *asJSON {
 			alarms = s.err
@@ -151,7 +154,7 @@ type pruneRun struct {
 // prune, raise the erased-snapshots alarm, which freezes their datasets (a dry run raises it for
 // its plan only, and saves nothing). It journals what it destroyed, with the GUIDs, which the
 // next ledger check subtracts.
-func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex pruneRunner, j *conf.Job, dryRun bool, now time.Time, log hclog.Logger) (pruneRun, error) {
+func pruneJob(ctx context.Context, c *conf.Config, rec *operate.Records, ex pruneRunner, j *conf.Job, dryRun bool, now time.Time) (pruneRun, error) {
 	run := pruneRun{Dry: dryRun}
 	rules, err := prune.RulesFromConf(j.Prune, j.Location)
 	if err != nil {
@@ -161,15 +164,13 @@ func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *
 	if err != nil {
 		return run, err
 	}
-	var st *report.JobState
-	if store != nil {
-		if st, err = loadJobState(store, j.Name); err != nil {
-			return run, err
-		}
+	st, err := rec.Load(j.Name)
+	if err != nil {
+		return run, err
 	}
 	if st == nil {
 		run.Dry = true
-	} else if run.Erased, err = pruneErased(c, j, store, journal, st, run.Dry, log); err != nil {
+	} else if run.Erased, err = rec.PruneErased(c, j, st, run.Dry); err != nil {
 		return run, err
 	}
 	results, err := ex(ctx, j, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
@@ -178,12 +179,12 @@ func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *
 	}
 	run.Results = results
 	if !run.Dry {
-		if err := raiseLies(store, j.Name, results, now); err != nil {
+		if err := raiseLies(rec, j.Name, results, now); err != nil {
 			return run, err
 		}
 	}
 	for _, r := range results {
-		if journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
+		if journal := rec.Journal(); journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
 			// Stamped when appended, after the destroy: the next ledger check counts the
 			// records of its ledger's time and later.
 			rec := state.Record{Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
@@ -280,36 +281,32 @@ func printPrune(w io.Writer, job string, results []prune.Result, dry bool) {
 // raiseLies saves the lying-names alarm of every dataset whose plan found names that lie about
 // their dates (nothing in it was destroyed): it stays, and freezes the dataset's pruning, until
 // vault ack. A dry run raises nothing: it changes nothing.
-func raiseLies(store *state.Store, job string, results []prune.Result, now time.Time) error {
+func raiseLies(rec *operate.Records, job string, results []prune.Result, now time.Time) error {
 	var lying []prune.Result
 	for _, r := range results {
 		if len(r.Plan.Lies) > 0 {
 			lying = append(lying, r)
 		}
 	}
-	if len(lying) == 0 || store == nil {
+	if len(lying) == 0 || rec == nil {
 		return nil
 	}
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	st, err := loadJobState(store, job)
-	if err != nil || st == nil {
-		return err
-	}
-	changed := false
-	for _, r := range lying {
-		guids := make([]uint64, len(r.Plan.Lies))
-		whys := make([]string, len(r.Plan.Lies))
-		for i, l := range r.Plan.Lies {
-			guids[i], whys[i] = l.GUID, "@"+l.Snapshot.Short()+" "+l.Why
+	return rec.Update(job, func(st *report.JobState) (bool, error) {
+		if st == nil {
+			return false, nil
 		}
-		why := fmt.Sprintf("%d snapshot name(s) lie about their dates: %s", len(whys), strings.Join(whys, "; "))
-		if _, isNew := report.RaiseLies(st, r.Plan.Dataset.String(), now, guids, why); isNew {
-			changed = true
+		changed := false
+		for _, r := range lying {
+			guids := make([]uint64, len(r.Plan.Lies))
+			whys := make([]string, len(r.Plan.Lies))
+			for i, l := range r.Plan.Lies {
+				guids[i], whys[i] = l.GUID, "@"+l.Snapshot.Short()+" "+l.Why
+			}
+			why := fmt.Sprintf("%d snapshot name(s) lie about their dates: %s", len(whys), strings.Join(whys, "; "))
+			if _, isNew := report.RaiseLies(st, r.Plan.Dataset.String(), now, guids, why); isNew {
+				changed = true
+			}
 		}
-	}
-	if !changed {
-		return nil
-	}
-	return store.Save("jobs/"+job, st)
+		return changed, nil
+	})
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/state"
-	"github.com/belltech/vault/zfs"
 )
 
 func init() {
@@ -88,15 +87,19 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 			}
 		}
 	}
-	w := operate.Wiring{Log: log, Progress: progressTo(s, tty), AllowNew: func(job string) func(zfs.Dataset) int { return allowNew(store, job) }}
+	var rec *operate.Records
+	if store != nil {
+		rec = operate.NewRecords(store, journal, log)
+	}
+	w := operate.Wiring{Log: log, Progress: progressTo(s, tty), AllowNew: rec.AllowNew}
 	var reports []*puller.Report
 	for _, j := range jobs {
-		checkBeforePull(c, j, store, journal, log)
+		rec.CheckBeforePull(c, j)
 		r := w.Pull(ctx, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun})
 		printPullReport(s.out, r, tty)
-		if store != nil {
-			record(store, journal, log, c, r)
-			printErased(s.out, c, loadStateQuietly(store, r.Job), tty)
+		if rec != nil {
+			rec.Record(c, r)
+			printErased(s.out, c, rec.Quietly(r.Job), tty)
 		}
 		reports = append(reports, r)
 		if ctx.Err() != nil {

@@ -111,7 +111,7 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 		if journal != nil {
 			defer journal.Close()
 		}
-		record(store, journal, log, c, b.Pull)
+		operate.NewRecords(store, journal, log).Record(c, b.Pull)
 	}
 	if b.Err != nil {
 		return &exitError{code: exitFailure}

@@ -7,8 +7,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/belltech/vault/conf"
-	"github.com/belltech/vault/state"
-	"github.com/belltech/vault/zfs"
 )
 
 // selectJobs returns the named jobs, or every job when none is named. kind filters: "pull" keeps
@@ -77,25 +75,4 @@ func isTerminal(s *stdio, w any) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// allowNew gives the puller the one-off allowances that vault ack of a refused flood saved in
-// the job's state (read when the puller asks, so an ack during the run counts); nil without a
-// store.
-func allowNew(store *state.Store, job string) func(zfs.Dataset) int {
-	if store == nil {
-		return nil
-	}
-	return func(src zfs.Dataset) int {
-		stateMu.Lock()
-		defer stateMu.Unlock()
-		st, err := loadJobState(store, job)
-		if err != nil || st == nil {
-			return 0
-		}
-		if d := st.Datasets[src.String()]; d != nil {
-			return d.AllowNew
-		}
-		return 0
-	}
 }
