@@ -128,18 +128,18 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	if worker != nil {
 		w.Abort = worker.Abort
 	}
-	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
-		rec.CheckBeforePull(cfgOf(c), j)
-		return w.Pull(ctx, cfgOf(c), j, puller.Options{NoFull: true})
+	d := daemon.New(c, func(ctx context.Context, c *conf.Config, j *conf.Job) *puller.Report {
+		rec.CheckBeforePull(c, j)
+		return w.Pull(ctx, c, j, puller.Options{NoFull: true})
 	}, log.Named("daemon"))
-	d.Done = func(r *puller.Report) { rec.Record(d.Config(), r) }
+	d.Done = rec.Record
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
-	d.Prune = func(ctx context.Context, j *conf.Job) {
+	d.Prune = func(ctx context.Context, c *conf.Config, j *conf.Job) {
 		runner := localPrune(pruner)
 		if worker != nil {
 			runner = workerPrune(worker)
 		}
-		run, err := pruneJob(ctx, d.Config(), rec, runner, j, false, time.Now())
+		run, err := pruneJob(ctx, c, rec, runner, j, false, time.Now())
 		results, dry := run.Results, run.Dry
 		if err != nil {
 			log.Error("prune failed", "job", j.Name, "error", err)
@@ -157,8 +157,6 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		}
 		log.Info("pruned", "job", j.Name, "destroyed", destroyed)
 	}
-	// The pull function must see the configuration in force after a reload.
-	cfgOf = func(*conf.Config) *conf.Config { return d.Config() }
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -249,9 +247,6 @@ func handleControl(ctx context.Context, d *daemon.Daemon, rec *operate.Records, 
 	}
 	return nil, control.UnknownOp(req.Op)
 }
-
-// cfgOf gives the configuration a scheduled pull uses; runDaemon points it at the daemon's.
-var cfgOf = func(c *conf.Config) *conf.Config { return c }
 
 func logBootstrap(log hclog.Logger, b *puller.BootstrapReport) {
 	l := log.With("job", b.Job, "target", b.Target.String())
