@@ -114,10 +114,10 @@ func (rec *Records) checkTargets(c *conf.Config, j *conf.Job, st *report.JobStat
 	return alarms, nil
 }
 
-// PruneErased is the ledger check at the start of a prune of job j, whose state is st (loaded
+// pruneErased is the ledger check at the start of a prune of job j, whose state is st (loaded
 // by the caller; not nil): what it finds is raised on st, so that the prune that follows
 // freezes those datasets. A check that cannot run stops the prune.
-func (rec *Records) PruneErased(c *conf.Config, j *conf.Job, st *report.JobState, dryRun bool) ([]report.ErasedAlarm, error) {
+func (rec *Records) pruneErased(c *conf.Config, j *conf.Job, st *report.JobState, dryRun bool) ([]report.ErasedAlarm, error) {
 	alarms, err := rec.checkTargets(c, j, st, dryRun, "before prune")
 	if err != nil {
 		return alarms, fmt.Errorf("cannot check what the vault holds against its ledger, so nothing is pruned: %w", err)

@@ -135,11 +135,11 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	d.Done = rec.Record
 	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
 	d.Prune = func(ctx context.Context, c *conf.Config, j *conf.Job) {
-		runner := localPrune(pruner)
+		runner := operate.LocalPrune(pruner)
 		if worker != nil {
 			runner = workerPrune(worker)
 		}
-		run, err := pruneJob(ctx, c, rec, runner, j, false, time.Now())
+		run, err := operate.PruneJob(ctx, c, rec, runner, j, false, time.Now())
 		results, dry := run.Results, run.Dry
 		if err != nil {
 			log.Error("prune failed", "job", j.Name, "error", err)

@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/belltech/vault/conf"
-	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/report"
@@ -75,7 +73,7 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 		rec = operate.NewRecords(store, journal, log)
 	}
 	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
-	runner := localPrune(ex)
+	runner := operate.LocalPrune(ex)
 	if c.PruneUser != "" && os.Geteuid() != 0 && !*dryRun {
 		return usageErrorf("prune_user is %s: run vault prune as root, which prunes as %s apart from the network (--dry-run plans as any user who can read the state)", c.PruneUser, c.PruneUser)
 	}
@@ -93,14 +91,14 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	var all []verdictJSON
 	failed := false
 	for _, j := range jobs {
-		run, err := pruneJob(ctx, c, rec, runner, j, *dryRun, now)
+		run, err := operate.PruneJob(ctx, c, rec, runner, j, *dryRun, now)
 		alarms := s.out
 		if *asJSON {
 			alarms = s.err
 		}
 		printErasedAlarms(alarms, j.Name, run.Erased)
 		if err != nil {
-			if errors.Is(err, errConfig) {
+			if errors.Is(err, operate.ErrConfig) {
 				return &exitError{code: exitUsage, err: err}
 			}
 			fmt.Fprintf(s.out, "%s %s: %v\n", mark(false, "FAIL"), j.Name, err)
@@ -136,100 +134,14 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	return nil
 }
 
-var errConfig = errors.New("configuration")
-
-// pruneRun is what pruning one job did.
-type pruneRun struct {
-	Results []prune.Result
-	// Dry: it only planned (asked to, or with no record of the job's last pull).
-	Dry bool
-	// Erased are the erased-snapshots alarms the ledger check at its start raised: those
-	// datasets were frozen before anything was destroyed.
-	Erased []report.ErasedAlarm
-}
-
-// pruneJob prunes one job's target tree (or plans it, dry). Without a record of the job's last
-// pull (store nil, or no state) it only plans: it cannot know the last pull succeeded. First it
-// checks the target tree against the job's ledger: snapshots that vanished since, not by vault
-// prune, raise the erased-snapshots alarm, which freezes their datasets (a dry run raises it for
-// its plan only, and saves nothing). It journals what it destroyed, with the GUIDs, which the
-// next ledger check subtracts.
-func pruneJob(ctx context.Context, c *conf.Config, rec *operate.Records, ex pruneRunner, j *conf.Job, dryRun bool, now time.Time) (pruneRun, error) {
-	run := pruneRun{Dry: dryRun}
-	rules, err := prune.RulesFromConf(j.Prune, j.Location)
-	if err != nil {
-		return run, fmt.Errorf("%w: job %q: %w", errConfig, j.Name, err)
-	}
-	target, err := zfs.ParseDataset(j.Target)
-	if err != nil {
-		return run, err
-	}
-	st, err := rec.Load(j.Name)
-	if err != nil {
-		return run, err
-	}
-	if st == nil {
-		run.Dry = true
-	} else if run.Erased, err = rec.PruneErased(c, j, st, run.Dry); err != nil {
-		return run, err
-	}
-	results, err := ex(ctx, j, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
-	if err != nil {
-		return run, err
-	}
-	run.Results = results
-	if !run.Dry {
-		if err := raiseLies(rec, j.Name, results, now); err != nil {
-			return run, err
-		}
-	}
-	for _, r := range results {
-		if journal := rec.Journal(); journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
-			// Stamped when appended, after the destroy: the next ledger check counts the
-			// records of its ledger's time and later.
-			rec := state.Record{Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
-				Details: ledger.PruneDetails(destroyedSnapshots(r))}
-			if r.Err != nil {
-				rec.Outcome, rec.Error = state.OutcomeFailed, r.Err.Error()
-			}
-			_ = journal.Append(rec)
-		}
-	}
-	return run, nil
-}
-
-// pruneRunner plans and (unless dry) destroys one job's target tree: in this process (legacy,
-// no prune_user) or in the prune worker.
-type pruneRunner func(ctx context.Context, j *conf.Job, root zfs.Dataset, r prune.Rules, g prune.Guard, now time.Time, dry bool) ([]prune.Result, error)
-
-// localPrune runs the executor in this process.
-func localPrune(ex *prune.Executor) pruneRunner {
-	return func(ctx context.Context, _ *conf.Job, root zfs.Dataset, r prune.Rules, g prune.Guard, now time.Time, dry bool) ([]prune.Result, error) {
-		return ex.RunGuarded(ctx, root, r, g, now, dry)
-	}
-}
-
 // workerPrune hands the job to the prune worker, which uses its own rules and clock and takes
 // only the freezes (reasons to keep). Acknowledged lying names are not sent: an ack is a reason
 // to destroy more, which the worker must not take from this process; it reads them from root's
 // ack directory (prunework.AckDir), which vault ack writes as root.
-func workerPrune(w *pruneWorker) pruneRunner {
+func workerPrune(w *pruneWorker) operate.PruneRunner {
 	return func(_ context.Context, j *conf.Job, _ zfs.Dataset, _ prune.Rules, g prune.Guard, _ time.Time, dry bool) ([]prune.Result, error) {
 		return w.Prune(j.Name, dry, g.Freezes)
 	}
-}
-
-// destroyedSnapshots gives what a prune destroyed with the GUIDs its plan listed them with.
-func destroyedSnapshots(r prune.Result) []ledger.Snapshot {
-	guid := map[zfs.Snapshot]uint64{}
-	for _, v := range r.Plan.Verdicts {
-		guid[v.Snapshot.Name] = v.Snapshot.GUID
-	}
-	out := make([]ledger.Snapshot, len(r.Destroyed))
-	for i, s := range r.Destroyed {
-		out[i] = ledger.Snapshot{Name: s, GUID: guid[s]}
-	}
-	return out
 }
 
 // printErasedAlarms prints what the ledger check at the start of a prune found.
@@ -276,37 +188,4 @@ func printPrune(w io.Writer, job string, results []prune.Result, dry bool) {
 			fmt.Fprintf(w, "  destroyed %d snapshot(s)\n", len(r.Destroyed))
 		}
 	}
-}
-
-// raiseLies saves the lying-names alarm of every dataset whose plan found names that lie about
-// their dates (nothing in it was destroyed): it stays, and freezes the dataset's pruning, until
-// vault ack. A dry run raises nothing: it changes nothing.
-func raiseLies(rec *operate.Records, job string, results []prune.Result, now time.Time) error {
-	var lying []prune.Result
-	for _, r := range results {
-		if len(r.Plan.Lies) > 0 {
-			lying = append(lying, r)
-		}
-	}
-	if len(lying) == 0 || rec == nil {
-		return nil
-	}
-	return rec.Update(job, func(st *report.JobState) (bool, error) {
-		if st == nil {
-			return false, nil
-		}
-		changed := false
-		for _, r := range lying {
-			guids := make([]uint64, len(r.Plan.Lies))
-			whys := make([]string, len(r.Plan.Lies))
-			for i, l := range r.Plan.Lies {
-				guids[i], whys[i] = l.GUID, "@"+l.Snapshot.Short()+" "+l.Why
-			}
-			why := fmt.Sprintf("%d snapshot name(s) lie about their dates: %s", len(whys), strings.Join(whys, "; "))
-			if _, isNew := report.RaiseLies(st, r.Plan.Dataset.String(), now, guids, why); isNew {
-				changed = true
-			}
-		}
-		return changed, nil
-	})
 }
