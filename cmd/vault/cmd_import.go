@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -75,158 +73,182 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := consoleLogger(s, *verbose)
 	media, name, err := openManifestDir(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer media.Close()
-
-	// 1. Who signed it, and may they export this dataset?
-	trusted := func(pub ed25519.PublicKey) (string, bool) {
-		for _, sg := range c.Signers {
-			if sg.Key.Equal(pub) {
-				return sg.Name, true
-			}
-		}
-		return "", false
-	}
-	signed, err := untilDone(ctx, func() (*sneakernet.Signed, error) { return sneakernet.ReadManifest(media, name, trusted) })
-	if err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
-	}
-	m := signed.Manifest()
-	// A tree export of one dataset is that dataset's one full stream: a media job takes it like
-	// any full export (the properties it carries are for a restore, not for the vault's copy).
-	if m.IsTree() && len(m.Members) != 1 {
-		return fmt.Errorf("refused %s: it is a tree export of %d datasets (vault restore export), which is imported with --to POOL/PATH --signer-key KEY, not into a media job", fs.Arg(0), len(m.Members))
-	}
-	signer, _ := c.Signer(signed.Signer())
-	covered, err := coveredBy(m.Dataset, signer.Datasets)
-	if err != nil {
-		return fmt.Errorf("refused %s: signer %q: %w; correct its datasets in the configuration", fs.Arg(0), signer.Name, err)
-	}
-	if !covered {
-		return fmt.Errorf("refused %s: signer %q may not export %q (its datasets are %s)", fs.Arg(0), signer.Name, m.Dataset, joinQuoted(signer.Datasets))
-	}
-	// 2. Where does it land?
-	job, target, err := importTarget(c, signer.Name, m.Dataset)
-	if err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+	im := &importRun{s: s, c: c, arg: fs.Arg(0), media: media, passphrase: passphrase}
+	// 1. Who signed it, may they export this dataset, and where does it land?
+	if err := im.admit(ctx, name); err != nil {
+		return err
 	}
 	if *verifyOnly {
-		ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, signed, media, passphrase) })
+		ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, im.signed, media, passphrase) })
 		if err != nil {
-			return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+			return fmt.Errorf("refused %s: %w", im.arg, err)
 		}
-		return verifyExport(ctx, s, fs.Arg(0), signed, media, ids, signer.Name, target)
+		return verifyExport(ctx, s, im.arg, im.signed, media, ids, im.dest.Signer, im.dest.Target)
 	}
-	local := &zfs.Local{Log: log.Named("zfs")}
-	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
-	// 3. Does it fit what the target holds?
-	have, newest, typ, exists, err := targetSnapshots(ctx, z, target)
+	local := &zfs.Local{Log: consoleLogger(s, *verbose).Named("zfs")}
+	im.local, im.z = local, &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
+	return im.receive(ctx)
+}
+
+// importRun is one vault import onto the vault, into a media job's target.
+type importRun struct {
+	s          *stdio
+	c          *conf.Config
+	arg        string // the MANIFEST as named
+	media      *sneakernet.Media
+	passphrase string
+	local      *zfs.Local
+	z          *zfs.ZFS
+
+	signed *sneakernet.Signed
+	m      sneakernet.Manifest
+	dest   operate.Destination
+	start  time.Time // when the stream started
+}
+
+// admit reads the manifest, checking its signature against the signers the configuration
+// pins, and decides whether the export may come in and where (operate.Admit).
+func (im *importRun) admit(ctx context.Context, name string) error {
+	trusted := operate.TrustedSigners(im.c)
+	signed, err := untilDone(ctx, func() (*sneakernet.Signed, error) { return sneakernet.ReadManifest(im.media, name, trusted) })
+	if err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
+	}
+	im.signed, im.m = signed, signed.Manifest()
+	if im.dest, err = operate.Admit(im.c, &im.m, signed.Signer()); err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
+	}
+	return nil
+}
+
+// receive checks the export against what its target holds, then verifies, decrypts and
+// receives it in one pass, and records it.
+func (im *importRun) receive(ctx context.Context) error {
+	s, m, target := im.s, &im.m, im.dest.Target
+	// 2. Does it fit what the target holds?
+	h, err := operate.ListHoldings(ctx, im.z, target)
 	if err != nil {
 		return err
 	}
-	if _, ok := have[m.ToGUID]; ok {
-		fmt.Fprintf(s.out, "already imported: %s is on %s as %s\n", m.ToSnapshot, target, have[m.ToGUID])
+	fit, err := operate.FitTarget(m, target, h)
+	if err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
+	}
+	if fit.Already != "" {
+		fmt.Fprintf(s.out, "already imported: %s is on %s as %s\n", m.ToSnapshot, target, fit.Already)
 		return nil
 	}
-	landed := landedIntermediates(&m, have)
-	switch {
-	case m.FromGUID == 0 && exists:
-		return fmt.Errorf("refused %s: a full stream of %s, but %s exists; the vault never forces a receive (rename the target away to start afresh)", fs.Arg(0), m.Dataset, target)
-	case m.FromGUID != 0 && !exists:
-		return fmt.Errorf("refused %s: an incremental from %s, but %s does not exist; import the full export first", fs.Arg(0), fromName(m), target)
-	case m.FromGUID != 0:
-		if _, ok := have[m.FromGUID]; !ok {
-			return fmt.Errorf("refused %s: its base %s (guid %d) is not on %s; import the exports in order", fs.Arg(0), fromName(m), m.FromGUID, target)
-		}
-		if err := checkIntermediatesFit(&m, target, have, landed); err != nil {
-			return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
-		}
-		// An -I export that an earlier import received in part continues from the last
-		// snapshot it left: zfs receive skips those the target has.
-		if newest != m.FromGUID && (len(landed) == 0 || newest != landed[len(landed)-1].GUID) {
-			return fmt.Errorf("refused %s: its base %s is on %s but not its newest snapshot (%s); the vault never rolls back", fs.Arg(0), fromName(m), target, have[newest])
-		}
-	}
-	// 4. What can be checked before a receive starts: volumes, first segment, identity.
-	ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, signed, media, passphrase) })
+	// 3. What can be checked before a receive starts: volumes, first segment, identity.
+	ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(im.c, im.signed, im.media, im.passphrase) })
 	if err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+		return fmt.Errorf("refused %s: %w", im.arg, err)
 	}
-	if err := preflight(ctx, signed, media, ids); err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+	if err := preflight(ctx, im.signed, im.media, ids); err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
 	}
 	// An -I export is not all or nothing: say so before the receive starts.
-	for _, line := range []string{intermediatesCaveat(fs.Arg(0), &m, target.String()), alreadyLanded(fs.Arg(0), landed, target)} {
+	for _, line := range []string{intermediatesCaveat(im.arg, m, target.String()), alreadyLanded(im.arg, fit.Landed, target)} {
 		if line != "" {
 			fmt.Fprintf(s.err, "vault import: %s\n", line)
 		}
 	}
-	// 5. One pass: verify, decrypt, receive. The receive is not resumable: on any failure
-	// nothing of it stays, but the snapshots of an -I export that were complete before it.
-	pj, err := operate.PullerJob(c, job)
+	// 4. One pass: verify, decrypt, receive.
+	pj, err := operate.PullerJob(im.c, im.dest.Job)
 	if err != nil {
 		return err
 	}
+	n, err := im.stream(ctx, pj, h, ids)
+	if err != nil {
+		return err
+	}
+	return im.finish(ctx, pj, h, n)
+}
+
+// stream is the receive: the stream verified and decrypted into zfs receive. It is not
+// resumable: on any failure nothing of it stays, but the snapshots of an -I export that were
+// complete before it, and the parents it created are taken away again.
+func (im *importRun) stream(ctx context.Context, pj *puller.Job, h operate.Holdings, ids []age.Identity) (int64, error) {
+	s, z, m, target := im.s, im.z, &im.m, im.dest.Target
 	// Every receive overrides what the stream could carry and the vault never wants (see
 	// puller.ReceiveProps): the import runs as root, so a property in the stream would take
 	// effect. A new target's type is not known before the stream arrives: the first receive
 	// sets what holds for both types and the rest is set right after (-u: nothing is mounted
 	// in between).
 	recv := zfs.ReceiveOptions{Target: target, NotResumable: true}
-	recv.Set, recv.Exclude = puller.ReceiveProps(pj, typ)
+	recv.Set, recv.Exclude = puller.ReceiveProps(pj, h.Type)
 	cmd, err := z.ReceiveCmd(recv)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pr, pw := io.Pipe()
 	cmd.Stdin = pr
 	// The parents a new target needs are created now, as late as can be, and taken away again
 	// if the import fails: a failed import leaves the pool as it was.
-	var created []zfs.Dataset
-	if parent, ok := target.Parent(); ok && !exists {
-		if created, err = missingAncestors(ctx, z, parent); err != nil {
-			return fmt.Errorf("cannot look for %s: %w", parent, err)
-		}
-		if len(created) > 0 {
-			if err := z.CreateAll(ctx, parent, map[string]string{"canmount": "noauto"}); err != nil {
-				undoCreated(s, z, created)
-				return fmt.Errorf("cannot create %s for the import: %w", parent, err)
-			}
-		}
+	created, err := createParents(ctx, s, z, target, h.Exists)
+	if err != nil {
+		return 0, err
 	}
-	p, err := local.Start(context.WithoutCancel(ctx), cmd)
+	p, err := im.local.Start(context.WithoutCancel(ctx), cmd)
 	if err != nil {
 		undoCreated(s, z, created)
-		return err
+		return 0, err
 	}
 	puller.WatchReceive(p, pr)
 	// A signal ends the import even while a write to zfs receive blocks (a receive that stalls
 	// stops reading): the pipe is closed under the writer, which then fails at once.
 	defer context.AfterFunc(ctx, func() { pw.CloseWithError(context.Cause(ctx)) })()
 	var counter atomic.Int64
-	start := time.Now()
+	im.start = time.Now()
 	stop := showBytes(s, "import "+m.ToSnapshot.Short(), m.StreamBytes, &counter)
-	n, ierr := sneakernet.Import(ctx, signed, media, ids, &countWriter{w: pw, n: &counter})
+	n, ierr := sneakernet.Import(ctx, im.signed, im.media, ids, &countWriter{w: pw, n: &counter})
 	stop()
 	if ierr != nil {
 		pw.CloseWithError(ierr)
 		_ = p.Abort()
 		undoCreated(s, z, created)
-		return fmt.Errorf("%s: %w", whatStayed(z, "refused "+fs.Arg(0), &m, target), ierr)
+		return 0, fmt.Errorf("%s: %w", whatStayed(z, "refused "+im.arg, m, target), ierr)
 	}
 	pw.Close()
 	if err := p.Wait(); err != nil {
 		undoCreated(s, z, created)
-		return fmt.Errorf("%s: %w", whatStayed(z, "zfs receive failed", &m, target), err)
+		return 0, fmt.Errorf("%s: %w", whatStayed(z, "zfs receive failed", m, target), err)
 	}
-	for _, warn := range receivedProps(ctx, z, pj, target, typ) {
+	return n, nil
+}
+
+// createParents creates the missing parents of a new target (exists false), and returns them
+// for undoCreated.
+func createParents(ctx context.Context, s *stdio, z *zfs.ZFS, target zfs.Dataset, exists bool) ([]zfs.Dataset, error) {
+	parent, ok := target.Parent()
+	if !ok || exists {
+		return nil, nil
+	}
+	created, err := missingAncestors(ctx, z, parent)
+	if err != nil {
+		return nil, fmt.Errorf("cannot look for %s: %w", parent, err)
+	}
+	if len(created) > 0 {
+		if err := z.CreateAll(ctx, parent, map[string]string{"canmount": "noauto"}); err != nil {
+			undoCreated(s, z, created)
+			return nil, fmt.Errorf("cannot create %s for the import: %w", parent, err)
+		}
+	}
+	return created, nil
+}
+
+// finish is what follows a receive: the properties checked, the new snapshot held like a
+// pulled one (the old base released), and the import recorded with the age of its data.
+func (im *importRun) finish(ctx context.Context, pj *puller.Job, h operate.Holdings, n int64) error {
+	s, z, m, target, job, start := im.s, im.z, im.m, im.dest.Target, im.dest.Job, im.start
+	for _, warn := range receivedProps(ctx, z, pj, target, h.Type) {
 		fmt.Fprintf(s.err, "vault import: warning: %s\n", warn)
 	}
-	// 6. Hold the new snapshot like a pulled one, and release the old base.
+	// 5. Hold the new snapshot like a pulled one, and release the old base.
 	newSnap, err := target.Snapshot(m.ToSnapshot.Short())
 	if err != nil {
 		return err
@@ -235,24 +257,24 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if err := z.Hold(ctx, tag, newSnap); err != nil {
 		fmt.Fprintf(s.err, "vault import: warning: cannot hold %s: %v\n", newSnap, err)
 	} else if m.FromGUID != 0 {
-		if old, err := zfs.ParseSnapshot(have[m.FromGUID]); err == nil {
+		if old, err := zfs.ParseSnapshot(h.Have[m.FromGUID]); err == nil {
 			_ = z.Release(ctx, tag, old)
 		}
 	}
-	// 7. How old is what arrived? The status counts the copy's age from its data, not from now.
+	// 6. How old is what arrived? The status counts the copy's age from its data, not from now.
 	creation, cerr := snapshotCreation(ctx, z, newSnap)
 	now := time.Now()
 	data, warns := report.ImportDataTime(m.Created, creation, cerr, now)
-	if w := report.StaleImport(fs.Arg(0), data, now, job.Name, job.RPO); w != "" {
+	if w := report.StaleImport(im.arg, data, now, job.Name, job.RPO); w != "" {
 		warns = append(warns, w)
 	}
 	for _, w := range warns {
 		fmt.Fprintf(s.err, "vault import: warning: %s\n", w)
 	}
-	if err := journalImport(c, job.Name, target, m, n, time.Since(start), data); err != nil {
+	if err := journalImport(im.c, job.Name, target, m, n, time.Since(start), data); err != nil {
 		fmt.Fprintf(s.err, "vault import: warning: cannot record the import: %v; vault status will not show it\n", err)
 	}
-	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap,
+	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, im.arg, im.dest.Signer, newSnap,
 		bytefmt.IEC(n), time.Since(start).Round(100*time.Millisecond), data.Format("2006-01-02 15:04:05 UTC"), report.Age(max(now.Sub(data), 0)))
 	return nil
 }
@@ -282,8 +304,8 @@ func whatStayed(z *zfs.ZFS, head string, m *sneakernet.Manifest, target zfs.Data
 	// The import's context may have ended (a signal): the listing gets its own.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	have, _, _, _, err := targetSnapshots(ctx, z, target)
-	return failedImport(head, m, target, landedIntermediates(m, have), err)
+	h, err := operate.ListHoldings(ctx, z, target)
+	return failedImport(head, m, target, operate.LandedIntermediates(m, h.Have), err)
 }
 
 // missingAncestors lists ds and those of its ancestors that do not exist, deepest first: what
@@ -385,69 +407,6 @@ func untilDone[T any](ctx context.Context, f func() (T, error)) (T, error) {
 func preflight(ctx context.Context, signed *sneakernet.Signed, media *sneakernet.Media, ids []age.Identity) error {
 	_, err := untilDone(ctx, func() (struct{}, error) { return struct{}{}, sneakernet.Preflight(signed, media, ids) })
 	return err
-}
-
-func fromName(m sneakernet.Manifest) string {
-	if !m.FromSnapshot.IsZero() {
-		return m.FromSnapshot.String()
-	}
-	return m.FromBookmark.String()
-}
-
-// coveredBy reports whether ds is one of roots or lies below one; a bad root is an error.
-func coveredBy(ds zfs.Dataset, roots []string) (bool, error) {
-	for _, r := range roots {
-		rd, err := zfs.ParseDataset(r)
-		if err != nil {
-			return false, err
-		}
-		if rd == ds || rd.IsAncestorOf(ds) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// importTarget finds the media job that takes the signer's dataset, and where it lands.
-func importTarget(c *conf.Config, signer string, ds zfs.Dataset) (*conf.Job, zfs.Dataset, error) {
-	for i := range c.Jobs {
-		j := &c.Jobs[i]
-		if !j.IsMedia() || !slices.Contains(j.MediaSigners, signer) {
-			continue
-		}
-		if t, ok := j.TargetFor(ds.String()); ok {
-			td, err := zfs.ParseDataset(t)
-			return j, td, err
-		}
-	}
-	return nil, zfs.Dataset{}, fmt.Errorf("no media job with signer %q takes %q: add it to a job's source_datasets", signer, ds)
-}
-
-// targetSnapshots lists the target's snapshots by GUID, and the GUID of its newest, and the
-// target's type (filesystem or volume); exists is false when the target dataset does not exist.
-func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have map[uint64]string, newest uint64, typ zfs.Type, exists bool, err error) {
-	entries, err := z.List(ctx, []zfs.Dataset{target}, true, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot},
-		[]zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG})
-	if zfs.IsNotExist(err) {
-		return nil, 0, "", false, nil
-	}
-	if err != nil {
-		return nil, 0, "", false, err
-	}
-	have = map[uint64]string{}
-	var newestTXG uint64
-	for _, e := range entries {
-		if d, ok := e.Dataset(); ok && d == target {
-			typ = e.Type
-		}
-		if s, ok := e.Snapshot(); ok && s.Dataset() == target {
-			have[e.GUID] = s.String()
-			if e.CreateTXG >= newestTXG {
-				newest, newestTXG = e.GUID, e.CreateTXG
-			}
-		}
-	}
-	return have, newest, typ, true, nil
 }
 
 // datasetType reads the type of ds: filesystem or volume.
