@@ -69,11 +69,26 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		level = hclog.Debug
 	}
 	log, logDest := daemonLog{to: *logTo, level: level}.logger(s)
+	return (&daemonRun{s: s, path: *path, c: c, log: log, logDest: logDest}).run(ctx)
+}
 
-	// --- the root phase -------------------------------------------------------------------
+// daemonRun is one run of vault daemon, from its configuration file path and c, logging to log
+// (whose destination is logDest).
+type daemonRun struct {
+	s       *stdio
+	path    string
+	c       *conf.Config
+	log     hclog.Logger
+	logDest string
+}
+
+// run is the root phase: the state directory and its lock, the bootstrap of every job and the
+// prune worker; then the drop, for good, and serve.
+func (dr *daemonRun) run(ctx context.Context) error {
+	c, log := dr.c, dr.log
 	u, err := privdrop.Lookup(c.User)
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("user (in %s): %w", *path, err)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("user (in %s): %w", dr.path, err)}
 	}
 	store, err := state.Open(c.StateDir, u.UID, u.GID)
 	if err != nil {
@@ -102,7 +117,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// network namespace, dropping to prune_user; from here on only it destroys.
 	var worker *pruneWorker
 	if c.PruneUser != "" {
-		if worker, err = startPruneWorker(*path, workerStderr(log, logDest, s)); err != nil {
+		if worker, err = startPruneWorker(dr.path, workerStderr(log, dr.logDest, dr.s)); err != nil {
 			return err
 		}
 		defer worker.Close()
@@ -112,74 +127,28 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// --- for good: the delegated user, never root again -----------------------------------
 	privdrop.MustDrop(u)
 	log.Info("dropped privileges", "user", u.Name, "uid", u.UID, "gid", u.GID)
+	return dr.serve(ctx, u, store, worker)
+}
 
+// serve runs the schedules as the delegated user until ctx ends, reloading the configuration
+// on SIGHUP and answering the console on the control socket.
+func (dr *daemonRun) serve(ctx context.Context, u privdrop.User, store *state.Store, worker *pruneWorker) error {
+	c, log := dr.c, dr.log
 	journal, err := store.OpenJournal()
 	if err != nil {
 		return err
 	}
 	defer journal.Close()
 	rec := operate.NewRecords(store, journal, log)
-	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
+	sshx.TuneRuntime(c.MaxParallel, dr.s.getenv) // a stream per job pulling
 	// The streams in progress, for a console's vault status --watch.
 	transfers := &daemon.Transfers{}
-	// A scheduled pull runs as the unprivileged user: datasets new on the source are reported
-	// as needing bootstrap, never received.
-	w := operate.Wiring{Log: log, Transfers: transfers, AllowNew: rec.AllowNew}
-	if worker != nil {
-		w.Abort = worker.Abort
-	}
-	d := daemon.New(c, func(ctx context.Context, c *conf.Config, j *conf.Job) *puller.Report {
-		rec.CheckBeforePull(c, j)
-		return w.Pull(ctx, c, j, puller.Options{NoFull: true})
-	}, log.Named("daemon"))
-	d.Done = rec.Record
-	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
-	d.Prune = func(ctx context.Context, c *conf.Config, j *conf.Job) {
-		runner := operate.LocalPrune(pruner)
-		if worker != nil {
-			runner = workerPrune(worker)
-		}
-		run, err := operate.PruneJob(ctx, c, rec, runner, j, false, time.Now())
-		results, dry := run.Results, run.Dry
-		if err != nil {
-			log.Error("prune failed", "job", j.Name, "error", err)
-			return
-		}
-		destroyed := 0
-		for _, r := range results {
-			destroyed += len(r.Destroyed)
-			if r.Plan.Frozen != nil {
-				log.Warn("prune frozen", "job", j.Name, "dataset", r.Plan.Dataset.String(), "reason", r.Plan.Frozen.Reason)
-			}
-		}
-		if dry {
-			log.Warn("prune destroyed nothing: no record of the job's last pull yet", "job", j.Name)
-		}
-		log.Info("pruned", "job", j.Name, "destroyed", destroyed)
-	}
+	d := dr.schedules(rec, transfers, worker)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				next, err := conf.Load(*path)
-				if err != nil {
-					log.Error("reload refused, the configuration in force stays", "file", *path, "error", strings.ReplaceAll(err.Error(), "\n", "; "))
-					continue
-				}
-				done, restart := d.Reload(next)
-				log.Info("reloaded", "file", *path, "changes", strings.Join(done, "; "))
-				if len(restart) > 0 {
-					log.Warn("these take effect only after a restart", "settings", strings.Join(restart, "; "))
-				}
-			}
-		}
-	}()
+	go dr.reloads(ctx, hup, d)
 	// A restart refreshes the monitoring textfile at once.
 	rec.Metrics(c)
 	// The console's way in: a unix socket owned by the user, peer credentials checked, made
@@ -201,6 +170,71 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	err = d.Run(ctx)
 	log.Info("vault daemon stopped")
 	return err
+}
+
+// schedules is the daemon's scheduler: a scheduled pull runs as the unprivileged user (datasets
+// new on the source are reported as needing bootstrap, never received), each run is recorded in
+// rec, and each job is pruned on its schedule (by the worker, with prune_user).
+func (dr *daemonRun) schedules(rec *operate.Records, transfers *daemon.Transfers, worker *pruneWorker) *daemon.Daemon {
+	log := dr.log
+	w := operate.Wiring{Log: log, Transfers: transfers, AllowNew: rec.AllowNew}
+	runner := operate.LocalPrune(&prune.Executor{ZFS: &zfs.ZFS{Bin: dr.c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")})
+	if worker != nil {
+		w.Abort = worker.Abort
+		runner = workerPrune(worker)
+	}
+	d := daemon.New(dr.c, func(ctx context.Context, c *conf.Config, j *conf.Job) *puller.Report {
+		rec.CheckBeforePull(c, j)
+		return w.Pull(ctx, c, j, puller.Options{NoFull: true})
+	}, log.Named("daemon"))
+	d.Done = rec.Record
+	d.Prune = func(ctx context.Context, c *conf.Config, j *conf.Job) {
+		run, err := operate.PruneJob(ctx, c, rec, runner, j, false, time.Now())
+		logPrune(log, j.Name, run, err)
+	}
+	return d
+}
+
+// logPrune logs what a scheduled prune of job did.
+func logPrune(log hclog.Logger, job string, run operate.PruneRun, err error) {
+	if err != nil {
+		log.Error("prune failed", "job", job, "error", err)
+		return
+	}
+	destroyed := 0
+	for _, r := range run.Results {
+		destroyed += len(r.Destroyed)
+		if r.Plan.Frozen != nil {
+			log.Warn("prune frozen", "job", job, "dataset", r.Plan.Dataset.String(), "reason", r.Plan.Frozen.Reason)
+		}
+	}
+	if run.Dry {
+		log.Warn("prune destroyed nothing: no record of the job's last pull yet", "job", job)
+	}
+	log.Info("pruned", "job", job, "destroyed", destroyed)
+}
+
+// reloads reloads the configuration at each SIGHUP on hup until ctx ends. A configuration that
+// does not load is refused, and the one in force stays.
+func (dr *daemonRun) reloads(ctx context.Context, hup <-chan os.Signal, d *daemon.Daemon) {
+	log, path := dr.log, dr.path
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			next, err := conf.Load(path)
+			if err != nil {
+				log.Error("reload refused, the configuration in force stays", "file", path, "error", strings.ReplaceAll(err.Error(), "\n", "; "))
+				continue
+			}
+			done, restart := d.Reload(next)
+			log.Info("reloaded", "file", path, "changes", strings.Join(done, "; "))
+			if len(restart) > 0 {
+				log.Warn("these take effect only after a restart", "settings", strings.Join(restart, "; "))
+			}
+		}
+	}
 }
 
 // controlSocket is where the daemon listens for console commands.
