@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/prune"
@@ -56,70 +58,24 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	log := consoleLogger(s, *verbose)
-	store, serr := openStateForConsole(c)
-	if serr == nil {
-		defer store.Close()
-	} else {
-		store = nil
+	rec, closeRec := pruneRecords(c, *dryRun, log)
+	defer closeRec()
+	runner, closeRunner, err := pruneRunnerFor(c, *path, *dryRun, s, log)
+	if err != nil {
+		return err
 	}
-	var journal *state.Journal
-	if store != nil && !*dryRun {
-		if journal, err = store.OpenJournal(); err == nil {
-			defer journal.Close()
-		}
-	}
-	var rec *operate.Records
-	if store != nil {
-		rec = operate.NewRecords(store, journal, log)
-	}
-	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
-	runner := operate.LocalPrune(ex)
-	if c.PruneUser != "" && os.Geteuid() != 0 && !*dryRun {
-		return usageErrorf("prune_user is %s: run vault prune as root, which prunes as %s apart from the network (--dry-run plans as any user who can read the state)", c.PruneUser, c.PruneUser)
-	}
-	if c.PruneUser != "" && os.Geteuid() == 0 {
-		// Root at the console: prune as the prune identity, apart from the network, as the
-		// daemon does.
-		w, err := startPruneWorker(*path, s.err)
-		if err != nil {
-			return err
-		}
-		defer w.Close()
-		runner = workerPrune(w)
-	}
+	defer closeRunner()
 	now := time.Now()
 	var all []verdictJSON
 	failed := false
 	for _, j := range jobs {
 		run, err := operate.PruneJob(ctx, c, rec, runner, j, *dryRun, now)
-		alarms := s.out
-		if *asJSON {
-			alarms = s.err
-		}
-		printErasedAlarms(alarms, j.Name, run.Erased)
+		verdicts, ok, err := printJobPrune(s, c, j, run, err, *dryRun, *asJSON)
 		if err != nil {
-			if errors.Is(err, operate.ErrConfig) {
-				return &exitError{code: exitUsage, err: err}
-			}
-			fmt.Fprintf(s.out, "%s %s: %v\n", mark(false, "FAIL"), j.Name, err)
-			failed = true
-			continue
+			return err
 		}
-		results, jobDry := run.Results, run.Dry
-		if jobDry && !*dryRun {
-			fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
-		}
-		for _, r := range results {
-			for _, v := range r.Plan.Verdicts {
-				all = append(all, verdictJSON{Dataset: r.Plan.Dataset.String(), Snapshot: v.Snapshot.Name.Short(), Destroy: v.Destroy, Rule: v.Rule, Reason: v.Reason})
-			}
-			if r.Err != nil {
-				failed = true
-			}
-		}
-		if !*asJSON {
-			printPrune(s.out, j.Name, results, jobDry || *dryRun)
-		}
+		all = append(all, verdicts...)
+		failed = failed || !ok
 	}
 	if *asJSON {
 		enc := json.NewEncoder(s.out)
@@ -142,6 +98,80 @@ func workerPrune(w *pruneWorker) operate.PruneRunner {
 	return func(_ context.Context, j *conf.Job, _ zfs.Dataset, _ prune.Rules, g prune.Guard, _ time.Time, dry bool) ([]prune.Result, error) {
 		return w.Prune(j.Name, dry, g.Freezes)
 	}
+}
+
+// pruneRecords are the records of a console's prune: none without a state directory (the
+// prune only plans then), no journal for a dry run. The function returned closes them.
+func pruneRecords(c *conf.Config, dryRun bool, log hclog.Logger) (*operate.Records, func()) {
+	store, err := openStateForConsole(c)
+	if err != nil {
+		return nil, func() {}
+	}
+	var journal *state.Journal
+	if !dryRun {
+		if journal, err = store.OpenJournal(); err != nil {
+			journal = nil
+		}
+	}
+	return operate.NewRecords(store, journal, log), func() {
+		if journal != nil {
+			journal.Close()
+		}
+		store.Close()
+	}
+}
+
+// pruneRunnerFor is what prunes at the console: this process, or, with prune_user and as root,
+// the prune worker (apart from the network, as the daemon prunes). The function returned stops
+// the worker.
+func pruneRunnerFor(c *conf.Config, path string, dryRun bool, s *stdio, log hclog.Logger) (operate.PruneRunner, func(), error) {
+	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
+	if c.PruneUser != "" && os.Geteuid() != 0 && !dryRun {
+		return nil, nil, usageErrorf("prune_user is %s: run vault prune as root, which prunes as %s apart from the network (--dry-run plans as any user who can read the state)", c.PruneUser, c.PruneUser)
+	}
+	if c.PruneUser == "" || os.Geteuid() != 0 {
+		return operate.LocalPrune(ex), func() {}, nil
+	}
+	w, err := startPruneWorker(path, s.err)
+	if err != nil {
+		return nil, nil, err
+	}
+	return workerPrune(w), func() { w.Close() }, nil
+}
+
+// printJobPrune prints what the prune of job j did (perr: why it could not run), and gives its
+// verdicts for --json and whether it went without a failure. A job whose rules are wrong is a
+// configuration error, returned.
+func printJobPrune(s *stdio, c *conf.Config, j *conf.Job, run operate.PruneRun, perr error, dryRun, asJSON bool) ([]verdictJSON, bool, error) {
+	alarms := s.out
+	if asJSON {
+		alarms = s.err
+	}
+	printErasedAlarms(alarms, j.Name, run.Erased)
+	if perr != nil {
+		if errors.Is(perr, operate.ErrConfig) {
+			return nil, false, &exitError{code: exitUsage, err: perr}
+		}
+		fmt.Fprintf(s.out, "%s %s: %v\n", mark(false, "FAIL"), j.Name, perr)
+		return nil, false, nil
+	}
+	if run.Dry && !dryRun {
+		fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
+	}
+	var all []verdictJSON
+	ok := true
+	for _, r := range run.Results {
+		for _, v := range r.Plan.Verdicts {
+			all = append(all, verdictJSON{Dataset: r.Plan.Dataset.String(), Snapshot: v.Snapshot.Name.Short(), Destroy: v.Destroy, Rule: v.Rule, Reason: v.Reason})
+		}
+		if r.Err != nil {
+			ok = false
+		}
+	}
+	if !asJSON {
+		printPrune(s.out, j.Name, run.Results, run.Dry || dryRun)
+	}
+	return all, ok, nil
 }
 
 // printErasedAlarms prints what the ledger check at the start of a prune found.

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sshx"
-	"github.com/belltech/vault/state"
 )
 
 func init() {
@@ -54,42 +55,19 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	// A running daemon does the pull itself, so runs of a job never overlap. A dry run and a
 	// newest-only pull run here.
 	if !*dryRun && !*newestOnly {
-		var reply pullReply
-		err := control.Call(ctx, controlSocket(c), control.Request{Op: "pull", Jobs: fs.Args()}, &reply)
-		switch {
-		case err == nil:
-			fmt.Fprint(s.out, reply.Text)
-			if reply.Exit != puller.ExitOK {
-				return &exitError{code: reply.Exit}
-			}
-			return nil
-		case !errors.Is(err, control.ErrNoDaemon):
-			return fmt.Errorf("the running daemon did not pull: %w", err)
+		if done, err := pullByDaemon(ctx, s, c, fs.Args()); done {
+			return err
 		}
 	}
 	log := consoleLogger(s, *verbose)
 	tty := isTerminal(s, s.out)
 	// A real run is recorded like the daemon's (state, journal, tripwire), when the state
 	// directory is there to record it in.
-	var store *state.Store
-	var journal *state.Journal
-	if !*dryRun {
-		if store, err = openStateForConsole(c); err != nil {
-			fmt.Fprintf(s.err, "vault pull: this run is not recorded: %v\n", err)
-			store = nil
-		} else {
-			defer store.Close()
-			if journal, err = store.OpenJournal(); err != nil {
-				fmt.Fprintf(s.err, "vault pull: no journal line for this run: %v\n", err)
-				journal = nil
-			} else {
-				defer journal.Close()
-			}
-		}
-	}
 	var rec *operate.Records
-	if store != nil {
-		rec = operate.NewRecords(store, journal, log)
+	if !*dryRun {
+		var closeRec func()
+		rec, closeRec = pullRecords(s, c, log)
+		defer closeRec()
 	}
 	w := operate.Wiring{Log: log, Progress: progressTo(s, tty), AllowNew: rec.AllowNew}
 	var reports []*puller.Report
@@ -110,6 +88,44 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// pullByDaemon asks a running daemon to pull jobs (every SSH job if none is named) and prints
+// its report; done is false when no daemon runs.
+func pullByDaemon(ctx context.Context, s *stdio, c *conf.Config, jobs []string) (done bool, err error) {
+	var reply pullReply
+	err = control.Call(ctx, controlSocket(c), control.Request{Op: "pull", Jobs: jobs}, &reply)
+	switch {
+	case errors.Is(err, control.ErrNoDaemon):
+		return false, nil
+	case err != nil:
+		return true, fmt.Errorf("the running daemon did not pull: %w", err)
+	}
+	fmt.Fprint(s.out, reply.Text)
+	if reply.Exit != puller.ExitOK {
+		return true, &exitError{code: reply.Exit}
+	}
+	return true, nil
+}
+
+// pullRecords are the records of a console's pull: nil, with a warning, when the state
+// directory cannot be opened; without a journal, with a warning, when it cannot. The function
+// returned closes them.
+func pullRecords(s *stdio, c *conf.Config, log hclog.Logger) (*operate.Records, func()) {
+	store, err := openStateForConsole(c)
+	if err != nil {
+		fmt.Fprintf(s.err, "vault pull: this run is not recorded: %v\n", err)
+		return nil, func() {}
+	}
+	journal, err := store.OpenJournal()
+	if err != nil {
+		fmt.Fprintf(s.err, "vault pull: no journal line for this run: %v\n", err)
+		return operate.NewRecords(store, nil, log), func() { store.Close() }
+	}
+	return operate.NewRecords(store, journal, log), func() {
+		journal.Close()
+		store.Close()
+	}
 }
 
 // progressTo is where progress bars go: stderr on a terminal, nowhere otherwise.

@@ -60,24 +60,36 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	name := fs.Arg(1)
+	td, archiveDS, dest, err := archiveNames(j, fs.Arg(1), time.Now())
+	if err != nil {
+		return err
+	}
+	return archiveAndReceive(ctx, s, c, j, td, archiveDS, dest)
+}
+
+// archiveNames gives the target of job j that name (the source's name of a dataset, or the
+// target's) designates, the pool's Archive dataset and the name the target is archived under,
+// stamped with now.
+func archiveNames(j *conf.Job, name string, now time.Time) (td, archiveDS, dest zfs.Dataset, err error) {
 	target := name
 	if t, ok := j.TargetFor(name); ok {
 		target = t
 	} else if !strings.HasPrefix(name, j.Target+"/") {
-		return usageErrorf("%q is neither a source dataset of job %q nor under its target %q", name, j.Name, j.Target)
+		return td, archiveDS, dest, usageErrorf("%q is neither a source dataset of job %q nor under its target %q", name, j.Name, j.Target)
 	}
-	td, err := zfs.ParseDataset(target)
-	if err != nil {
-		return usageErrorf("%v", err)
+	if td, err = zfs.ParseDataset(target); err != nil {
+		return td, archiveDS, dest, usageErrorf("%v", err)
 	}
 	pool, _ := zfs.ParseDataset(td.Pool())
-	archiveDS, _ := pool.Child("Archive")
+	archiveDS, _ = pool.Child("Archive")
 	leaf := strings.NewReplacer("/", "_", " ", "_").Replace(strings.TrimPrefix(td.String(), pool.String()+"/"))
-	dest, err := archiveDS.Child(leaf + "-" + time.Now().UTC().Format("20060102T150405Z"))
-	if err != nil {
-		return err
-	}
+	dest, err = archiveDS.Child(leaf + "-" + now.UTC().Format("20060102T150405Z"))
+	return td, archiveDS, dest, err
+}
+
+// archiveAndReceive renames the target td to dest under archiveDS (created if missing), every
+// snapshot kept, then receives the job afresh from its source, recording the run.
+func archiveAndReceive(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, td, archiveDS, dest zfs.Dataset) error {
 	log := consoleLogger(s, false)
 	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}
 	if _, err := z.List(ctx, []zfs.Dataset{td}, false, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName}); err != nil {
