@@ -4,17 +4,19 @@ import (
 	"testing"
 
 	"github.com/belltech/vault/conf"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // A media job has no source host: translating it (vault import does) must not need one.
 func TestPullerJobOfAMediaJob(t *testing.T) {
-	c := &conf.Config{HoldPrefix: "vault:"}
 	j := &conf.Job{Name: "m", SourceDatasets: []string{"host09data/vm"}, Target: "rust10/Backups/m", Recursive: true}
-	require.True(t, j.IsMedia())
-	pj, err := PullerJob(c, j)
-	require.NoError(t, err)
-	assert.Equal(t, "", pj.Host)
-	assert.Equal(t, "host09data/vm", pj.Roots[0].String())
+	if !j.IsMedia() {
+		t.Fatal("a job without a source is not a media job")
+	}
+	pj, err := PullerJob(&conf.Config{HoldPrefix: "vault:"}, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pj.Host != "" || len(pj.Roots) != 1 || pj.Roots[0].String() != "host09data/vm" {
+		t.Errorf("got host %q, roots %v; want no host, host09data/vm", pj.Host, pj.Roots)
+	}
 }

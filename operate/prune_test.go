@@ -88,14 +88,15 @@ func TestPruneJobPlansOnlyWithoutARecord(t *testing.T) {
 			if store == nil {
 				return
 			}
+			var lines []state.Record
+			_, err = state.ReadJournal(filepath.Join(store.Dir, state.JournalFile), func(r state.Record) error { lines = append(lines, r); return nil })
+			require.NoError(t, err)
 			var destroyed []string
-			_, err = state.ReadJournal(filepath.Join(store.Dir, state.JournalFile), func(r state.Record) error {
+			for _, r := range lines {
 				if r.Kind == state.KindPrune {
 					destroyed = append(destroyed, r.Details["destroyed"])
 				}
-				return nil
-			})
-			require.NoError(t, err)
+			}
 			if want := !tt.wantDry; (len(destroyed) == 1 && destroyed[0] == "old") != want {
 				t.Errorf("prune journal lines %q; want one destroying old: %v", destroyed, want)
 			}
