@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -70,6 +71,19 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	out := snapshotRows(j, inputs)
+	if *asJSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	printSnapshots(s.out, c, inputs, out)
+	return nil
+}
+
+// snapshotRows gives each dataset's snapshots with their creation, holds and expiry: when their
+// zfsnap2 TTL, stretched by the job's ttl_factor, runs out ("never", or "" without a TTL).
+func snapshotRows(j *conf.Job, inputs []prune.DatasetInput) map[string][]snapshotRow {
 	factor := j.Prune.TTLFactor
 	if factor < 1 {
 		factor = 1
@@ -90,14 +104,14 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 		}
 		out[in.Dataset.String()] = rows
 	}
-	if *asJSON {
-		enc := json.NewEncoder(s.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
+	return out
+}
+
+// printSnapshots prints the rows of each dataset, in the listing's order.
+func printSnapshots(w io.Writer, c *conf.Config, inputs []prune.DatasetInput, out map[string][]snapshotRow) {
 	for _, in := range inputs {
 		rows := out[in.Dataset.String()]
-		fmt.Fprintf(s.out, "%s (%d snapshots)\n", in.Dataset, len(rows))
+		fmt.Fprintf(w, "%s (%d snapshots)\n", in.Dataset, len(rows))
 		width := 0
 		for _, r := range rows {
 			width = max(width, len(r.Snapshot))
@@ -112,8 +126,7 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 			} else if exp != "never" {
 				exp = "expires " + exp
 			}
-			fmt.Fprintf(s.out, "  @%-*s  created %s  %-10s %s\n", width, r.Snapshot, r.Created.In(c.Location).Format("2006-01-02 15:04"), holds, exp)
+			fmt.Fprintf(w, "  @%-*s  created %s  %-10s %s\n", width, r.Snapshot, r.Created.In(c.Location).Format("2006-01-02 15:04"), holds, exp)
 		}
 	}
-	return nil
 }
