@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -33,13 +32,8 @@ type ackReply struct {
 }
 
 func runAck(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("ack", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), ackUsage)
-		fmt.Fprintln(fs.Output(), "\nAfter checking the data and the source, lift a dataset's alarm and the prune freeze that\ncame with it: anomaly (an incremental far larger than usual, a rewrite, many snapshots),\nlying-names (the acknowledged snapshots stay kept and out of the grid), flood (the next\npull brings the snapshots it refused), source-lost (the vault's copies may be pruned again\nby the rules), erased (snapshots gone from the vault's copy, not by vault prune: find out\nwho erased them with zpool history -il POOL first). DATASET is the source dataset (or its\ntarget); without it every alarm of the job is lifted.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "ack", ackUsage,
+		"\nAfter checking the data and the source, lift a dataset's alarm and the prune freeze that\ncame with it: anomaly (an incremental far larger than usual, a rewrite, many snapshots),\nlying-names (the acknowledged snapshots stay kept and out of the grid), flood (the next\npull brings the snapshots it refused), source-lost (the vault's copies may be pruned again\nby the rules), erased (snapshots gone from the vault's copy, not by vault prune: find out\nwho erased them with zpool history -il POOL first). DATASET is the source dataset (or its\ntarget); without it every alarm of the job is lifted.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	if done, err := parseFlags(fs, args); done {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,13 +21,8 @@ func init() {
 const bootstrapUsage = "usage: vault bootstrap [-c FILE] [-v] [JOB...]"
 
 func runBootstrap(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), bootstrapUsage)
-		fmt.Fprintln(fs.Output(), "\nThe root phase, at the console: for every job (or the JOBs named) create the target if\nmissing, grant and verify the zfs allow delegation for the configured user, and receive\nevery dataset that has no copy yet. A second run changes nothing and says so.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "bootstrap", bootstrapUsage,
+		"\nThe root phase, at the console: for every job (or the JOBs named) create the target if\nmissing, grant and verify the zfs allow delegation for the configured user, and receive\nevery dataset that has no copy yet. A second run changes nothing and says so.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log each step")
 	if done, err := parseFlags(fs, args); done {
@@ -37,11 +31,7 @@ func runBootstrap(ctx context.Context, s *stdio, args []string) error {
 	if os.Geteuid() != 0 {
 		return usageErrorf("runs as root: it makes first full receives and sets zfs allow on the targets (try: sudo vault bootstrap)")
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, fs.Args(), "")
+	c, jobs, err := configJobs(*path, fs.Args(), "")
 	if err != nil {
 		return err
 	}

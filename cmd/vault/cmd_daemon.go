@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -36,15 +35,10 @@ const daemonUsage = "usage: vault daemon [-c FILE] [-v] [--log auto|syslog|stder
 // drops to the configured user for good, then pulls on each job's schedule until SIGTERM.
 // SIGHUP reloads the configuration.
 func runDaemon(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), daemonUsage)
-		fmt.Fprintln(fs.Output(), "\nRuns in the foreground (the service manager daemonises). Logs, with --log auto, to stderr")
-		fmt.Fprintln(fs.Output(), "when it is a terminal or the systemd journal, and to syslog (facility daemon, tag vault)")
-		fmt.Fprintln(fs.Output(), "otherwise, as under FreeBSD's rc.d.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "daemon", daemonUsage,
+		"\nRuns in the foreground (the service manager daemonises). Logs, with --log auto, to stderr",
+		"when it is a terminal or the systemd journal, and to syslog (facility daemon, tag vault)",
+		"otherwise, as under FreeBSD's rc.d.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log at debug level")
 	logTo := fs.String("log", logAuto, "where to log: `auto`, syslog or stderr")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,14 +35,9 @@ func (r *recipients) String() string     { return strings.Join(*r, ",") }
 func (r *recipients) Set(s string) error { *r = append(*r, s); return nil }
 
 func runExport(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), exportUsage)
-		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.\n\nWith -I the stream also carries every snapshot between --from and SNAP, and the manifest\nlists them. zfs receive keeps each one as it arrives, so unlike other exports its import is\nnot all or nothing: an import that fails part-way leaves the snapshots received before the\nfailure on the target (importing the export again from intact media carries on from them).")
-		fmt.Fprintln(fs.Output(), breakGlassHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "export", exportUsage,
+		"\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.\n\nWith -I the stream also carries every snapshot between --from and SNAP, and the manifest\nlists them. zfs receive keeps each one as it arrives, so unlike other exports its import is\nnot all or nothing: an import that fails part-way leaves the snapshots received before the\nfailure on the target (importing the export again from intact media carries on from them).",
+		breakGlassHelp)
 	var rcpts recipients
 	dir := fs.String("to", "", "the `DIR`ectory on the media")
 	keyFile := fs.String("signing-key", "", "the host's signing key `FILE` (vault keygen --signing)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -30,14 +29,9 @@ const importUsage = `usage: vault import [-c FILE] [-v] [--verify-only] [--passp
        vault import --to POOL/PATH --signer-key vault-ed25519:... (--identity FILE | --passphrase-file FILE | --ask-passphrase) [--no-properties] [--verify-only] [--zfs PATH] MANIFEST`
 
 func runImport(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), importUsage)
-		fmt.Fprintln(fs.Output(), "\nOn the vault, with its configuration: checks the manifest's signature against the signers it\npins and that the signer may export the dataset (a tree export of several datasets goes with\n--to; one of a single dataset is taken like a full export), maps it to its media job's target,\nchecks the base is on the target and the snapshot is not (a replay is \"already imported\", exit\n0), then reads the media once: every segment is verified before it is decrypted, and zfs\nreceive gets the stream's end only when everything verified. Any failure leaves the target as\nit was, except with an -I export (vault export -I): zfs receive keeps each of its snapshots as\nit arrives, so a failure part-way leaves those received before it (vault import says which, and\nimporting the export again carries on from them). Run --verify-only first to find a bad medium\nbefore anything is received.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.")
-		fmt.Fprintln(fs.Output(), importToHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "import", importUsage,
+		"\nOn the vault, with its configuration: checks the manifest's signature against the signers it\npins and that the signer may export the dataset (a tree export of several datasets goes with\n--to; one of a single dataset is taken like a full export), maps it to its media job's target,\nchecks the base is on the target and the snapshot is not (a replay is \"already imported\", exit\n0), then reads the media once: every segment is verified before it is decrypted, and zfs\nreceive gets the stream's end only when everything verified. Any failure leaves the target as\nit was, except with an -I export (vault export -I): zfs receive keeps each of its snapshots as\nit arrives, so a failure part-way leaves those received before it (vault import says which, and\nimporting the export again carries on from them). Run --verify-only first to find a bad medium\nbefore anything is received.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.",
+		importToHelp)
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE` (not with --to)")
 	verbose := fs.Bool("v", false, "log each step")
 	verifyOnly := fs.Bool("verify-only", false, "verify and decrypt the whole export, receive nothing")

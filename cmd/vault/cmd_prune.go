@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,13 +34,8 @@ type verdictJSON struct {
 }
 
 func runPrune(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), pruneUsage)
-		fmt.Fprintln(fs.Output(), "\nPrints every snapshot of every job (or the JOBs named) with its verdict and the reason,\nand, without --dry-run, destroys what the rules and rails let go, in one zfs destroy per\ndataset. Nothing is destroyed in a dataset whose last pull failed or diverged, or whose\nalarm is up (vault ack), nor in a job with no record of its last pull. First the job's\ntarget is checked against what the vault saw there last: snapshots gone since, not by\nvault prune, raise the erased-snapshots alarm and freeze their datasets.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "prune", pruneUsage,
+		"\nPrints every snapshot of every job (or the JOBs named) with its verdict and the reason,\nand, without --dry-run, destroys what the rules and rails let go, in one zfs destroy per\ndataset. Nothing is destroyed in a dataset whose last pull failed or diverged, or whose\nalarm is up (vault ack), nor in a job with no record of its last pull. First the job's\ntarget is checked against what the vault saw there last: snapshots gone since, not by\nvault prune, raise the erased-snapshots alarm and freeze their datasets.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	dryRun := fs.Bool("dry-run", false, "plan and print, destroy nothing")
 	asJSON := fs.Bool("json", false, "print the verdicts as JSON")
@@ -49,11 +43,7 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, fs.Args(), "")
+	c, jobs, err := configJobs(*path, fs.Args(), "")
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -26,13 +25,8 @@ func init() {
 const pullUsage = "usage: vault pull [-c FILE] [--newest-only] [--dry-run] [-v] [JOB...]"
 
 func runPull(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), pullUsage)
-		fmt.Fprintln(fs.Output(), "\nPulls every SSH job, or the JOBs named. Exit status: 0 all pulled or up to date,\n1 something failed (the next run retries and resumes), 2 bad usage or configuration,\n3 a dataset needs the operator (vault resolve).")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "pull", pullUsage,
+		"\nPulls every SSH job, or the JOBs named. Exit status: 0 all pulled or up to date,\n1 something failed (the next run retries and resumes), 2 bad usage or configuration,\n3 a dataset needs the operator (vault resolve).")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	newestOnly := fs.Bool("newest-only", false, "send only the newest snapshot (-i, no intermediates): the last pull of a migration")
 	dryRun := fs.Bool("dry-run", false, "list and plan, print what would be sent, send nothing")
@@ -40,11 +34,7 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, fs.Args(), "pull")
+	c, jobs, err := configJobs(*path, fs.Args(), "pull")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -25,13 +24,8 @@ const resolveUsage = "usage: vault resolve [-c FILE] JOB DATASET --archive"
 // the pool's Archive dataset under a timestamped name, where it keeps every snapshot it had,
 // and the dataset is bootstrapped afresh from the source.
 func runResolve(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("resolve", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), resolveUsage)
-		fmt.Fprintln(fs.Output(), "\nRenames the vault's copy of DATASET (the source's name, or the target's) with its children\nto POOL/Archive/NAME-TIMESTAMP, keeping every snapshot, then receives it afresh from the source.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "resolve", resolveUsage,
+		"\nRenames the vault's copy of DATASET (the source's name, or the target's) with its children\nto POOL/Archive/NAME-TIMESTAMP, keeping every snapshot, then receives it afresh from the source.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	archive := fs.Bool("archive", false, "archive the target (the only resolution there is; required, to say so)")
 	// Accept the flag after the operands too, as the status hint prints it.
@@ -52,11 +46,7 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 	if os.Geteuid() != 0 {
 		return usageErrorf("runs as root at the console: it renames the target and makes a first full receive")
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	j, err := namedJob(c, fs.Arg(0))
+	c, j, err := configJob(*path, fs.Arg(0))
 	if err != nil {
 		return err
 	}

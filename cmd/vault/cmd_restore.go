@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -65,14 +64,9 @@ func vaultSnapshot(c *conf.Config, jobName, arg string) (*conf.Job, zfs.Snapshot
 }
 
 func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("restore export", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), restoreUsage)
-		fmt.Fprintln(fs.Output(), restoreExportHelp)
-		fmt.Fprintln(fs.Output(), breakGlassHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "restore export", restoreUsage,
+		restoreExportHelp,
+		breakGlassHelp)
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	var rcpts recipients
 	dir := fs.String("to", "", "the `DIR`ectory on the media")
@@ -170,13 +164,8 @@ func refuseChildren(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) error {
 }
 
 func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("restore clone", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), restoreUsage)
-		fmt.Fprintln(fs.Output(), "\nclone makes a read-only clone of a snapshot the vault holds under POOL/Recovery, named\nafter the dataset and the snapshot, and prints how to inspect, keep or discard it. The\nvault's copy and its snapshots are not changed. Run it as root.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "restore clone", restoreUsage,
+		"\nclone makes a read-only clone of a snapshot the vault holds under POOL/Recovery, named\nafter the dataset and the snapshot, and prints how to inspect, keep or discard it. The\nvault's copy and its snapshots are not changed. Run it as root.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	if done, err := parseFlags(fs, args); done {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -29,13 +28,8 @@ type snapshotRow struct {
 }
 
 func runSnapshots(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("snapshots", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), snapshotsUsage)
-		fmt.Fprintln(fs.Output(), "\nEvery snapshot the vault holds for JOB (or one DATASET of it, by the source's or the vault's\nname), oldest first, with its creation, its holds and when its zfsnap2 TTL (stretched by the\njob's ttl_factor) runs out. Expiry is when the TTL rule lets it go, not a promise that prune\nwill: the grid and the rails may keep it longer. One zfs list.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "snapshots", snapshotsUsage,
+		"\nEvery snapshot the vault holds for JOB (or one DATASET of it, by the source's or the vault's\nname), oldest first, with its creation, its holds and when its zfsnap2 TTL (stretched by the\njob's ttl_factor) runs out. Expiry is when the TTL rule lets it go, not a promise that prune\nwill: the grid and the rails may keep it longer. One zfs list.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if done, err := parseFlags(fs, args); done {
@@ -44,11 +38,7 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 	if fs.NArg() < 1 || fs.NArg() > 2 {
 		return usageErrorf("%s", snapshotsUsage)
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	j, err := namedJob(c, fs.Arg(0))
+	c, j, err := configJob(*path, fs.Arg(0))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -33,13 +32,8 @@ const (
 )
 
 func runStatus(ctx context.Context, s *stdio, args []string) error {
-	flags := flag.NewFlagSet("status", flag.ContinueOnError)
-	flags.SetOutput(s.err)
-	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), statusUsage)
-		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.\n\nWith --watch, a live view redrawn every --interval until Ctrl-C: the streams the daemon is\nrunning (bytes, estimate, rate, ETA), the pools and the datasets, in 80 columns of plain\nASCII. On a terminal it clears the screen for each frame; otherwise it prints one frame per\ninterval, each after a line of dashes.")
-		flags.PrintDefaults()
-	}
+	flags := newFlags(s, "status", statusUsage,
+		"\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.\n\nWith --watch, a live view redrawn every --interval until Ctrl-C: the streams the daemon is\nrunning (bytes, estimate, rate, ETA), the pools and the datasets, in 80 columns of plain\nASCII. On a terminal it clears the screen for each frame; otherwise it prints one frame per\ninterval, each after a line of dashes.")
 	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	asJSON := flags.Bool("json", false, "print JSON (stable field names) instead of the table")
 	watch := flags.Bool("watch", false, "redraw a live view every --interval, with the transfers in progress, until Ctrl-C")
@@ -50,11 +44,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	if err := checkWatchFlags(flags, *watch, *asJSON, *interval); err != nil {
 		return err
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, flags.Args(), "")
+	c, jobs, err := configJobs(*path, flags.Args(), "")
 	if err != nil {
 		return err
 	}

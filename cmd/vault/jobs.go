@@ -76,3 +76,23 @@ func isTerminal(s *stdio, w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// configJobs loads the configuration at path and selects the jobs named in it (selectJobs).
+func configJobs(path string, names []string, kind string) (*conf.Config, []*conf.Job, error) {
+	c, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := selectJobs(c, names, kind)
+	return c, jobs, err
+}
+
+// configJob loads the configuration at path and the job called name in it (namedJob).
+func configJob(path, name string) (*conf.Config, *conf.Job, error) {
+	c, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := namedJob(c, name)
+	return c, j, err
+}
