@@ -45,9 +45,13 @@ const (
 type Refusal struct {
 	Kind RefusalKind
 	msg  string
+	err  error // the cause, if any
 }
 
 func (r *Refusal) Error() string { return r.msg }
+
+// Unwrap is the refusal's cause: the configuration's error for RefusedSignerConfig.
+func (r *Refusal) Unwrap() error { return r.err }
 
 func refuse(kind RefusalKind, format string, a ...any) *Refusal {
 	return &Refusal{Kind: kind, msg: fmt.Sprintf(format, a...)}
@@ -87,7 +91,9 @@ func Admit(c *conf.Config, m *sneakernet.Manifest, signer string) (Destination, 
 	}
 	covered, err := coveredBy(m.Dataset, sg.Datasets)
 	if err != nil {
-		return Destination{}, refuse(RefusedSignerConfig, "signer %q: %v; correct its datasets in the configuration", sg.Name, err)
+		r := refuse(RefusedSignerConfig, "signer %q: %v; correct its datasets in the configuration", sg.Name, err)
+		r.err = err
+		return Destination{}, r
 	}
 	if !covered {
 		return Destination{}, refuse(RefusedSigner, "signer %q may not export %q (its datasets are %s)", sg.Name, m.Dataset, quoted(sg.Datasets))
