@@ -19,17 +19,19 @@ import (
 	"github.com/belltech/vault/puller"
 )
 
-// PullFunc runs one pull of a job and returns its report.
-type PullFunc func(ctx context.Context, job *conf.Job) *puller.Report
+// PullFunc runs one pull of a job, with cfg the configuration in force, and returns its report.
+type PullFunc func(ctx context.Context, cfg *conf.Config, job *conf.Job) *puller.Report
 
 // Daemon schedules the pulls of a configuration.
 type Daemon struct {
 	Log  hclog.Logger
 	Pull PullFunc
-	// Done, if set, receives every report (to journal it and update the state).
-	Done func(r *puller.Report)
-	// Prune, if set, runs a job's prune on its [job.prune] schedule.
-	Prune func(ctx context.Context, job *conf.Job)
+	// Done, if set, receives every report (to journal it and update the state), with the
+	// configuration in force when the run ended.
+	Done func(cfg *conf.Config, r *puller.Report)
+	// Prune, if set, runs a job's prune on its [job.prune] schedule, with the configuration in
+	// force.
+	Prune func(ctx context.Context, cfg *conf.Config, job *conf.Job)
 	// Now and Jitter are the clock and the random delay, replaceable in tests.
 	Now    func() time.Time
 	Jitter func(max time.Duration) time.Duration
@@ -143,7 +145,7 @@ func (d *Daemon) pruneLoop(ctx context.Context, l *loop) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		d.Prune(ctx, &l.job)
+		d.Prune(ctx, d.Config(), &l.job)
 		return nil
 	})
 }
@@ -215,11 +217,11 @@ func (d *Daemon) run(ctx context.Context, job conf.Job, wait bool) (*puller.Repo
 	start := d.now()
 	// One line per run at info (what an admin reads in syslog); each dataset's at debug.
 	d.Log.Debug("pull started", "job", job.Name)
-	r := d.Pull(ctx, &job)
+	r := d.Pull(ctx, d.Config(), &job)
 	// Recorded first: whoever reads "pull finished" in the log and then asks vault status sees
 	// the run.
 	if d.Done != nil {
-		d.Done(r)
+		d.Done(d.Config(), r)
 	}
 	d.Log.Info("pull finished", append([]any{"job", job.Name, "duration", d.now().Sub(start).Round(time.Millisecond),
 		"exit", puller.ExitCode([]*puller.Report{r})}, runSummary(r)...)...)

@@ -38,7 +38,7 @@ type gate struct {
 
 func newGate() *gate { return &gate{release: make(chan struct{})} }
 
-func (g *gate) pull(ctx context.Context, job *conf.Job) *puller.Report {
+func (g *gate) pull(ctx context.Context, _ *conf.Config, job *conf.Job) *puller.Report {
 	g.calls.Add(1)
 	n := g.now.Add(1)
 	for {
@@ -114,7 +114,7 @@ func TestScheduleFiresAndStopCancelsPulls(t *testing.T) {
 	d.Now = func() time.Time { return time.Now().Add(offset) }
 	var reports sync.WaitGroup
 	reports.Add(1)
-	d.Done = func(*puller.Report) { reports.Done() }
+	d.Done = func(*conf.Config, *puller.Report) { reports.Done() }
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { _ = d.Run(ctx); close(stopped) }()
@@ -170,7 +170,7 @@ func TestPruneScheduleFiresAndWaitsForPulls(t *testing.T) {
 	c.Jobs[0].Prune.Schedule = sched
 	var prunes atomic.Int32
 	d := New(c, newGate().pull, hclog.NewNullLogger())
-	d.Prune = func(context.Context, *conf.Job) { prunes.Add(1) }
+	d.Prune = func(context.Context, *conf.Config, *conf.Job) { prunes.Add(1) }
 	real := time.Now()
 	offset := real.Truncate(time.Minute).Add(time.Minute).Add(-100 * time.Millisecond).Sub(real)
 	d.Now = func() time.Time { return time.Now().Add(offset) }
@@ -215,5 +215,29 @@ func TestReloadSaysThePruneWorkerKeepsItsConfiguration(t *testing.T) {
 	changed.Jobs[0].Prune.MinKeep = 9
 	if _, restart := dl.Reload(changed); len(restart) != 0 {
 		t.Errorf("without a prune worker a reload needs no restart, got %q", restart)
+	}
+}
+
+// The pull and its record are handed the configuration in force: after a reload, the new one.
+func TestPullIsHandedTheConfigurationInForce(t *testing.T) {
+	first := config(t, 1, "a")
+	var pulled, recorded atomic.Pointer[conf.Config]
+	d := New(first, func(_ context.Context, cfg *conf.Config, job *conf.Job) *puller.Report {
+		pulled.Store(cfg)
+		return &puller.Report{Job: job.Name}
+	}, hclog.NewNullLogger())
+	d.Done = func(cfg *conf.Config, _ *puller.Report) { recorded.Store(cfg) }
+	_, err := d.PullNow(context.Background(), []string{"a"})
+	require.NoError(t, err)
+	if pulled.Load() != first || recorded.Load() != first {
+		t.Fatalf("before a reload: pulled with %p, recorded with %p, want %p", pulled.Load(), recorded.Load(), first)
+	}
+	next := config(t, 1, "a")
+	next.Jobs[0].RPO = 2 * time.Hour
+	d.Reload(next)
+	_, err = d.PullNow(context.Background(), []string{"a"})
+	require.NoError(t, err)
+	if pulled.Load() != d.Config() || recorded.Load() != d.Config() || pulled.Load() == first {
+		t.Fatalf("after a reload: pulled with %p, recorded with %p, want the configuration in force %p", pulled.Load(), recorded.Load(), d.Config())
 	}
 }

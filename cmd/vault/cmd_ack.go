@@ -3,14 +3,16 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/prunework"
 	"github.com/belltech/vault/report"
@@ -30,13 +32,8 @@ type ackReply struct {
 }
 
 func runAck(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("ack", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), ackUsage)
-		fmt.Fprintln(fs.Output(), "\nAfter checking the data and the source, lift a dataset's alarm and the prune freeze that\ncame with it: anomaly (an incremental far larger than usual, a rewrite, many snapshots),\nlying-names (the acknowledged snapshots stay kept and out of the grid), flood (the next\npull brings the snapshots it refused), source-lost (the vault's copies may be pruned again\nby the rules), erased (snapshots gone from the vault's copy, not by vault prune: find out\nwho erased them with zpool history -il POOL first). DATASET is the source dataset (or its\ntarget); without it every alarm of the job is lifted.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "ack", ackUsage,
+		"\nAfter checking the data and the source, lift a dataset's alarm and the prune freeze that\ncame with it: anomaly (an incremental far larger than usual, a rewrite, many snapshots),\nlying-names (the acknowledged snapshots stay kept and out of the grid), flood (the next\npull brings the snapshots it refused), source-lost (the vault's copies may be pruned again\nby the rules), erased (snapshots gone from the vault's copy, not by vault prune: find out\nwho erased them with zpool history -il POOL first). DATASET is the source dataset (or its\ntarget); without it every alarm of the job is lifted.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	if done, err := parseFlags(fs, args); done {
 		return err
@@ -73,7 +70,7 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 		}
 		defer store.Close()
 		var r any
-		r, err = ackState(store, job, fs.Arg(1))
+		r, err = ackState(operate.NewRecords(store, nil, hclog.NewNullLogger()), job, fs.Arg(1))
 		if err == nil {
 			reply = r.(ackReply)
 		}
@@ -97,26 +94,22 @@ func runAck(ctx context.Context, s *stdio, args []string) error {
 }
 
 // ackState lifts alarms in the saved state of a job.
-func ackState(store *state.Store, job, dataset string) (any, error) {
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	st, err := loadJobState(store, job)
+func ackState(rec *operate.Records, job, dataset string) (any, error) {
+	var acked []string
+	err := rec.Update(job, func(st *report.JobState) (bool, error) {
+		if st == nil {
+			return false, nil
+		}
+		if dataset != "" {
+			if _, ok := st.Datasets[dataset]; !ok && !targetKnown(st, dataset) {
+				return false, fmt.Errorf("job %q has no dataset %q; its datasets are %s", job, dataset, joinQuoted(st.Names()))
+			}
+		}
+		acked = report.Ack(st, dataset)
+		return len(acked) > 0, nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if st == nil {
-		return ackReply{}, nil
-	}
-	if dataset != "" {
-		if _, ok := st.Datasets[dataset]; !ok && !targetKnown(st, dataset) {
-			return nil, fmt.Errorf("job %q has no dataset %q; its datasets are %s", job, dataset, joinQuoted(st.Names()))
-		}
-	}
-	acked := report.Ack(st, dataset)
-	if len(acked) > 0 {
-		if err := store.Save("jobs/"+job, st); err != nil {
-			return nil, err
-		}
 	}
 	return ackReply{Acked: acked}, nil
 }

@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sshx"
-	"github.com/belltech/vault/zfs"
 )
 
 func init() {
@@ -24,13 +21,8 @@ func init() {
 const bootstrapUsage = "usage: vault bootstrap [-c FILE] [-v] [JOB...]"
 
 func runBootstrap(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), bootstrapUsage)
-		fmt.Fprintln(fs.Output(), "\nThe root phase, at the console: for every job (or the JOBs named) create the target if\nmissing, grant and verify the zfs allow delegation for the configured user, and receive\nevery dataset that has no copy yet. A second run changes nothing and says so.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "bootstrap", bootstrapUsage,
+		"\nThe root phase, at the console: for every job (or the JOBs named) create the target if\nmissing, grant and verify the zfs allow delegation for the configured user, and receive\nevery dataset that has no copy yet. A second run changes nothing and says so.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log each step")
 	if done, err := parseFlags(fs, args); done {
@@ -39,11 +31,7 @@ func runBootstrap(ctx context.Context, s *stdio, args []string) error {
 	if os.Geteuid() != 0 {
 		return usageErrorf("runs as root: it makes first full receives and sets zfs allow on the targets (try: sudo vault bootstrap)")
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, fs.Args(), "")
+	c, jobs, err := configJobs(*path, fs.Args(), "")
 	if err != nil {
 		return err
 	}
@@ -54,7 +42,7 @@ func runBootstrap(ctx context.Context, s *stdio, args []string) error {
 	var pulls []*puller.Report
 	failed, changed := false, false
 	for _, j := range jobs {
-		b := bootstrapJob(ctx, s, c, j, log, tty)
+		b := operate.Wiring{Log: log, Progress: progressTo(s, tty)}.Bootstrap(ctx, c, j)
 		printBootstrapReport(s.out, b, tty)
 		failed = failed || b.Err != nil
 		changed = changed || b.Changed()
@@ -72,47 +60,6 @@ func runBootstrap(ctx context.Context, s *stdio, args []string) error {
 		return &exitError{code: code}
 	}
 	return nil
-}
-
-func bootstrapJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, log hclog.Logger, tty bool) *puller.BootstrapReport {
-	pj, err := pullerJob(c, j)
-	if err != nil {
-		return &puller.BootstrapReport{Job: j.Name, Err: err}
-	}
-	local := &zfs.Local{Log: log.Named("zfs")}
-	p := &puller.Puller{Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local}, Log: log.Named("puller")}
-	users, deleg, err := jobDelegation(ctx, c, pj, p.Target.ZFS)
-	if err != nil {
-		return &puller.BootstrapReport{Job: j.Name, Target: pj.TargetRoot, Err: err}
-	}
-	if j.IsMedia() {
-		return p.BootstrapAs(ctx, pj, users, deleg, false)
-	}
-	client, err := dialSource(ctx, c, j, log)
-	if err != nil {
-		return &puller.BootstrapReport{Job: j.Name, Target: pj.TargetRoot, Err: err}
-	}
-	defer client.Close()
-	p.Source = puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client}
-	if tty {
-		p.Progress = s.err
-	}
-	return p.BootstrapAs(ctx, pj, users, deleg, true)
-}
-
-// jobDelegation is who holds what on the job's target: with prune_user, the puller holds no
-// destroy and, where the kernel has it (OpenZFS 2.4), receive:append instead of receive; without
-// it, the legacy set (one user that pulls and prunes).
-func jobDelegation(ctx context.Context, c *conf.Config, pj *puller.Job, z *zfs.ZFS) (puller.Users, puller.Delegation, error) {
-	users := puller.Users{Puller: c.User, Pruner: c.PruneUser}
-	if c.PruneUser == "" {
-		return users, puller.JobDelegation(pj, false, false), nil
-	}
-	v, err := z.Version(ctx)
-	if err != nil {
-		return users, puller.Delegation{}, fmt.Errorf("cannot tell which delegation this OpenZFS allows: %w", err)
-	}
-	return users, puller.JobDelegation(pj, v.Kernel.AppendOnlyReceive(), true), nil
 }
 
 func printBootstrapReport(w io.Writer, b *puller.BootstrapReport, tty bool) {

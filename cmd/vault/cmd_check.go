@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/report"
 )
 
@@ -27,13 +28,8 @@ func runCheck(ctx context.Context, s *stdio, args []string) error {
 		fmt.Fprintln(s.out, line)
 		return &exitError{code: code}
 	}
-	flags := flag.NewFlagSet("check", flag.ContinueOnError)
-	flags.SetOutput(s.err)
-	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), checkUsage)
-		fmt.Fprintln(flags.Output(), "\nThe state of every job (or the JOBs named) as one line for Nagios, Icinga or NRPE,\nworst problems first, with performance data. Exit status: 0 OK, 1 WARNING, 2 CRITICAL,\n3 UNKNOWN (a job never run, or the state could not be read). A dataset warns when its last\ngood pull is older than its job's rpo, and is critical past rpo_critical; --warn and --crit\nreplace those for every job. The pools that hold the jobs' targets count too (their\nstate, errors, capacity and last scrub). Run it as root or the vault user: the state is theirs.")
-		flags.PrintDefaults()
-	}
+	flags := newFlags(s, "check", checkUsage,
+		"\nThe state of every job (or the JOBs named) as one line for Nagios, Icinga or NRPE,\nworst problems first, with performance data. Exit status: 0 OK, 1 WARNING, 2 CRITICAL,\n3 UNKNOWN (a job never run, or the state could not be read). A dataset warns when its last\ngood pull is older than its job's rpo, and is critical past rpo_critical; --warn and --crit\nreplace those for every job. The pools that hold the jobs' targets count too (their\nstate, errors, capacity and last scrub). Run it as root or the vault user: the state is theirs.")
 	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	var warn, crit time.Duration
 	flags.Func("warn", "warn when a dataset's last good pull is older than `DURATION` (\"26h\", \"2d\"), for every job", checkDuration(&warn))
@@ -59,7 +55,7 @@ func runCheck(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return unknown(err)
 	}
-	lookAtPools(ctx, c, &st)
+	operate.LookAtPools(ctx, c, &st)
 	line, code := report.CheckLine(st, warn, crit)
 	fmt.Fprintln(s.out, line)
 	if code != 0 {

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -17,12 +15,10 @@ import (
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/daemon"
-	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/privdrop"
-	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/puller"
-	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
@@ -39,15 +35,10 @@ const daemonUsage = "usage: vault daemon [-c FILE] [-v] [--log auto|syslog|stder
 // drops to the configured user for good, then pulls on each job's schedule until SIGTERM.
 // SIGHUP reloads the configuration.
 func runDaemon(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), daemonUsage)
-		fmt.Fprintln(fs.Output(), "\nRuns in the foreground (the service manager daemonises). Logs, with --log auto, to stderr")
-		fmt.Fprintln(fs.Output(), "when it is a terminal or the systemd journal, and to syslog (facility daemon, tag vault)")
-		fmt.Fprintln(fs.Output(), "otherwise, as under FreeBSD's rc.d.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "daemon", daemonUsage,
+		"\nRuns in the foreground (the service manager daemonises). Logs, with --log auto, to stderr",
+		"when it is a terminal or the systemd journal, and to syslog (facility daemon, tag vault)",
+		"otherwise, as under FreeBSD's rc.d.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	verbose := fs.Bool("v", false, "log at debug level")
 	logTo := fs.String("log", logAuto, "where to log: `auto`, syslog or stderr")
@@ -72,11 +63,26 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		level = hclog.Debug
 	}
 	log, logDest := daemonLog{to: *logTo, level: level}.logger(s)
+	return (&daemonRun{s: s, path: *path, c: c, log: log, logDest: logDest}).run(ctx)
+}
 
-	// --- the root phase -------------------------------------------------------------------
+// daemonRun is one run of vault daemon, from its configuration file path and c, logging to log
+// (whose destination is logDest).
+type daemonRun struct {
+	s       *stdio
+	path    string
+	c       *conf.Config
+	log     hclog.Logger
+	logDest string
+}
+
+// run is the root phase: the state directory and its lock, the bootstrap of every job and the
+// prune worker; then the drop, for good, and serve.
+func (dr *daemonRun) run(ctx context.Context) error {
+	c, log := dr.c, dr.log
 	u, err := privdrop.Lookup(c.User)
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("user (in %s): %w", *path, err)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("user (in %s): %w", dr.path, err)}
 	}
 	store, err := state.Open(c.StateDir, u.UID, u.GID)
 	if err != nil {
@@ -94,7 +100,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 		log.Info("swept temporary files of an earlier crash", "count", n)
 	}
 	for i := range c.Jobs {
-		b := bootstrapJob(ctx, s, c, &c.Jobs[i], log, false)
+		b := operate.Wiring{Log: log}.Bootstrap(ctx, c, &c.Jobs[i])
 		logBootstrap(log, b)
 	}
 	if ctx.Err() != nil {
@@ -105,7 +111,7 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// network namespace, dropping to prune_user; from here on only it destroys.
 	var worker *pruneWorker
 	if c.PruneUser != "" {
-		if worker, err = startPruneWorker(*path, workerStderr(log, logDest, s)); err != nil {
+		if worker, err = startPruneWorker(dr.path, workerStderr(log, dr.logDest, dr.s)); err != nil {
 			return err
 		}
 		defer worker.Close()
@@ -115,78 +121,35 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	// --- for good: the delegated user, never root again -----------------------------------
 	privdrop.MustDrop(u)
 	log.Info("dropped privileges", "user", u.Name, "uid", u.UID, "gid", u.GID)
+	return dr.serve(ctx, u, store, worker)
+}
 
+// serve runs the schedules as the delegated user until ctx ends, reloading the configuration
+// on SIGHUP and answering the console on the control socket.
+func (dr *daemonRun) serve(ctx context.Context, u privdrop.User, store *state.Store, worker *pruneWorker) error {
+	c, log := dr.c, dr.log
 	journal, err := store.OpenJournal()
 	if err != nil {
 		return err
 	}
 	defer journal.Close()
-	sshx.TuneRuntime(c.MaxParallel, s.getenv) // a stream per job pulling
+	rec := operate.NewRecords(store, journal, log)
+	sshx.TuneRuntime(c.MaxParallel, dr.s.getenv) // a stream per job pulling
 	// The streams in progress, for a console's vault status --watch.
 	transfers := &daemon.Transfers{}
-	d := daemon.New(c, func(ctx context.Context, j *conf.Job) *puller.Report {
-		checkBeforePull(cfgOf(c), j, store, journal, log)
-		return daemonPull(ctx, cfgOf(c), j, store, worker, transfers, log)
-	}, log.Named("daemon"))
-	d.Done = func(r *puller.Report) { record(store, journal, log, d.Config(), r) }
-	pruner := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
-	d.Prune = func(ctx context.Context, j *conf.Job) {
-		runner := localPrune(pruner)
-		if worker != nil {
-			runner = workerPrune(worker)
-		}
-		run, err := pruneJob(ctx, d.Config(), store, journal, runner, j, false, time.Now(), log)
-		results, dry := run.Results, run.Dry
-		if err != nil {
-			log.Error("prune failed", "job", j.Name, "error", err)
-			return
-		}
-		destroyed := 0
-		for _, r := range results {
-			destroyed += len(r.Destroyed)
-			if r.Plan.Frozen != nil {
-				log.Warn("prune frozen", "job", j.Name, "dataset", r.Plan.Dataset.String(), "reason", r.Plan.Frozen.Reason)
-			}
-		}
-		if dry {
-			log.Warn("prune destroyed nothing: no record of the job's last pull yet", "job", j.Name)
-		}
-		log.Info("pruned", "job", j.Name, "destroyed", destroyed)
-	}
-	// The pull function must see the configuration in force after a reload.
-	cfgOf = func(*conf.Config) *conf.Config { return d.Config() }
+	d := dr.schedules(rec, transfers, worker)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				next, err := conf.Load(*path)
-				if err != nil {
-					log.Error("reload refused, the configuration in force stays", "file", *path, "error", strings.ReplaceAll(err.Error(), "\n", "; "))
-					continue
-				}
-				done, restart := d.Reload(next)
-				log.Info("reloaded", "file", *path, "changes", strings.Join(done, "; "))
-				if len(restart) > 0 {
-					log.Warn("these take effect only after a restart", "settings", strings.Join(restart, "; "))
-				}
-			}
-		}
-	}()
+	go dr.reloads(ctx, hup, d)
 	// A restart refreshes the monitoring textfile at once.
-	if err := writeMetrics(store, c, time.Now()); err != nil {
-		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
-	}
+	rec.Metrics(c)
 	// The console's way in: a unix socket owned by the user, peer credentials checked, made
 	// after the drop so that it belongs to the user. No network listener of any kind.
 	srv := &control.Server{Path: controlSocket(c), AllowUIDs: []int{u.UID}, Log: log.Named("control"),
 		Handler: func(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
-			return handleControl(ctx, d, store, transfers, peer, req)
+			return handleControl(ctx, d, rec, transfers, peer, req)
 		}}
 	if err := srv.Listen(); err != nil {
 		return err
@@ -201,6 +164,71 @@ func runDaemon(ctx context.Context, s *stdio, args []string) error {
 	err = d.Run(ctx)
 	log.Info("vault daemon stopped")
 	return err
+}
+
+// schedules is the daemon's scheduler: a scheduled pull runs as the unprivileged user (datasets
+// new on the source are reported as needing bootstrap, never received), each run is recorded in
+// rec, and each job is pruned on its schedule (by the worker, with prune_user).
+func (dr *daemonRun) schedules(rec *operate.Records, transfers *daemon.Transfers, worker *pruneWorker) *daemon.Daemon {
+	log := dr.log
+	w := operate.Wiring{Log: log, Transfers: transfers, AllowNew: rec.AllowNew}
+	runner := operate.LocalPrune(&prune.Executor{ZFS: &zfs.ZFS{Bin: dr.c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")})
+	if worker != nil {
+		w.Abort = worker.Abort
+		runner = workerPrune(worker)
+	}
+	d := daemon.New(dr.c, func(ctx context.Context, c *conf.Config, j *conf.Job) *puller.Report {
+		rec.CheckBeforePull(c, j)
+		return w.Pull(ctx, c, j, puller.Options{NoFull: true})
+	}, log.Named("daemon"))
+	d.Done = rec.Record
+	d.Prune = func(ctx context.Context, c *conf.Config, j *conf.Job) {
+		run, err := operate.PruneJob(ctx, c, rec, runner, j, false, time.Now())
+		logPrune(log, j.Name, run, err)
+	}
+	return d
+}
+
+// logPrune logs what a scheduled prune of job did.
+func logPrune(log hclog.Logger, job string, run operate.PruneRun, err error) {
+	if err != nil {
+		log.Error("prune failed", "job", job, "error", err)
+		return
+	}
+	destroyed := 0
+	for _, r := range run.Results {
+		destroyed += len(r.Destroyed)
+		if r.Plan.Frozen != nil {
+			log.Warn("prune frozen", "job", job, "dataset", r.Plan.Dataset.String(), "reason", r.Plan.Frozen.Reason)
+		}
+	}
+	if run.Dry {
+		log.Warn("prune destroyed nothing: no record of the job's last pull yet", "job", job)
+	}
+	log.Info("pruned", "job", job, "destroyed", destroyed)
+}
+
+// reloads reloads the configuration at each SIGHUP on hup until ctx ends. A configuration that
+// does not load is refused, and the one in force stays.
+func (dr *daemonRun) reloads(ctx context.Context, hup <-chan os.Signal, d *daemon.Daemon) {
+	log, path := dr.log, dr.path
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			next, err := conf.Load(path)
+			if err != nil {
+				log.Error("reload refused, the configuration in force stays", "file", path, "error", strings.ReplaceAll(err.Error(), "\n", "; "))
+				continue
+			}
+			done, restart := d.Reload(next)
+			log.Info("reloaded", "file", path, "changes", strings.Join(done, "; "))
+			if len(restart) > 0 {
+				log.Warn("these take effect only after a restart", "settings", strings.Join(restart, "; "))
+			}
+		}
+	}
 }
 
 // controlSocket is where the daemon listens for console commands.
@@ -220,7 +248,7 @@ type transfersReply struct {
 	Transfers []puller.Transfer `json:"transfers"`
 }
 
-func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, transfers *daemon.Transfers, peer control.Peer, req control.Request) (any, error) {
+func handleControl(ctx context.Context, d *daemon.Daemon, rec *operate.Records, transfers *daemon.Transfers, peer control.Peer, req control.Request) (any, error) {
 	switch req.Op {
 	case "ping":
 		return "pong", nil
@@ -232,142 +260,20 @@ func handleControl(ctx context.Context, d *daemon.Daemon, store *state.Store, tr
 		var b strings.Builder
 		for _, r := range reports {
 			printPullReport(&b, r, false)
-			printErased(&b, d.Config(), loadStateQuietly(store, r.Job), false)
+			printErased(&b, d.Config(), rec.Quietly(r.Job), false)
 		}
 		return pullReply{Text: b.String(), Exit: puller.ExitCode(reports)}, nil
 	case "status":
-		return readStates(store, d.Config(), req.Jobs), nil
+		return operate.ReadStates(rec.Store(), d.Config(), req.Jobs), nil
 	case "transfers":
 		return transfersReply{Time: time.Now(), Transfers: transfers.List()}, nil
 	case "ack":
 		if len(req.Jobs) != 1 {
 			return nil, fmt.Errorf("ack takes one job")
 		}
-		return ackState(store, req.Jobs[0], req.Args["dataset"])
+		return ackState(rec, req.Jobs[0], req.Args["dataset"])
 	}
 	return nil, control.UnknownOp(req.Op)
-}
-
-// cfgOf gives the configuration a scheduled pull uses; runDaemon points it at the daemon's.
-var cfgOf = func(c *conf.Config) *conf.Config { return c }
-
-// daemonPull is one scheduled pull as the unprivileged user: datasets new on the source are
-// reported as needing bootstrap, never received.
-func daemonPull(ctx context.Context, c *conf.Config, j *conf.Job, store *state.Store, worker *pruneWorker, transfers puller.TransferSink, log hclog.Logger) *puller.Report {
-	pj, err := pullerJob(c, j)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
-	}
-	pj.AllowNew = allowNew(store, j.Name)
-	client, err := dialSource(ctx, c, j, log)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
-	}
-	defer client.Close()
-	local := &zfs.Local{Log: log.Named("zfs")}
-	p := &puller.Puller{
-		Source:    puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
-		Target:    puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
-		Log:       log.Named("puller"),
-		Transfers: transfers,
-	}
-	if worker != nil {
-		p.Abort = func(_ context.Context, ds zfs.Dataset) error { return worker.Abort(j.Name, ds) }
-	}
-	return p.Pull(ctx, pj, puller.Options{NoFull: true})
-}
-
-// stateMu serialises the read-modify-write of job state files within this process (the
-// daemon's runs and a console's vault ack through the socket).
-var stateMu sync.Mutex
-
-// record saves a run's state atomically, applies the anomaly tripwire, checks the job's
-// targets against their ledger (what vanished from them since the last check, not by vault
-// prune, raises the erased-snapshots alarm), records the properties the run read for a restore
-// (package props), and appends the run's journal lines.
-func record(store *state.Store, journal *state.Journal, log hclog.Logger, c *conf.Config, r *puller.Report) {
-	j, hasJob := c.Job(r.Job)
-	var chk *ledger.Check
-	if hasJob {
-		var err error
-		if chk, err = observeTargets(c, j, store, log); err != nil {
-			log.Error("cannot check what the vault holds against its ledger", "job", r.Job, "error", err)
-		}
-	}
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	p, err := loadJobState(store, r.Job)
-	if err != nil {
-		log.Error("cannot read the job's state; starting it afresh", "job", r.Job, "error", err)
-	}
-	next := report.Apply(p, r)
-	if hasJob {
-		for _, ds := range report.Trip(next, r, j.Anomaly) {
-			d := next.Datasets[ds]
-			log.Error("ALARM: pruning of the dataset is frozen until vault ack", "alarm", report.AlarmName(d.Anomaly.Kind),
-				"job", r.Job, "dataset", ds, "detail", d.Anomaly.Detail, "ack", "vault ack "+r.Job+" "+ds)
-		}
-	}
-	var erased []report.ErasedAlarm
-	if chk != nil {
-		erased = report.RaiseErased(next, chk.Next.Taken, chk.Erased)
-	}
-	if err := store.Save("jobs/"+r.Job, next); err != nil {
-		log.Error("cannot save the job's state", "job", r.Job, "error", err)
-	} else if chk != nil && !unraised(chk, erased) {
-		// Only now: the alarm is saved, so a crash cannot lose what the ledger no longer has.
-		if err := ledger.Save(store, chk.Next); err != nil {
-			log.Error("cannot save the ledger of the job's snapshots", "job", r.Job, "error", err)
-		}
-	}
-	logErased(log, journal, r.Job, "after pull", erased)
-	if len(r.Props) > 0 {
-		if err := props.Record(store, r.Job, r.Props); err != nil {
-			log.Error("cannot record the properties kept for a restore", "job", r.Job, "error", err)
-		}
-	}
-	if err := writeMetrics(store, c, time.Now()); err != nil {
-		log.Error("cannot write the Prometheus textfile", "file", c.PrometheusTextfile, "error", err)
-	}
-	if journal != nil {
-		for _, rec := range report.Lines(r) {
-			if err := journal.Append(rec); err != nil {
-				log.Error("cannot append to the journal", "job", r.Job, "error", err)
-				break
-			}
-		}
-	}
-	for _, d := range r.Datasets {
-		switch d.Outcome {
-		case puller.Conflicted, puller.Failed, puller.NeedsBootstrap:
-			log.Warn("dataset needs attention", "job", r.Job, "dataset", d.Source.String(), "outcome", string(d.Outcome), "error", d.Err, "hint", d.Hint)
-		}
-	}
-	if r.Err != nil {
-		log.Error("pull could not run", "job", r.Job, "error", r.Err)
-	}
-}
-
-// loadStateQuietly is loadJobState for what is only shown: nil when it cannot be read (the
-// status says why).
-func loadStateQuietly(store *state.Store, job string) *report.JobState {
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	st, err := loadJobState(store, job)
-	if err != nil {
-		return nil
-	}
-	return st
-}
-
-// loadJobState reads a job's saved state; nil for a job never run.
-func loadJobState(store *state.Store, job string) (*report.JobState, error) {
-	var s report.JobState
-	ok, err := store.Load("jobs/"+job, &s)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &s, nil
 }
 
 func logBootstrap(log hclog.Logger, b *puller.BootstrapReport) {

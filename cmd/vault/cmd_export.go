@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,14 +35,9 @@ func (r *recipients) String() string     { return strings.Join(*r, ",") }
 func (r *recipients) Set(s string) error { *r = append(*r, s); return nil }
 
 func runExport(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), exportUsage)
-		fmt.Fprintln(fs.Output(), "\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.\n\nWith -I the stream also carries every snapshot between --from and SNAP, and the manifest\nlists them. zfs receive keeps each one as it arrives, so unlike other exports its import is\nnot all or nothing: an import that fails part-way leaves the snapshots received before the\nfailure on the target (importing the export again from intact media carries on from them).")
-		fmt.Fprintln(fs.Output(), breakGlassHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "export", exportUsage,
+		"\nOn a host with no network path to the vault: sends DATASET@SNAP (full, or incremental\nfrom --from), encrypts it to the age recipients, cuts it into volumes for the media in DIR\nand writes a manifest signed with the host's key. Needs no configuration and no daemon.\n\nWith -I the stream also carries every snapshot between --from and SNAP, and the manifest\nlists them. zfs receive keeps each one as it arrives, so unlike other exports its import is\nnot all or nothing: an import that fails part-way leaves the snapshots received before the\nfailure on the target (importing the export again from intact media carries on from them).",
+		breakGlassHelp)
 	var rcpts recipients
 	dir := fs.String("to", "", "the `DIR`ectory on the media")
 	keyFile := fs.String("signing-key", "", "the host's signing key `FILE` (vault keygen --signing)")
@@ -154,10 +148,9 @@ func exportName(snap zfs.Snapshot) string {
 	return strings.NewReplacer("/", "_", "@", "_", " ", "_", ":", "_").Replace(snap.String())
 }
 
-// exportSnapshot sends snap (incremental from from, if set) through the sneakernet exporter.
-// The export is committed only after zfs send exited 0: a send that dies early closes its
-// output like a finished one.
-func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, snap, from zfs.Snapshot, intermediates bool, o sneakernet.ExportOptions) (*sneakernet.Manifest, error) {
+// exportOptionsOf completes o with what the manifest says of the stream: the snapshots and
+// their GUIDs, raw for an encrypted dataset, and the snapshots in between for an -I export.
+func exportOptionsOf(ctx context.Context, z *zfs.ZFS, snap, from zfs.Snapshot, intermediates bool, o sneakernet.ExportOptions) (sneakernet.ExportOptions, error) {
 	guid := func(n zfs.Name) (uint64, error) {
 		props, err := z.Get(ctx, []string{"guid"}, n)
 		if err != nil {
@@ -170,24 +163,35 @@ func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, s
 	}
 	var err error
 	if o.ToGUID, err = guid(snap); err != nil {
-		return nil, err
+		return o, err
 	}
 	o.ToSnapshot = snap
 	if !from.IsZero() {
 		if o.FromGUID, err = guid(from); err != nil {
-			return nil, err
+			return o, err
 		}
 		o.FromSnapshot = from
 	}
 	enc, err := z.Get(ctx, []string{"encryption"}, snap.Dataset())
 	if err != nil {
-		return nil, err
+		return o, err
 	}
 	o.Raw = len(enc) == 1 && enc[0].Value != "off" && enc[0].Value != "-"
 	if intermediates {
 		if o.Intermediates, err = sentBetween(ctx, z, from, snap); err != nil {
-			return nil, err
+			return o, err
 		}
+	}
+	return o, nil
+}
+
+// exportSnapshot sends snap (incremental from from, if set) through the sneakernet exporter.
+// The export is committed only after zfs send exited 0: a send that dies early closes its
+// output like a finished one.
+func exportSnapshot(ctx context.Context, s *stdio, z *zfs.ZFS, st zfs.Starter, snap, from zfs.Snapshot, intermediates bool, o sneakernet.ExportOptions) (*sneakernet.Manifest, error) {
+	o, err := exportOptionsOf(ctx, z, snap, from, intermediates, o)
+	if err != nil {
+		return nil, err
 	}
 	o.Created = time.Now()
 	send := zfs.SendOptions{Snapshot: snap, FromSnapshot: from, Intermediates: intermediates, Raw: o.Raw}

@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +13,7 @@ import (
 
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/sneakernet"
@@ -32,14 +29,9 @@ const importUsage = `usage: vault import [-c FILE] [-v] [--verify-only] [--passp
        vault import --to POOL/PATH --signer-key vault-ed25519:... (--identity FILE | --passphrase-file FILE | --ask-passphrase) [--no-properties] [--verify-only] [--zfs PATH] MANIFEST`
 
 func runImport(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), importUsage)
-		fmt.Fprintln(fs.Output(), "\nOn the vault, with its configuration: checks the manifest's signature against the signers it\npins and that the signer may export the dataset (a tree export of several datasets goes with\n--to; one of a single dataset is taken like a full export), maps it to its media job's target,\nchecks the base is on the target and the snapshot is not (a replay is \"already imported\", exit\n0), then reads the media once: every segment is verified before it is decrypted, and zfs\nreceive gets the stream's end only when everything verified. Any failure leaves the target as\nit was, except with an -I export (vault export -I): zfs receive keeps each of its snapshots as\nit arrives, so a failure part-way leaves those received before it (vault import says which, and\nimporting the export again carries on from them). Run --verify-only first to find a bad medium\nbefore anything is received.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.")
-		fmt.Fprintln(fs.Output(), importToHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "import", importUsage,
+		"\nOn the vault, with its configuration: checks the manifest's signature against the signers it\npins and that the signer may export the dataset (a tree export of several datasets goes with\n--to; one of a single dataset is taken like a full export), maps it to its media job's target,\nchecks the base is on the target and the snapshot is not (a replay is \"already imported\", exit\n0), then reads the media once: every segment is verified before it is decrypted, and zfs\nreceive gets the stream's end only when everything verified. Any failure leaves the target as\nit was, except with an -I export (vault export -I): zfs receive keeps each of its snapshots as\nit arrives, so a failure part-way leaves those received before it (vault import says which, and\nimporting the export again carries on from them). Run --verify-only first to find a bad medium\nbefore anything is received.\n\n--verify-only checks a medium completely (signature, signer, every segment, decryption to the\nend) and receives nothing: no zfs command runs. A break-glass passphrase (--passphrase-file or\n--ask-passphrase) decrypts with the export's NAME.breakglass.age instead of age_identity.",
+		importToHelp)
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE` (not with --to)")
 	verbose := fs.Bool("v", false, "log each step")
 	verifyOnly := fs.Bool("verify-only", false, "verify and decrypt the whole export, receive nothing")
@@ -74,158 +66,162 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := consoleLogger(s, *verbose)
 	media, name, err := openManifestDir(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer media.Close()
-
-	// 1. Who signed it, and may they export this dataset?
-	trusted := func(pub ed25519.PublicKey) (string, bool) {
-		for _, sg := range c.Signers {
-			if sg.Key.Equal(pub) {
-				return sg.Name, true
-			}
-		}
-		return "", false
-	}
-	signed, err := untilDone(ctx, func() (*sneakernet.Signed, error) { return sneakernet.ReadManifest(media, name, trusted) })
-	if err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
-	}
-	m := signed.Manifest()
-	// A tree export of one dataset is that dataset's one full stream: a media job takes it like
-	// any full export (the properties it carries are for a restore, not for the vault's copy).
-	if m.IsTree() && len(m.Members) != 1 {
-		return fmt.Errorf("refused %s: it is a tree export of %d datasets (vault restore export), which is imported with --to POOL/PATH --signer-key KEY, not into a media job", fs.Arg(0), len(m.Members))
-	}
-	signer, _ := c.Signer(signed.Signer())
-	covered, err := coveredBy(m.Dataset, signer.Datasets)
-	if err != nil {
-		return fmt.Errorf("refused %s: signer %q: %w; correct its datasets in the configuration", fs.Arg(0), signer.Name, err)
-	}
-	if !covered {
-		return fmt.Errorf("refused %s: signer %q may not export %q (its datasets are %s)", fs.Arg(0), signer.Name, m.Dataset, joinQuoted(signer.Datasets))
-	}
-	// 2. Where does it land?
-	job, target, err := importTarget(c, signer.Name, m.Dataset)
-	if err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+	im := &importRun{s: s, c: c, arg: fs.Arg(0), media: media, passphrase: passphrase}
+	// 1. Who signed it, may they export this dataset, and where does it land?
+	if err := im.admit(ctx, name); err != nil {
+		return err
 	}
 	if *verifyOnly {
-		ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, signed, media, passphrase) })
+		ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, im.signed, media, passphrase) })
 		if err != nil {
-			return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+			return fmt.Errorf("refused %s: %w", im.arg, err)
 		}
-		return verifyExport(ctx, s, fs.Arg(0), signed, media, ids, signer.Name, target)
+		return verifyExport(ctx, s, im.arg, im.signed, media, ids, im.dest.Signer, im.dest.Target)
 	}
-	local := &zfs.Local{Log: log.Named("zfs")}
-	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
-	// 3. Does it fit what the target holds?
-	have, newest, typ, exists, err := targetSnapshots(ctx, z, target)
+	local := &zfs.Local{Log: consoleLogger(s, *verbose).Named("zfs")}
+	im.local, im.z = local, &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}
+	return im.receive(ctx)
+}
+
+// importRun is one vault import onto the vault, into a media job's target.
+type importRun struct {
+	s          *stdio
+	c          *conf.Config
+	arg        string // the MANIFEST as named
+	media      *sneakernet.Media
+	passphrase string
+	local      *zfs.Local
+	z          *zfs.ZFS
+
+	signed *sneakernet.Signed
+	m      sneakernet.Manifest
+	dest   operate.Destination
+	start  time.Time // when the stream started
+}
+
+// admit reads the manifest, checking its signature against the signers the configuration
+// pins, and decides whether the export may come in and where (operate.Admit).
+func (im *importRun) admit(ctx context.Context, name string) error {
+	trusted := operate.TrustedSigners(im.c)
+	signed, err := untilDone(ctx, func() (*sneakernet.Signed, error) { return sneakernet.ReadManifest(im.media, name, trusted) })
+	if err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
+	}
+	im.signed, im.m = signed, signed.Manifest()
+	if im.dest, err = operate.Admit(im.c, &im.m, signed.Signer()); err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
+	}
+	return nil
+}
+
+// receive checks the export against what its target holds, then verifies, decrypts and
+// receives it in one pass, and records it.
+func (im *importRun) receive(ctx context.Context) error {
+	s, m, target := im.s, &im.m, im.dest.Target
+	// 2. Does it fit what the target holds?
+	h, err := operate.ListHoldings(ctx, im.z, target)
 	if err != nil {
 		return err
 	}
-	if _, ok := have[m.ToGUID]; ok {
-		fmt.Fprintf(s.out, "already imported: %s is on %s as %s\n", m.ToSnapshot, target, have[m.ToGUID])
+	fit, err := operate.FitTarget(m, target, h)
+	if err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
+	}
+	if fit.Already != "" {
+		fmt.Fprintf(s.out, "already imported: %s is on %s as %s\n", m.ToSnapshot, target, fit.Already)
 		return nil
 	}
-	landed := landedIntermediates(&m, have)
-	switch {
-	case m.FromGUID == 0 && exists:
-		return fmt.Errorf("refused %s: a full stream of %s, but %s exists; the vault never forces a receive (rename the target away to start afresh)", fs.Arg(0), m.Dataset, target)
-	case m.FromGUID != 0 && !exists:
-		return fmt.Errorf("refused %s: an incremental from %s, but %s does not exist; import the full export first", fs.Arg(0), fromName(m), target)
-	case m.FromGUID != 0:
-		if _, ok := have[m.FromGUID]; !ok {
-			return fmt.Errorf("refused %s: its base %s (guid %d) is not on %s; import the exports in order", fs.Arg(0), fromName(m), m.FromGUID, target)
-		}
-		if err := checkIntermediatesFit(&m, target, have, landed); err != nil {
-			return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
-		}
-		// An -I export that an earlier import received in part continues from the last
-		// snapshot it left: zfs receive skips those the target has.
-		if newest != m.FromGUID && (len(landed) == 0 || newest != landed[len(landed)-1].GUID) {
-			return fmt.Errorf("refused %s: its base %s is on %s but not its newest snapshot (%s); the vault never rolls back", fs.Arg(0), fromName(m), target, have[newest])
-		}
-	}
-	// 4. What can be checked before a receive starts: volumes, first segment, identity.
-	ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(c, signed, media, passphrase) })
+	// 3. What can be checked before a receive starts: volumes, first segment, identity.
+	ids, err := untilDone(ctx, func() ([]age.Identity, error) { return importIdentities(im.c, im.signed, im.media, im.passphrase) })
 	if err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+		return fmt.Errorf("refused %s: %w", im.arg, err)
 	}
-	if err := preflight(ctx, signed, media, ids); err != nil {
-		return fmt.Errorf("refused %s: %w", fs.Arg(0), err)
+	if err := preflight(ctx, im.signed, im.media, ids); err != nil {
+		return fmt.Errorf("refused %s: %w", im.arg, err)
 	}
 	// An -I export is not all or nothing: say so before the receive starts.
-	for _, line := range []string{intermediatesCaveat(fs.Arg(0), &m, target.String()), alreadyLanded(fs.Arg(0), landed, target)} {
+	for _, line := range []string{intermediatesCaveat(im.arg, m, target.String()), alreadyLanded(im.arg, fit.Landed, target)} {
 		if line != "" {
 			fmt.Fprintf(s.err, "vault import: %s\n", line)
 		}
 	}
-	// 5. One pass: verify, decrypt, receive. The receive is not resumable: on any failure
-	// nothing of it stays, but the snapshots of an -I export that were complete before it.
-	pj, err := pullerJob(c, job)
+	// 4. One pass: verify, decrypt, receive.
+	pj, err := operate.PullerJob(im.c, im.dest.Job)
 	if err != nil {
 		return err
 	}
+	n, err := im.stream(ctx, pj, h, ids)
+	if err != nil {
+		return err
+	}
+	return im.finish(ctx, pj, h, n)
+}
+
+// stream is the receive: the stream verified and decrypted into zfs receive. It is not
+// resumable: on any failure nothing of it stays, but the snapshots of an -I export that were
+// complete before it, and the parents it created are taken away again.
+func (im *importRun) stream(ctx context.Context, pj *puller.Job, h operate.Holdings, ids []age.Identity) (int64, error) {
+	s, z, m, target := im.s, im.z, &im.m, im.dest.Target
 	// Every receive overrides what the stream could carry and the vault never wants (see
 	// puller.ReceiveProps): the import runs as root, so a property in the stream would take
 	// effect. A new target's type is not known before the stream arrives: the first receive
 	// sets what holds for both types and the rest is set right after (-u: nothing is mounted
 	// in between).
 	recv := zfs.ReceiveOptions{Target: target, NotResumable: true}
-	recv.Set, recv.Exclude = puller.ReceiveProps(pj, typ)
+	recv.Set, recv.Exclude = puller.ReceiveProps(pj, h.Type)
 	cmd, err := z.ReceiveCmd(recv)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pr, pw := io.Pipe()
 	cmd.Stdin = pr
 	// The parents a new target needs are created now, as late as can be, and taken away again
 	// if the import fails: a failed import leaves the pool as it was.
-	var created []zfs.Dataset
-	if parent, ok := target.Parent(); ok && !exists {
-		if created, err = missingAncestors(ctx, z, parent); err != nil {
-			return fmt.Errorf("cannot look for %s: %w", parent, err)
-		}
-		if len(created) > 0 {
-			if err := z.CreateAll(ctx, parent, map[string]string{"canmount": "noauto"}); err != nil {
-				undoCreated(s, z, created)
-				return fmt.Errorf("cannot create %s for the import: %w", parent, err)
-			}
-		}
+	created, err := createParents(ctx, s, z, target, h.Exists)
+	if err != nil {
+		return 0, err
 	}
-	p, err := local.Start(context.WithoutCancel(ctx), cmd)
+	p, err := im.local.Start(context.WithoutCancel(ctx), cmd)
 	if err != nil {
 		undoCreated(s, z, created)
-		return err
+		return 0, err
 	}
 	puller.WatchReceive(p, pr)
 	// A signal ends the import even while a write to zfs receive blocks (a receive that stalls
 	// stops reading): the pipe is closed under the writer, which then fails at once.
 	defer context.AfterFunc(ctx, func() { pw.CloseWithError(context.Cause(ctx)) })()
 	var counter atomic.Int64
-	start := time.Now()
+	im.start = time.Now()
 	stop := showBytes(s, "import "+m.ToSnapshot.Short(), m.StreamBytes, &counter)
-	n, ierr := sneakernet.Import(ctx, signed, media, ids, &countWriter{w: pw, n: &counter})
+	n, ierr := sneakernet.Import(ctx, im.signed, im.media, ids, &countWriter{w: pw, n: &counter})
 	stop()
 	if ierr != nil {
 		pw.CloseWithError(ierr)
 		_ = p.Abort()
 		undoCreated(s, z, created)
-		return fmt.Errorf("%s: %w", whatStayed(z, "refused "+fs.Arg(0), &m, target), ierr)
+		return 0, fmt.Errorf("%s: %w", whatStayed(z, "refused "+im.arg, m, target), ierr)
 	}
 	pw.Close()
 	if err := p.Wait(); err != nil {
 		undoCreated(s, z, created)
-		return fmt.Errorf("%s: %w", whatStayed(z, "zfs receive failed", &m, target), err)
+		return 0, fmt.Errorf("%s: %w", whatStayed(z, "zfs receive failed", m, target), err)
 	}
-	for _, warn := range receivedProps(ctx, z, pj, target, typ) {
+	return n, nil
+}
+
+// finish is what follows a receive: the properties checked, the new snapshot held like a
+// pulled one (the old base released), and the import recorded with the age of its data.
+func (im *importRun) finish(ctx context.Context, pj *puller.Job, h operate.Holdings, n int64) error {
+	s, z, m, target, job, start := im.s, im.z, im.m, im.dest.Target, im.dest.Job, im.start
+	for _, warn := range receivedProps(ctx, z, pj, target, h.Type) {
 		fmt.Fprintf(s.err, "vault import: warning: %s\n", warn)
 	}
-	// 6. Hold the new snapshot like a pulled one, and release the old base.
+	// 5. Hold the new snapshot like a pulled one, and release the old base.
 	newSnap, err := target.Snapshot(m.ToSnapshot.Short())
 	if err != nil {
 		return err
@@ -234,87 +230,26 @@ func runImport(ctx context.Context, s *stdio, args []string) error {
 	if err := z.Hold(ctx, tag, newSnap); err != nil {
 		fmt.Fprintf(s.err, "vault import: warning: cannot hold %s: %v\n", newSnap, err)
 	} else if m.FromGUID != 0 {
-		if old, err := zfs.ParseSnapshot(have[m.FromGUID]); err == nil {
+		if old, err := zfs.ParseSnapshot(h.Have[m.FromGUID]); err == nil {
 			_ = z.Release(ctx, tag, old)
 		}
 	}
-	// 7. How old is what arrived? The status counts the copy's age from its data, not from now.
+	// 6. How old is what arrived? The status counts the copy's age from its data, not from now.
 	creation, cerr := snapshotCreation(ctx, z, newSnap)
 	now := time.Now()
 	data, warns := report.ImportDataTime(m.Created, creation, cerr, now)
-	if w := report.StaleImport(fs.Arg(0), data, now, job.Name, job.RPO); w != "" {
+	if w := report.StaleImport(im.arg, data, now, job.Name, job.RPO); w != "" {
 		warns = append(warns, w)
 	}
 	for _, w := range warns {
 		fmt.Fprintf(s.err, "vault import: warning: %s\n", w)
 	}
-	if err := journalImport(c, job.Name, target, m, n, time.Since(start), data); err != nil {
+	if err := journalImport(im.c, job.Name, target, m, n, time.Since(start), data); err != nil {
 		fmt.Fprintf(s.err, "vault import: warning: cannot record the import: %v; vault status will not show it\n", err)
 	}
-	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, fs.Arg(0), signer.Name, newSnap,
+	fmt.Fprintf(s.out, "imported %s from %s (signed by %s) into %s: %s in %s; its data is from %s, %s old\n", m.ToSnapshot, im.arg, im.dest.Signer, newSnap,
 		bytefmt.IEC(n), time.Since(start).Round(100*time.Millisecond), data.Format("2006-01-02 15:04:05 UTC"), report.Age(max(now.Sub(data), 0)))
 	return nil
-}
-
-// snapshotCreation reads the creation time of a snapshot: zfs receive keeps the source's.
-func snapshotCreation(ctx context.Context, z *zfs.ZFS, snap zfs.Snapshot) (time.Time, error) {
-	props, err := z.Get(ctx, []string{"creation"}, snap)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if len(props) != 1 || props[0].Property != "creation" {
-		return time.Time{}, fmt.Errorf("zfs get creation %s: %d lines, want 1", snap, len(props))
-	}
-	secs, err := strconv.ParseInt(props[0].Value, 10, 64)
-	if err != nil || secs <= 0 {
-		return time.Time{}, fmt.Errorf("zfs get creation %s: %q is not seconds since the epoch", snap, props[0].Value)
-	}
-	return time.Unix(secs, 0).UTC(), nil
-}
-
-// whatStayed begins the error of a failed receive: head and, as far as a listing of the target
-// tells, what stayed of the export there. Only the intermediate snapshots of an -I export can.
-func whatStayed(z *zfs.ZFS, head string, m *sneakernet.Manifest, target zfs.Dataset) string {
-	if len(m.Intermediates) == 0 {
-		return head + ", nothing received"
-	}
-	// The import's context may have ended (a signal): the listing gets its own.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	have, _, _, _, err := targetSnapshots(ctx, z, target)
-	return failedImport(head, m, target, landedIntermediates(m, have), err)
-}
-
-// missingAncestors lists ds and those of its ancestors that do not exist, deepest first: what
-// zfs create -p ds would create. The pool itself always exists.
-func missingAncestors(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) ([]zfs.Dataset, error) {
-	var missing []zfs.Dataset
-	for d, ok := ds, true; ok; d, ok = d.Parent() {
-		_, err := z.List(ctx, []zfs.Dataset{d}, false, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName})
-		switch {
-		case err == nil:
-			return missing, nil
-		case zfs.IsNotExist(err):
-			missing = append(missing, d)
-		default:
-			return nil, err
-		}
-	}
-	return missing, nil
-}
-
-// undoCreated destroys, deepest first, the parents an import created before it failed. zfs
-// destroy without -r refuses one that has gained children or snapshots meanwhile; what cannot be
-// destroyed is named for the operator.
-func undoCreated(s *stdio, z *zfs.ZFS, created []zfs.Dataset) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, d := range created {
-		if err := z.DestroyEmpty(ctx, d); err != nil {
-			fmt.Fprintf(s.err, "vault import: warning: cannot take away %s, created for this import: %v (zfs destroy %s)\n", d, err, d)
-			return
-		}
-	}
 }
 
 // importIdentities returns what decrypts the export: the identity that the break-glass
@@ -386,122 +321,6 @@ func preflight(ctx context.Context, signed *sneakernet.Signed, media *sneakernet
 	return err
 }
 
-func fromName(m sneakernet.Manifest) string {
-	if !m.FromSnapshot.IsZero() {
-		return m.FromSnapshot.String()
-	}
-	return m.FromBookmark.String()
-}
-
-// coveredBy reports whether ds is one of roots or lies below one; a bad root is an error.
-func coveredBy(ds zfs.Dataset, roots []string) (bool, error) {
-	for _, r := range roots {
-		rd, err := zfs.ParseDataset(r)
-		if err != nil {
-			return false, err
-		}
-		if rd == ds || rd.IsAncestorOf(ds) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// importTarget finds the media job that takes the signer's dataset, and where it lands.
-func importTarget(c *conf.Config, signer string, ds zfs.Dataset) (*conf.Job, zfs.Dataset, error) {
-	for i := range c.Jobs {
-		j := &c.Jobs[i]
-		if !j.IsMedia() || !slices.Contains(j.MediaSigners, signer) {
-			continue
-		}
-		if t, ok := j.TargetFor(ds.String()); ok {
-			td, err := zfs.ParseDataset(t)
-			return j, td, err
-		}
-	}
-	return nil, zfs.Dataset{}, fmt.Errorf("no media job with signer %q takes %q: add it to a job's source_datasets", signer, ds)
-}
-
-// targetSnapshots lists the target's snapshots by GUID, and the GUID of its newest, and the
-// target's type (filesystem or volume); exists is false when the target dataset does not exist.
-func targetSnapshots(ctx context.Context, z *zfs.ZFS, target zfs.Dataset) (have map[uint64]string, newest uint64, typ zfs.Type, exists bool, err error) {
-	entries, err := z.List(ctx, []zfs.Dataset{target}, true, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume, zfs.TypeSnapshot},
-		[]zfs.Column{zfs.ColName, zfs.ColType, zfs.ColGUID, zfs.ColCreateTXG})
-	if zfs.IsNotExist(err) {
-		return nil, 0, "", false, nil
-	}
-	if err != nil {
-		return nil, 0, "", false, err
-	}
-	have = map[uint64]string{}
-	var newestTXG uint64
-	for _, e := range entries {
-		if d, ok := e.Dataset(); ok && d == target {
-			typ = e.Type
-		}
-		if s, ok := e.Snapshot(); ok && s.Dataset() == target {
-			have[e.GUID] = s.String()
-			if e.CreateTXG >= newestTXG {
-				newest, newestTXG = e.GUID, e.CreateTXG
-			}
-		}
-	}
-	return have, newest, typ, true, nil
-}
-
-// datasetType reads the type of ds: filesystem or volume.
-func datasetType(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) (zfs.Type, error) {
-	props, err := z.Get(ctx, []string{"type"}, ds)
-	if err != nil {
-		return "", fmt.Errorf("cannot read the type of %s: %w", ds, err)
-	}
-	if len(props) != 1 || (props[0].Value != string(zfs.TypeFilesystem) && props[0].Value != string(zfs.TypeVolume)) {
-		return "", fmt.Errorf("cannot read the type of %s: zfs get gave %d lines (%v)", ds, len(props), props)
-	}
-	return zfs.Type(props[0].Value), nil
-}
-
-// receivedProps finishes the properties of a receive: on a new target (typ "") it sets what the
-// receive could not for the type that arrived, and on every target it reads back what the
-// receive excluded. -x refreservation does not hold on an incremental (measured, see
-// puller.ReceiveProps): a reservation that still came from the stream is set to none, here,
-// where the vault's user could not; anything else that came from the stream is named.
-func receivedProps(ctx context.Context, z *zfs.ZFS, j *puller.Job, target zfs.Dataset, typ zfs.Type) []string {
-	if typ == "" {
-		var err error
-		if typ, err = datasetType(ctx, z, target); err != nil {
-			return []string{err.Error() + "; its properties are not checked"}
-		}
-		for _, p := range puller.ReceivePropsAfter(j, typ) {
-			if err := z.Set(ctx, target, p.Name, p.Value); err != nil {
-				return []string{fmt.Sprintf("cannot set %s=%s on %s: %v", p.Name, p.Value, target, err)}
-			}
-		}
-	}
-	_, exclude := puller.ReceiveProps(j, typ)
-	if len(exclude) == 0 {
-		return nil
-	}
-	props, err := z.Get(ctx, exclude, target)
-	if err != nil {
-		return []string{fmt.Sprintf("cannot read back the properties the receive excluded on %s: %v", target, err)}
-	}
-	var warns []string
-	for _, p := range props {
-		if p.Source != "received" {
-			continue
-		}
-		if p.Property == "reservation" || p.Property == "refreservation" {
-			if err := z.Set(ctx, target, p.Property, "none"); err != nil {
-				warns = append(warns, fmt.Sprintf("%s came from the stream as %s on %s and cannot be set to none: %v (zfs set %s=none %s)", p.Property, p.Value, target, err, p.Property, target))
-			}
-			continue
-		}
-		warns = append(warns, fmt.Sprintf("%s came from the stream as %s on %s although the receive excluded it (zfs set %s=... %s)", p.Property, p.Value, target, p.Property, target))
-	}
-	return warns
-}
-
 type countWriter struct {
 	w io.Writer
 	n *atomic.Int64
@@ -542,7 +361,7 @@ func journalImport(c *conf.Config, job string, target zfs.Dataset, m sneakernet.
 	r := &puller.Report{Job: job, Started: time.Now().Add(-d), Duration: d, Datasets: []puller.DatasetReport{{
 		Source: m.Dataset, Target: target, Outcome: puller.OK, Bytes: n, Newest: m.ToSnapshot.Short(), DataTime: data,
 		Steps: []puller.StepReport{{Kind: importKind(m), To: m.ToSnapshot.Short(), Bytes: n}}}}}
-	record(store, j, hclog.NewNullLogger(), c, r)
+	operate.NewRecords(store, j, hclog.NewNullLogger()).Record(c, r)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"flag"
 	"fmt"
 	"time"
 
@@ -20,13 +19,8 @@ func init() {
 const keygenUsage = "usage: vault keygen --age FILE | --signing FILE"
 
 func runKeygen(_ context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), keygenUsage)
-		fmt.Fprintln(fs.Output(), "\n--age FILE writes an age X25519 identity (the format of age-keygen) for the vault, and prints\nits recipient for the exporting hosts. --signing FILE writes an ed25519 signing key and prints\nits public key: for an exporting host (vault export --signing-key), the public_key line for\nthe vault's [[signer]]; for the vault itself (vault restore export --signing-key), the\n--signer-key of vault import --to on the host being restored (keep it with the runbook, off\nthe vault). Files are written 0600 and never replaced.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "keygen", keygenUsage,
+		"\n--age FILE writes an age X25519 identity (the format of age-keygen) for the vault, and prints\nits recipient for the exporting hosts. --signing FILE writes an ed25519 signing key and prints\nits public key: for an exporting host (vault export --signing-key), the public_key line for\nthe vault's [[signer]]; for the vault itself (vault restore export --signing-key), the\n--signer-key of vault import --to on the host being restored (keep it with the runbook, off\nthe vault). Files are written 0600 and never replaced.")
 	ageFile := fs.String("age", "", "write an age identity to `FILE`")
 	signFile := fs.String("signing", "", "write a signing key to `FILE`")
 	if done, err := parseFlags(fs, args); done {

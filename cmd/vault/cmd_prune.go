@@ -4,17 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/belltech/vault/conf"
-	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/prune"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
@@ -36,13 +34,8 @@ type verdictJSON struct {
 }
 
 func runPrune(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("prune", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), pruneUsage)
-		fmt.Fprintln(fs.Output(), "\nPrints every snapshot of every job (or the JOBs named) with its verdict and the reason,\nand, without --dry-run, destroys what the rules and rails let go, in one zfs destroy per\ndataset. Nothing is destroyed in a dataset whose last pull failed or diverged, or whose\nalarm is up (vault ack), nor in a job with no record of its last pull. First the job's\ntarget is checked against what the vault saw there last: snapshots gone since, not by\nvault prune, raise the erased-snapshots alarm and freeze their datasets.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "prune", pruneUsage,
+		"\nPrints every snapshot of every job (or the JOBs named) with its verdict and the reason,\nand, without --dry-run, destroys what the rules and rails let go, in one zfs destroy per\ndataset. Nothing is destroyed in a dataset whose last pull failed or diverged, or whose\nalarm is up (vault ack), nor in a job with no record of its last pull. First the job's\ntarget is checked against what the vault saw there last: snapshots gone since, not by\nvault prune, raise the erased-snapshots alarm and freeze their datasets.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	dryRun := fs.Bool("dry-run", false, "plan and print, destroy nothing")
 	asJSON := fs.Bool("json", false, "print the verdicts as JSON")
@@ -50,75 +43,29 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, fs.Args(), "")
+	c, jobs, err := configJobs(*path, fs.Args(), "")
 	if err != nil {
 		return err
 	}
 	log := consoleLogger(s, *verbose)
-	store, serr := openStateForConsole(c)
-	if serr == nil {
-		defer store.Close()
-	} else {
-		store = nil
+	rec, closeRec := pruneRecords(c, *dryRun, log)
+	defer closeRec()
+	runner, closeRunner, err := pruneRunnerFor(c, *path, *dryRun, s, log)
+	if err != nil {
+		return err
 	}
-	var journal *state.Journal
-	if store != nil && !*dryRun {
-		if journal, err = store.OpenJournal(); err == nil {
-			defer journal.Close()
-		}
-	}
-	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
-	runner := localPrune(ex)
-	if c.PruneUser != "" && os.Geteuid() != 0 && !*dryRun {
-		return usageErrorf("prune_user is %s: run vault prune as root, which prunes as %s apart from the network (--dry-run plans as any user who can read the state)", c.PruneUser, c.PruneUser)
-	}
-	if c.PruneUser != "" && os.Geteuid() == 0 {
-		// Root at the console: prune as the prune identity, apart from the network, as the
-		// daemon does.
-		w, err := startPruneWorker(*path, s.err)
-		if err != nil {
-			return err
-		}
-		defer w.Close()
-		runner = workerPrune(w)
-	}
+	defer closeRunner()
 	now := time.Now()
 	var all []verdictJSON
 	failed := false
 	for _, j := range jobs {
-		run, err := pruneJob(ctx, c, store, journal, runner, j, *dryRun, now, log)
-		alarms := s.out
-		if *asJSON {
-			alarms = s.err
-		}
-		printErasedAlarms(alarms, j.Name, run.Erased)
+		run, err := operate.PruneJob(ctx, c, rec, runner, j, *dryRun, now)
+		verdicts, ok, err := printJobPrune(s, c, j, run, err, *dryRun, *asJSON)
 		if err != nil {
-			if errors.Is(err, errConfig) {
-				return &exitError{code: exitUsage, err: err}
-			}
-			fmt.Fprintf(s.out, "%s %s: %v\n", mark(false, "FAIL"), j.Name, err)
-			failed = true
-			continue
+			return err
 		}
-		results, jobDry := run.Results, run.Dry
-		if jobDry && !*dryRun {
-			fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
-		}
-		for _, r := range results {
-			for _, v := range r.Plan.Verdicts {
-				all = append(all, verdictJSON{Dataset: r.Plan.Dataset.String(), Snapshot: v.Snapshot.Name.Short(), Destroy: v.Destroy, Rule: v.Rule, Reason: v.Reason})
-			}
-			if r.Err != nil {
-				failed = true
-			}
-		}
-		if !*asJSON {
-			printPrune(s.out, j.Name, results, jobDry || *dryRun)
-		}
+		all = append(all, verdicts...)
+		failed = failed || !ok
 	}
 	if *asJSON {
 		enc := json.NewEncoder(s.out)
@@ -133,102 +80,88 @@ func runPrune(ctx context.Context, s *stdio, args []string) error {
 	return nil
 }
 
-var errConfig = errors.New("configuration")
-
-// pruneRun is what pruning one job did.
-type pruneRun struct {
-	Results []prune.Result
-	// Dry: it only planned (asked to, or with no record of the job's last pull).
-	Dry bool
-	// Erased are the erased-snapshots alarms the ledger check at its start raised: those
-	// datasets were frozen before anything was destroyed.
-	Erased []report.ErasedAlarm
-}
-
-// pruneJob prunes one job's target tree (or plans it, dry). Without a record of the job's last
-// pull (store nil, or no state) it only plans: it cannot know the last pull succeeded. First it
-// checks the target tree against the job's ledger: snapshots that vanished since, not by vault
-// prune, raise the erased-snapshots alarm, which freezes their datasets (a dry run raises it for
-// its plan only, and saves nothing). It journals what it destroyed, with the GUIDs, which the
-// next ledger check subtracts.
-func pruneJob(ctx context.Context, c *conf.Config, store *state.Store, journal *state.Journal, ex pruneRunner, j *conf.Job, dryRun bool, now time.Time, log hclog.Logger) (pruneRun, error) {
-	run := pruneRun{Dry: dryRun}
-	rules, err := prune.RulesFromConf(j.Prune, j.Location)
-	if err != nil {
-		return run, fmt.Errorf("%w: job %q: %w", errConfig, j.Name, err)
-	}
-	target, err := zfs.ParseDataset(j.Target)
-	if err != nil {
-		return run, err
-	}
-	var st *report.JobState
-	if store != nil {
-		if st, err = loadJobState(store, j.Name); err != nil {
-			return run, err
-		}
-	}
-	if st == nil {
-		run.Dry = true
-	} else if run.Erased, err = pruneErased(c, j, store, journal, st, run.Dry, log); err != nil {
-		return run, err
-	}
-	results, err := ex(ctx, j, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
-	if err != nil {
-		return run, err
-	}
-	run.Results = results
-	if !run.Dry {
-		if err := raiseLies(store, j.Name, results, now); err != nil {
-			return run, err
-		}
-	}
-	for _, r := range results {
-		if journal != nil && (len(r.Destroyed) > 0 || r.Err != nil) {
-			// Stamped when appended, after the destroy: the next ledger check counts the
-			// records of its ledger's time and later.
-			rec := state.Record{Kind: state.KindPrune, Job: j.Name, Dataset: r.Plan.Dataset.String(), Outcome: state.OutcomeOK,
-				Details: ledger.PruneDetails(destroyedSnapshots(r))}
-			if r.Err != nil {
-				rec.Outcome, rec.Error = state.OutcomeFailed, r.Err.Error()
-			}
-			_ = journal.Append(rec)
-		}
-	}
-	return run, nil
-}
-
-// pruneRunner plans and (unless dry) destroys one job's target tree: in this process (legacy,
-// no prune_user) or in the prune worker.
-type pruneRunner func(ctx context.Context, j *conf.Job, root zfs.Dataset, r prune.Rules, g prune.Guard, now time.Time, dry bool) ([]prune.Result, error)
-
-// localPrune runs the executor in this process.
-func localPrune(ex *prune.Executor) pruneRunner {
-	return func(ctx context.Context, _ *conf.Job, root zfs.Dataset, r prune.Rules, g prune.Guard, now time.Time, dry bool) ([]prune.Result, error) {
-		return ex.RunGuarded(ctx, root, r, g, now, dry)
-	}
-}
-
 // workerPrune hands the job to the prune worker, which uses its own rules and clock and takes
 // only the freezes (reasons to keep). Acknowledged lying names are not sent: an ack is a reason
 // to destroy more, which the worker must not take from this process; it reads them from root's
 // ack directory (prunework.AckDir), which vault ack writes as root.
-func workerPrune(w *pruneWorker) pruneRunner {
+func workerPrune(w *pruneWorker) operate.PruneRunner {
 	return func(_ context.Context, j *conf.Job, _ zfs.Dataset, _ prune.Rules, g prune.Guard, _ time.Time, dry bool) ([]prune.Result, error) {
 		return w.Prune(j.Name, dry, g.Freezes)
 	}
 }
 
-// destroyedSnapshots gives what a prune destroyed with the GUIDs its plan listed them with.
-func destroyedSnapshots(r prune.Result) []ledger.Snapshot {
-	guid := map[zfs.Snapshot]uint64{}
-	for _, v := range r.Plan.Verdicts {
-		guid[v.Snapshot.Name] = v.Snapshot.GUID
+// pruneRecords are the records of a console's prune: none without a state directory (the
+// prune only plans then), no journal for a dry run. The function returned closes them.
+func pruneRecords(c *conf.Config, dryRun bool, log hclog.Logger) (*operate.Records, func()) {
+	store, err := openStateForConsole(c)
+	if err != nil {
+		return nil, func() {}
 	}
-	out := make([]ledger.Snapshot, len(r.Destroyed))
-	for i, s := range r.Destroyed {
-		out[i] = ledger.Snapshot{Name: s, GUID: guid[s]}
+	var journal *state.Journal
+	if !dryRun {
+		if journal, err = store.OpenJournal(); err != nil {
+			journal = nil
+		}
 	}
-	return out
+	return operate.NewRecords(store, journal, log), func() {
+		if journal != nil {
+			journal.Close()
+		}
+		store.Close()
+	}
+}
+
+// pruneRunnerFor is what prunes at the console: this process, or, with prune_user and as root,
+// the prune worker (apart from the network, as the daemon prunes). The function returned stops
+// the worker.
+func pruneRunnerFor(c *conf.Config, path string, dryRun bool, s *stdio, log hclog.Logger) (operate.PruneRunner, func(), error) {
+	ex := &prune.Executor{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}, Log: log.Named("prune")}
+	if c.PruneUser != "" && os.Geteuid() != 0 && !dryRun {
+		return nil, nil, usageErrorf("prune_user is %s: run vault prune as root, which prunes as %s apart from the network (--dry-run plans as any user who can read the state)", c.PruneUser, c.PruneUser)
+	}
+	if c.PruneUser == "" || os.Geteuid() != 0 {
+		return operate.LocalPrune(ex), func() {}, nil
+	}
+	w, err := startPruneWorker(path, s.err)
+	if err != nil {
+		return nil, nil, err
+	}
+	return workerPrune(w), func() { w.Close() }, nil
+}
+
+// printJobPrune prints what the prune of job j did (perr: why it could not run), and gives its
+// verdicts for --json and whether it went without a failure. A job whose rules are wrong is a
+// configuration error, returned.
+func printJobPrune(s *stdio, c *conf.Config, j *conf.Job, run operate.PruneRun, perr error, dryRun, asJSON bool) ([]verdictJSON, bool, error) {
+	alarms := s.out
+	if asJSON {
+		alarms = s.err
+	}
+	printErasedAlarms(alarms, j.Name, run.Erased)
+	if perr != nil {
+		if errors.Is(perr, operate.ErrConfig) {
+			return nil, false, &exitError{code: exitUsage, err: perr}
+		}
+		fmt.Fprintf(s.out, "%s %s: %v\n", mark(false, "FAIL"), j.Name, perr)
+		return nil, false, nil
+	}
+	if run.Dry && !dryRun {
+		fmt.Fprintf(s.out, "%s %s: no record of its last pull in %s, so nothing is destroyed; pull first (the daemon or vault pull)\n", mark(false, "WARN"), j.Name, c.StateDir)
+	}
+	var all []verdictJSON
+	ok := true
+	for _, r := range run.Results {
+		for _, v := range r.Plan.Verdicts {
+			all = append(all, verdictJSON{Dataset: r.Plan.Dataset.String(), Snapshot: v.Snapshot.Name.Short(), Destroy: v.Destroy, Rule: v.Rule, Reason: v.Reason})
+		}
+		if r.Err != nil {
+			ok = false
+		}
+	}
+	if !asJSON {
+		printPrune(s.out, j.Name, run.Results, run.Dry || dryRun)
+	}
+	return all, ok, nil
 }
 
 // printErasedAlarms prints what the ledger check at the start of a prune found.
@@ -275,41 +208,4 @@ func printPrune(w io.Writer, job string, results []prune.Result, dry bool) {
 			fmt.Fprintf(w, "  destroyed %d snapshot(s)\n", len(r.Destroyed))
 		}
 	}
-}
-
-// raiseLies saves the lying-names alarm of every dataset whose plan found names that lie about
-// their dates (nothing in it was destroyed): it stays, and freezes the dataset's pruning, until
-// vault ack. A dry run raises nothing: it changes nothing.
-func raiseLies(store *state.Store, job string, results []prune.Result, now time.Time) error {
-	var lying []prune.Result
-	for _, r := range results {
-		if len(r.Plan.Lies) > 0 {
-			lying = append(lying, r)
-		}
-	}
-	if len(lying) == 0 || store == nil {
-		return nil
-	}
-	stateMu.Lock()
-	defer stateMu.Unlock()
-	st, err := loadJobState(store, job)
-	if err != nil || st == nil {
-		return err
-	}
-	changed := false
-	for _, r := range lying {
-		guids := make([]uint64, len(r.Plan.Lies))
-		whys := make([]string, len(r.Plan.Lies))
-		for i, l := range r.Plan.Lies {
-			guids[i], whys[i] = l.GUID, "@"+l.Snapshot.Short()+" "+l.Why
-		}
-		why := fmt.Sprintf("%d snapshot name(s) lie about their dates: %s", len(whys), strings.Join(whys, "; "))
-		if _, isNew := report.RaiseLies(st, r.Plan.Dataset.String(), now, guids, why); isNew {
-			changed = true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	return store.Save("jobs/"+job, st)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,13 +29,8 @@ func init() {
 // the requests of package prunework on stdin, one line each, on stdout. Its rules, targets and
 // clock are its own; a request chooses the job and may only add reasons to keep.
 func runPruneWorker(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("prune-worker", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vault prune-worker [-c FILE]")
-		fmt.Fprintln(fs.Output(), "\nStarted by vault daemon and vault prune as root; answers their requests on stdin.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "prune-worker", "usage: vault prune-worker [-c FILE]",
+		"\nStarted by vault daemon and vault prune as root; answers their requests on stdin.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	if done, err := parseFlags(fs, args); done {
 		return err

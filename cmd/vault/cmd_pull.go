@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,10 +13,9 @@ import (
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/sshx"
-	"github.com/belltech/vault/state"
-	"github.com/belltech/vault/zfs"
 )
 
 func init() {
@@ -26,17 +24,9 @@ func init() {
 
 const pullUsage = "usage: vault pull [-c FILE] [--newest-only] [--dry-run] [-v] [JOB...]"
 
-// sourceZFS is the zfs path sent to source hosts; vault serve there replaces it with its own.
-const sourceZFS = "/sbin/zfs"
-
 func runPull(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), pullUsage)
-		fmt.Fprintln(fs.Output(), "\nPulls every SSH job, or the JOBs named. Exit status: 0 all pulled or up to date,\n1 something failed (the next run retries and resumes), 2 bad usage or configuration,\n3 a dataset needs the operator (vault resolve).")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "pull", pullUsage,
+		"\nPulls every SSH job, or the JOBs named. Exit status: 0 all pulled or up to date,\n1 something failed (the next run retries and resumes), 2 bad usage or configuration,\n3 a dataset needs the operator (vault resolve).")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	newestOnly := fs.Bool("newest-only", false, "send only the newest snapshot (-i, no intermediates): the last pull of a migration")
 	dryRun := fs.Bool("dry-run", false, "list and plan, print what would be sent, send nothing")
@@ -44,11 +34,7 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, fs.Args(), "pull")
+	c, jobs, err := configJobs(*path, fs.Args(), "pull")
 	if err != nil {
 		return err
 	}
@@ -59,47 +45,29 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	// A running daemon does the pull itself, so runs of a job never overlap. A dry run and a
 	// newest-only pull run here.
 	if !*dryRun && !*newestOnly {
-		var reply pullReply
-		err := control.Call(ctx, controlSocket(c), control.Request{Op: "pull", Jobs: fs.Args()}, &reply)
-		switch {
-		case err == nil:
-			fmt.Fprint(s.out, reply.Text)
-			if reply.Exit != puller.ExitOK {
-				return &exitError{code: reply.Exit}
-			}
-			return nil
-		case !errors.Is(err, control.ErrNoDaemon):
-			return fmt.Errorf("the running daemon did not pull: %w", err)
+		if done, err := pullByDaemon(ctx, s, c, fs.Args()); done {
+			return err
 		}
 	}
 	log := consoleLogger(s, *verbose)
 	tty := isTerminal(s, s.out)
 	// A real run is recorded like the daemon's (state, journal, tripwire), when the state
 	// directory is there to record it in.
-	var store *state.Store
-	var journal *state.Journal
+	var rec *operate.Records
 	if !*dryRun {
-		if store, err = openStateForConsole(c); err != nil {
-			fmt.Fprintf(s.err, "vault pull: this run is not recorded: %v\n", err)
-			store = nil
-		} else {
-			defer store.Close()
-			if journal, err = store.OpenJournal(); err != nil {
-				fmt.Fprintf(s.err, "vault pull: no journal line for this run: %v\n", err)
-				journal = nil
-			} else {
-				defer journal.Close()
-			}
-		}
+		var closeRec func()
+		rec, closeRec = pullRecords(s, c, log)
+		defer closeRec()
 	}
+	w := operate.Wiring{Log: log, Progress: progressTo(s, tty), AllowNew: rec.AllowNew}
 	var reports []*puller.Report
 	for _, j := range jobs {
-		checkBeforePull(c, j, store, journal, log)
-		r := pullJob(ctx, s, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun}, store, log, tty)
+		rec.CheckBeforePull(c, j)
+		r := w.Pull(ctx, c, j, puller.Options{NewestOnly: *newestOnly, DryRun: *dryRun})
 		printPullReport(s.out, r, tty)
-		if store != nil {
-			record(store, journal, log, c, r)
-			printErased(s.out, c, loadStateQuietly(store, r.Job), tty)
+		if rec != nil {
+			rec.Record(c, r)
+			printErased(s.out, c, rec.Quietly(r.Job), tty)
 		}
 		reports = append(reports, r)
 		if ctx.Err() != nil {
@@ -112,38 +80,50 @@ func runPull(ctx context.Context, s *stdio, args []string) error {
 	return nil
 }
 
-// pullJob connects to the job's source and runs one pull.
-func pullJob(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, o puller.Options, store *state.Store, log hclog.Logger, tty bool) *puller.Report {
-	pj, err := pullerJob(c, j)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
+// pullByDaemon asks a running daemon to pull jobs (every SSH job if none is named) and prints
+// its report; done is false when no daemon runs.
+func pullByDaemon(ctx context.Context, s *stdio, c *conf.Config, jobs []string) (done bool, err error) {
+	var reply pullReply
+	err = control.Call(ctx, controlSocket(c), control.Request{Op: "pull", Jobs: jobs}, &reply)
+	switch {
+	case errors.Is(err, control.ErrNoDaemon):
+		return false, nil
+	case err != nil:
+		return true, fmt.Errorf("the running daemon did not pull: %w", err)
 	}
-	pj.AllowNew = allowNew(store, j.Name)
-	client, err := dialSource(ctx, c, j, log)
-	if err != nil {
-		return &puller.Report{Job: j.Name, Err: err}
+	fmt.Fprint(s.out, reply.Text)
+	if reply.Exit != puller.ExitOK {
+		return true, &exitError{code: reply.Exit}
 	}
-	defer client.Close()
-	local := &zfs.Local{Log: log.Named("zfs")}
-	p := &puller.Puller{
-		Source: puller.Side{ZFS: &zfs.ZFS{Bin: sourceZFS, Exec: client}, Starter: client},
-		Target: puller.Side{ZFS: &zfs.ZFS{Bin: c.ZFSBinary, Exec: local}, Starter: local},
-		Log:    log.Named("puller"),
-	}
-	if tty {
-		p.Progress = s.err
-	}
-	return p.Pull(ctx, pj, o)
+	return true, nil
 }
 
-// dialSource opens the one SSH connection a job's run uses.
-func dialSource(ctx context.Context, c *conf.Config, j *conf.Job, log hclog.Logger) (*sshx.Client, error) {
-	return sshx.Dial(ctx, sshx.Config{
-		User: j.Source.User, Host: j.Source.Host, Port: j.Source.Port,
-		IdentityFile: c.SSH.Identity, KnownHostsFile: c.SSH.KnownHosts,
-		ConnectTimeout: c.SSH.ConnectTimeout, IOTimeout: c.SSH.IOTimeout, Keepalive: c.SSH.Keepalive,
-		Log: log.Named("ssh"),
-	})
+// pullRecords are the records of a console's pull: nil, with a warning, when the state
+// directory cannot be opened; without a journal, with a warning, when it cannot. The function
+// returned closes them.
+func pullRecords(s *stdio, c *conf.Config, log hclog.Logger) (*operate.Records, func()) {
+	store, err := openStateForConsole(c)
+	if err != nil {
+		fmt.Fprintf(s.err, "vault pull: this run is not recorded: %v\n", err)
+		return nil, func() {}
+	}
+	journal, err := store.OpenJournal()
+	if err != nil {
+		fmt.Fprintf(s.err, "vault pull: no journal line for this run: %v\n", err)
+		return operate.NewRecords(store, nil, log), func() { store.Close() }
+	}
+	return operate.NewRecords(store, journal, log), func() {
+		journal.Close()
+		store.Close()
+	}
+}
+
+// progressTo is where progress bars go: stderr on a terminal, nowhere otherwise.
+func progressTo(s *stdio, tty bool) io.Writer {
+	if tty {
+		return s.err
+	}
+	return nil
 }
 
 // printPullReport prints one line per dataset, and the warnings and hints under it.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/zfs"
 )
 
@@ -24,13 +24,8 @@ const resolveUsage = "usage: vault resolve [-c FILE] JOB DATASET --archive"
 // the pool's Archive dataset under a timestamped name, where it keeps every snapshot it had,
 // and the dataset is bootstrapped afresh from the source.
 func runResolve(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("resolve", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), resolveUsage)
-		fmt.Fprintln(fs.Output(), "\nRenames the vault's copy of DATASET (the source's name, or the target's) with its children\nto POOL/Archive/NAME-TIMESTAMP, keeping every snapshot, then receives it afresh from the source.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "resolve", resolveUsage,
+		"\nRenames the vault's copy of DATASET (the source's name, or the target's) with its children\nto POOL/Archive/NAME-TIMESTAMP, keeping every snapshot, then receives it afresh from the source.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	archive := fs.Bool("archive", false, "archive the target (the only resolution there is; required, to say so)")
 	// Accept the flag after the operands too, as the status hint prints it.
@@ -51,32 +46,40 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 	if os.Geteuid() != 0 {
 		return usageErrorf("runs as root at the console: it renames the target and makes a first full receive")
 	}
-	c, err := loadConfig(*path)
+	c, j, err := configJob(*path, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	j, err := namedJob(c, fs.Arg(0))
+	td, archiveDS, dest, err := archiveNames(j, fs.Arg(1), time.Now())
 	if err != nil {
 		return err
 	}
-	name := fs.Arg(1)
+	return archiveAndReceive(ctx, s, c, j, td, archiveDS, dest)
+}
+
+// archiveNames gives the target of job j that name (the source's name of a dataset, or the
+// target's) designates, the pool's Archive dataset and the name the target is archived under,
+// stamped with now.
+func archiveNames(j *conf.Job, name string, now time.Time) (td, archiveDS, dest zfs.Dataset, err error) {
 	target := name
 	if t, ok := j.TargetFor(name); ok {
 		target = t
 	} else if !strings.HasPrefix(name, j.Target+"/") {
-		return usageErrorf("%q is neither a source dataset of job %q nor under its target %q", name, j.Name, j.Target)
+		return td, archiveDS, dest, usageErrorf("%q is neither a source dataset of job %q nor under its target %q", name, j.Name, j.Target)
 	}
-	td, err := zfs.ParseDataset(target)
-	if err != nil {
-		return usageErrorf("%v", err)
+	if td, err = zfs.ParseDataset(target); err != nil {
+		return td, archiveDS, dest, usageErrorf("%v", err)
 	}
 	pool, _ := zfs.ParseDataset(td.Pool())
-	archiveDS, _ := pool.Child("Archive")
+	archiveDS, _ = pool.Child("Archive")
 	leaf := strings.NewReplacer("/", "_", " ", "_").Replace(strings.TrimPrefix(td.String(), pool.String()+"/"))
-	dest, err := archiveDS.Child(leaf + "-" + time.Now().UTC().Format("20060102T150405Z"))
-	if err != nil {
-		return err
-	}
+	dest, err = archiveDS.Child(leaf + "-" + now.UTC().Format("20060102T150405Z"))
+	return td, archiveDS, dest, err
+}
+
+// archiveAndReceive renames the target td to dest under archiveDS (created if missing), every
+// snapshot kept, then receives the job afresh from its source, recording the run.
+func archiveAndReceive(ctx context.Context, s *stdio, c *conf.Config, j *conf.Job, td, archiveDS, dest zfs.Dataset) error {
 	log := consoleLogger(s, false)
 	z := &zfs.ZFS{Bin: c.ZFSBinary, Exec: &zfs.Local{Log: log.Named("zfs")}}
 	if _, err := z.List(ctx, []zfs.Dataset{td}, false, []zfs.Type{zfs.TypeFilesystem, zfs.TypeVolume}, []zfs.Column{zfs.ColName}); err != nil {
@@ -103,14 +106,14 @@ func runResolve(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	fmt.Fprintf(s.out, "archived %s as %s (every snapshot kept)\n", td, dest)
-	b := bootstrapJob(ctx, s, c, j, log, isTerminal(s, s.err))
+	b := operate.Wiring{Log: log, Progress: progressTo(s, isTerminal(s, s.err))}.Bootstrap(ctx, c, j)
 	printBootstrapReport(s.out, b, isTerminal(s, s.out))
 	if b.Pull != nil && store != nil {
 		journal, _ := store.OpenJournal() // nil when it cannot be opened: no journal lines
 		if journal != nil {
 			defer journal.Close()
 		}
-		record(store, journal, log, c, b.Pull)
+		operate.NewRecords(store, journal, log).Record(c, b.Pull)
 	}
 	if b.Err != nil {
 		return &exitError{code: exitFailure}

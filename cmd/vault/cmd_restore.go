@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -64,14 +64,9 @@ func vaultSnapshot(c *conf.Config, jobName, arg string) (*conf.Job, zfs.Snapshot
 }
 
 func runRestoreExport(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("restore export", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), restoreUsage)
-		fmt.Fprintln(fs.Output(), restoreExportHelp)
-		fmt.Fprintln(fs.Output(), breakGlassHelp)
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "restore export", restoreUsage,
+		restoreExportHelp,
+		breakGlassHelp)
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	var rcpts recipients
 	dir := fs.String("to", "", "the `DIR`ectory on the media")
@@ -169,13 +164,8 @@ func refuseChildren(ctx context.Context, z *zfs.ZFS, ds zfs.Dataset) error {
 }
 
 func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("restore clone", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), restoreUsage)
-		fmt.Fprintln(fs.Output(), "\nclone makes a read-only clone of a snapshot the vault holds under POOL/Recovery, named\nafter the dataset and the snapshot, and prints how to inspect, keep or discard it. The\nvault's copy and its snapshots are not changed. Run it as root.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "restore clone", restoreUsage,
+		"\nclone makes a read-only clone of a snapshot the vault holds under POOL/Recovery, named\nafter the dataset and the snapshot, and prints how to inspect, keep or discard it. The\nvault's copy and its snapshots are not changed. Run it as root.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	if done, err := parseFlags(fs, args); done {
 		return err
@@ -243,14 +233,19 @@ func runRestoreClone(ctx context.Context, s *stdio, args []string) error {
 	if err := z.Clone(ctx, snap, clone, cloneProps); err != nil {
 		return fmt.Errorf("cannot clone %s: %w", snap, err)
 	}
-	fmt.Fprintf(s.out, "cloned %s to %s (read-only; the snapshot cannot be pruned while the clone exists)\n", snap, clone)
-	if isVolume {
-		fmt.Fprintf(s.out, "inspect it:  the volume is /dev/zvol/%s\n", clone)
-	} else {
-		fmt.Fprintf(s.out, "inspect it:  zfs mount %s   (it mounts at its mountpoint: zfs get mountpoint %s)\n", clone, clone)
-	}
-	fmt.Fprintf(s.out, "discard it:  zfs destroy %s\n", clone)
-	fmt.Fprintf(s.out, "keep a copy: zfs send %s | zfs receive POOL/NEW   (independent; the vault's copy keeps its snapshots)\n", snap)
-	fmt.Fprintf(s.out, "or promote:  zfs promote %s && zfs set readonly=off %s  (this moves %s and every older snapshot out of the vault's copy into the clone: vault reports them erased, CRIT; zfs promote %s moves them back, then vault ack)\n", clone, clone, snap, snap.Dataset())
+	printCloneHints(s.out, snap, clone, isVolume)
 	return nil
+}
+
+// printCloneHints says what was cloned and how to inspect, discard, keep or promote it.
+func printCloneHints(w io.Writer, snap zfs.Snapshot, clone zfs.Dataset, isVolume bool) {
+	fmt.Fprintf(w, "cloned %s to %s (read-only; the snapshot cannot be pruned while the clone exists)\n", snap, clone)
+	if isVolume {
+		fmt.Fprintf(w, "inspect it:  the volume is /dev/zvol/%s\n", clone)
+	} else {
+		fmt.Fprintf(w, "inspect it:  zfs mount %s   (it mounts at its mountpoint: zfs get mountpoint %s)\n", clone, clone)
+	}
+	fmt.Fprintf(w, "discard it:  zfs destroy %s\n", clone)
+	fmt.Fprintf(w, "keep a copy: zfs send %s | zfs receive POOL/NEW   (independent; the vault's copy keeps its snapshots)\n", snap)
+	fmt.Fprintf(w, "or promote:  zfs promote %s && zfs set readonly=off %s  (this moves %s and every older snapshot out of the vault's copy into the clone: vault reports them erased, CRIT; zfs promote %s moves them back, then vault ack)\n", clone, clone, snap, snap.Dataset())
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/restore"
@@ -31,18 +31,13 @@ type restoreSendFlags struct {
 }
 
 func runRestoreSend(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("restore send", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), restoreUsage)
-		fmt.Fprintln(fs.Output(), "\nsend sends the vault's copy of DATASET and its children (a VM and its volumes) over SSH into\n"+
+	fs := newFlags(s, "restore send", restoreUsage,
+		"\nsend sends the vault's copy of DATASET and its children (a VM and its volumes) over SSH into\n"+
 			"a new dataset POOL/PATH on the host, with zfs receive as USER there: the history up to SNAP\n"+
 			"(default the newest), or SNAP alone with --newest-only. Encrypted datasets go raw. An existing\n"+
 			"POOL/PATH is refused; --resume finishes a cut restore. The host key must be pinned in the\n"+
 			"vault's known_hosts; the key is --identity alone, never the daemon's. Pulls stay pull-only:\n"+
 			"this is an operator's action at the console.")
-		fs.PrintDefaults()
-	}
 	var f restoreSendFlags
 	fs.StringVar(&f.path, "c", conf.DefaultPath(), "the configuration `FILE`")
 	fs.StringVar(&f.to, "to", "", "where to restore: `USER@HOST[:PORT]:POOL/PATH` (a new dataset)")
@@ -51,7 +46,7 @@ func runRestoreSend(ctx context.Context, s *stdio, args []string) error {
 	fs.BoolVar(&f.resume, "resume", false, "finish a cut restore: resume cut receives, skip what is complete")
 	fs.BoolVar(&f.noProps, "no-properties", false, "do not set the properties the source had (recorded by the pulls)")
 	fs.StringVar(&f.limit, "limit", "", "cap the stream at `RATE` bytes per second, e.g. 20MiB")
-	fs.StringVar(&f.remoteZFS, "zfs", sourceZFS, "the absolute `PATH` of zfs on the host")
+	fs.StringVar(&f.remoteZFS, "zfs", operate.SourceZFS, "the absolute `PATH` of zfs on the host")
 	// Flags may follow JOB and DATASET, as the usage line puts --to and --identity.
 	var pos []string
 	for {

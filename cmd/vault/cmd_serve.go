@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -48,15 +47,10 @@ func (a *allowFlag) Set(v string) error {
 // A refusal is already reported by the gate (one line on stderr, one in the
 // log), so it returns only the exit status.
 func runServe(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), serveUsage)
-		fmt.Fprintln(fs.Output(), "\nPut it in the source host's authorized_keys as the vault key's forced command:")
-		fmt.Fprintln(fs.Output(), `  command="/usr/local/sbin/vault serve --allow pool/data --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust10`)
-		fmt.Fprintln(fs.Output())
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "serve", serveUsage,
+		"\nPut it in the source host's authorized_keys as the vault key's forced command:",
+		`  command="/usr/local/sbin/vault serve --allow pool/data --hold-prefix vault:rust10:",restrict ssh-ed25519 AAAA... vault@rust10`,
+		"")
 	var allow allowFlag
 	fs.Var(&allow, "allow", "a `ROOT` dataset the vault may read, snapshot and hold at and below (comma-separated, repeatable)")
 	holdPrefix := fs.String("hold-prefix", serve.TagPrefix, "hold and release only tags that start with `PREFIX`: \"vault:\" and the vault's name, \"vault:rust10:\", for one vault's key")

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -28,13 +28,8 @@ type snapshotRow struct {
 }
 
 func runSnapshots(ctx context.Context, s *stdio, args []string) error {
-	fs := flag.NewFlagSet("snapshots", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), snapshotsUsage)
-		fmt.Fprintln(fs.Output(), "\nEvery snapshot the vault holds for JOB (or one DATASET of it, by the source's or the vault's\nname), oldest first, with its creation, its holds and when its zfsnap2 TTL (stretched by the\njob's ttl_factor) runs out. Expiry is when the TTL rule lets it go, not a promise that prune\nwill: the grid and the rails may keep it longer. One zfs list.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags(s, "snapshots", snapshotsUsage,
+		"\nEvery snapshot the vault holds for JOB (or one DATASET of it, by the source's or the vault's\nname), oldest first, with its creation, its holds and when its zfsnap2 TTL (stretched by the\njob's ttl_factor) runs out. Expiry is when the TTL rule lets it go, not a promise that prune\nwill: the grid and the rails may keep it longer. One zfs list.")
 	path := fs.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if done, err := parseFlags(fs, args); done {
@@ -43,11 +38,7 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 	if fs.NArg() < 1 || fs.NArg() > 2 {
 		return usageErrorf("%s", snapshotsUsage)
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	j, err := namedJob(c, fs.Arg(0))
+	c, j, err := configJob(*path, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -70,6 +61,19 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 	if err != nil {
 		return err
 	}
+	out := snapshotRows(j, inputs)
+	if *asJSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	printSnapshots(s.out, c, inputs, out)
+	return nil
+}
+
+// snapshotRows gives each dataset's snapshots with their creation, holds and expiry: when their
+// zfsnap2 TTL, stretched by the job's ttl_factor, runs out ("never", or "" without a TTL).
+func snapshotRows(j *conf.Job, inputs []prune.DatasetInput) map[string][]snapshotRow {
 	factor := j.Prune.TTLFactor
 	if factor < 1 {
 		factor = 1
@@ -90,14 +94,14 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 		}
 		out[in.Dataset.String()] = rows
 	}
-	if *asJSON {
-		enc := json.NewEncoder(s.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
+	return out
+}
+
+// printSnapshots prints the rows of each dataset, in the listing's order.
+func printSnapshots(w io.Writer, c *conf.Config, inputs []prune.DatasetInput, out map[string][]snapshotRow) {
 	for _, in := range inputs {
 		rows := out[in.Dataset.String()]
-		fmt.Fprintf(s.out, "%s (%d snapshots)\n", in.Dataset, len(rows))
+		fmt.Fprintf(w, "%s (%d snapshots)\n", in.Dataset, len(rows))
 		width := 0
 		for _, r := range rows {
 			width = max(width, len(r.Snapshot))
@@ -112,8 +116,7 @@ func runSnapshots(ctx context.Context, s *stdio, args []string) error {
 			} else if exp != "never" {
 				exp = "expires " + exp
 			}
-			fmt.Fprintf(s.out, "  @%-*s  created %s  %-10s %s\n", width, r.Snapshot, r.Created.In(c.Location).Format("2006-01-02 15:04"), holds, exp)
+			fmt.Fprintf(w, "  @%-*s  created %s  %-10s %s\n", width, r.Snapshot, r.Created.In(c.Location).Format("2006-01-02 15:04"), holds, exp)
 		}
 	}
-	return nil
 }

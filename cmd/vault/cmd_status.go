@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
@@ -32,13 +32,8 @@ const (
 )
 
 func runStatus(ctx context.Context, s *stdio, args []string) error {
-	flags := flag.NewFlagSet("status", flag.ContinueOnError)
-	flags.SetOutput(s.err)
-	flags.Usage = func() {
-		fmt.Fprintln(flags.Output(), statusUsage)
-		fmt.Fprintln(flags.Output(), "\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.\n\nWith --watch, a live view redrawn every --interval until Ctrl-C: the streams the daemon is\nrunning (bytes, estimate, rate, ETA), the pools and the datasets, in 80 columns of plain\nASCII. On a terminal it clears the screen for each frame; otherwise it prints one frame per\ninterval, each after a line of dashes.")
-		flags.PrintDefaults()
-	}
+	flags := newFlags(s, "status", statusUsage,
+		"\nEvery job, or the JOBs named: one row per dataset with its level (OK, WARN, CRIT,\nUNKNOWN), its last good pull and its age against the job's rpo (for an import from media,\nwhen its data was made and the data's age), the newest snapshot, what the vault holds of\nit, and why it is not OK. From the running daemon, or without one\nfrom the state directory. Then the pools that hold the jobs' targets (zpool_binary): state,\nerrors, how full, the last scrub. For monitors: vault check, and the Prometheus textfile.\n\nWith --watch, a live view redrawn every --interval until Ctrl-C: the streams the daemon is\nrunning (bytes, estimate, rate, ETA), the pools and the datasets, in 80 columns of plain\nASCII. On a terminal it clears the screen for each frame; otherwise it prints one frame per\ninterval, each after a line of dashes.")
 	path := flags.String("c", conf.DefaultPath(), "the configuration `FILE`")
 	asJSON := flags.Bool("json", false, "print JSON (stable field names) instead of the table")
 	watch := flags.Bool("watch", false, "redraw a live view every --interval, with the transfers in progress, until Ctrl-C")
@@ -49,11 +44,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	if err := checkWatchFlags(flags, *watch, *asJSON, *interval); err != nil {
 		return err
 	}
-	c, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	jobs, err := selectJobs(c, flags.Args(), "")
+	c, jobs, err := configJobs(*path, flags.Args(), "")
 	if err != nil {
 		return err
 	}
@@ -70,7 +61,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 	for _, msg := range fillHoldings(ctx, c, jobs, &st) {
 		fmt.Fprintf(s.err, "vault status: %s\n", msg)
 	}
-	lookAtPools(ctx, c, &st)
+	operate.LookAtPools(ctx, c, &st)
 	if p, ok := vaultProtection(ctx, c); ok {
 		st.Protection = &p
 	}
@@ -83,48 +74,6 @@ func runStatus(ctx context.Context, s *stdio, args []string) error {
 		return err
 	}
 	return st.WriteTable(s.out, isTerminal(s, s.out))
-}
-
-// statusReply is the daemon's answer to the "status" request: the saved state of each job
-// asked for (a job never run has none), and why a job's state could not be read.
-type statusReply struct {
-	Jobs   map[string]*report.JobState `json:"jobs"`
-	Errors map[string]string           `json:"errors,omitempty"`
-}
-
-// readStates reads the saved state of the jobs named, or of every job of c when none is. It
-// takes no lock: state files are replaced by rename, so a read sees the old file or the new.
-// The daemon answers "status" with it; consoles without a daemon call it themselves.
-func readStates(store *state.Store, c *conf.Config, names []string) statusReply {
-	if len(names) == 0 {
-		for _, j := range c.Jobs {
-			names = append(names, j.Name)
-		}
-	}
-	r := statusReply{Jobs: map[string]*report.JobState{}}
-	for _, n := range names {
-		var js report.JobState
-		ok, err := store.Load("jobs/"+n, &js)
-		switch {
-		case err != nil:
-			if r.Errors == nil {
-				r.Errors = map[string]string{}
-			}
-			r.Errors[n] = err.Error()
-		case ok:
-			r.Jobs[n] = &js
-		}
-	}
-	return r
-}
-
-// statusOf turns saved states into a status for the jobs of c.
-func statusOf(c *conf.Config, r statusReply, now time.Time) report.Status {
-	st := report.Evaluate(c, r.Jobs, now)
-	for job, msg := range r.Errors {
-		st.MarkUnreadable(job, errors.New(msg))
-	}
-	return st
 }
 
 // gatherStatus gets the saved state of jobs from the running daemon or, when there is none (or
@@ -140,11 +89,11 @@ func gatherStatus(ctx context.Context, c *conf.Config, jobs []*conf.Job, now tim
 	}
 
 	dctx, cancel := context.WithTimeout(ctx, daemonTimeout)
-	var reply statusReply
+	var reply operate.States
 	err = control.Call(dctx, controlSocket(c), control.Request{Op: "status", Jobs: names}, &reply)
 	cancel()
 	if err == nil {
-		return statusOf(&sub, reply, now), "", nil
+		return operate.StatusOf(&sub, reply, now), "", nil
 	}
 	if !errors.Is(err, control.ErrNoDaemon) {
 		note = fmt.Sprintf("the daemon did not answer (%v); read the state directory instead", err)
@@ -153,24 +102,24 @@ func gatherStatus(ctx context.Context, c *conf.Config, jobs []*conf.Job, now tim
 	if err != nil {
 		return report.Status{}, note, err
 	}
-	return statusOf(&sub, reply, now), note, nil
+	return operate.StatusOf(&sub, reply, now), note, nil
 }
 
 // readStateDir reads the saved state of the jobs named from the state directory. A directory
 // that does not exist yet holds no state: every job is "never run".
-func readStateDir(c *conf.Config, names []string) (statusReply, error) {
+func readStateDir(c *conf.Config, names []string) (operate.States, error) {
 	if _, err := os.Stat(c.StateDir); errors.Is(err, fs.ErrNotExist) {
-		return statusReply{}, nil
+		return operate.States{}, nil
 	} else if err != nil {
-		return statusReply{}, stateDirError(c, fmt.Errorf("cannot open the state directory: %w", err))
+		return operate.States{}, stateDirError(c, fmt.Errorf("cannot open the state directory: %w", err))
 	}
 	// The directory exists, so Open creates nothing; uid -1 changes no owner or mode.
 	store, err := state.Open(c.StateDir, -1, -1)
 	if err != nil {
-		return statusReply{}, stateDirError(c, err)
+		return operate.States{}, stateDirError(c, err)
 	}
 	defer store.Close()
-	return readStates(store, c, names), nil
+	return operate.ReadStates(store, c, names), nil
 }
 
 // stateDirError adds the hint an operator needs to an error opening the state directory.
@@ -220,16 +169,4 @@ func hasDatasets(st *report.Status, job string) bool {
 		}
 	}
 	return false
-}
-
-// writeMetrics rewrites the Prometheus textfile, when the configuration names one, from the
-// saved state of every job and a look at their pools, as of now. The daemon calls it after
-// each run; not with the run's context: a run cut short by SIGTERM is still written.
-func writeMetrics(store *state.Store, c *conf.Config, now time.Time) error {
-	if c.PrometheusTextfile == "" {
-		return nil
-	}
-	st := statusOf(c, readStates(store, c, nil), now)
-	lookAtPools(context.Background(), c, &st)
-	return report.WritePrometheusFile(c.PrometheusTextfile, st)
 }

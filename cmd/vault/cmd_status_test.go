@@ -16,6 +16,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
 )
@@ -251,7 +252,7 @@ func serveStatus(t *testing.T, v *vaultDir, handler control.Handler) {
 			if req.Op != "status" {
 				return nil, fmt.Errorf("unknown request %q", req.Op)
 			}
-			return readStates(store, c, req.Jobs), nil
+			return operate.ReadStates(store, c, req.Jobs), nil
 		}
 	}
 	var allow []int
@@ -285,7 +286,7 @@ func TestStatusThroughTheDaemon(t *testing.T) {
 	// The states are dated before the check reads its clock, so the age is 30h, not 29h59m.
 	late, fresh := host05(30*time.Hour), host05(time.Hour)
 	serveStatus(t, v2, func(context.Context, control.Peer, control.Request) (any, error) {
-		return statusReply{Jobs: map[string]*report.JobState{"host05": late, "host06": fresh}}, nil
+		return operate.States{Jobs: map[string]*report.JobState{"host05": late, "host06": fresh}}, nil
 	})
 	code, out, _ = runVault("check", "-c", v2.config)
 	if code != 1 || !strings.HasPrefix(out, "VAULT WARNING - host05 host05data/jail: last good pull 30h ago, over rpo 26h;") {
@@ -395,7 +396,7 @@ func TestWriteMetrics(t *testing.T) {
 	store, err := state.Open(v.stateDir, -1, -1)
 	require.NoError(t, err)
 	defer store.Close()
-	require.NoError(t, writeMetrics(store, c, time.Now()))
+	require.NoError(t, operate.WriteMetrics(store, c, time.Now()))
 	b, err := os.ReadFile(c.PrometheusTextfile)
 	require.NoError(t, err)
 	for _, want := range []string{
@@ -410,7 +411,7 @@ func TestWriteMetrics(t *testing.T) {
 		}
 	}
 	c.PrometheusTextfile = ""
-	require.NoError(t, writeMetrics(store, c, time.Now()), "no textfile configured")
+	require.NoError(t, operate.WriteMetrics(store, c, time.Now()), "no textfile configured")
 }
 
 func TestStatusShowsPools(t *testing.T) {

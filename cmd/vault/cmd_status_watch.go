@@ -12,6 +12,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/report"
 )
 
@@ -54,7 +55,7 @@ func watchStatus(ctx context.Context, s *stdio, c *conf.Config, jobs []*conf.Job
 		if err != nil {
 			return err
 		}
-		lookAtPools(ctx, c, &st)
+		operate.LookAtPools(ctx, c, &st)
 		w := report.Watch{Status: st, Interval: interval}
 		sample, why := daemonTransfers(ctx, c)
 		if ctx.Err() != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/control"
 	"github.com/belltech/vault/daemon"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
@@ -109,7 +110,7 @@ func TestStatusWatchShowsTheDaemonsTransfers(t *testing.T) {
 	serveStatus(t, v, func(_ context.Context, _ control.Peer, req control.Request) (any, error) {
 		switch req.Op {
 		case "status":
-			return readStates(store, c, req.Jobs), nil
+			return operate.ReadStates(store, c, req.Jobs), nil
 		case "transfers":
 			mu.Lock()
 			defer mu.Unlock()
@@ -159,7 +160,7 @@ func TestStatusWatchWithoutTheTransfers(t *testing.T) {
 			if req.Op == "transfers" {
 				return transfersReply{Time: time.Now(), Transfers: idle.List()}, nil
 			}
-			return statusReply{}, nil
+			return operate.States{}, nil
 		})
 		frame := watchFrames(t, v, 50*time.Millisecond, 1)[0]
 		if !strings.Contains(frame, "\nTRANSFERS: none\n") {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/ledger"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
@@ -154,17 +155,17 @@ func TestRecordChecksTheLedger(t *testing.T) {
 	unreachable := func() *puller.Report {
 		return &puller.Report{Job: "host05", Started: time.Now(), Err: errors.New("cannot connect to backup@host05:22: no route to host")}
 	}
-	log := hclog.NewNullLogger()
+	rec := operate.NewRecords(store, journal, hclog.NewNullLogger())
 
 	fz.set(t, jail+"@a 11", jail+"@b 12", jail+"@c 13", jail+"@d 14")
-	record(store, journal, log, c, unreachable())
+	rec.Record(c, unreachable())
 	// vault prune destroys @a (journalled with GUIDs) and an older vault @b (names only).
 	require.NoError(t, journal.Append(state.Record{Kind: state.KindPrune, Job: "host05", Dataset: jail, Outcome: state.OutcomeOK,
 		Details: map[string]string{"destroyed": "a", "destroyed_guids": "11"}}))
 	require.NoError(t, journal.Append(state.Record{Kind: state.KindPrune, Job: "host05", Dataset: jail, Outcome: state.OutcomeOK,
 		Details: map[string]string{"destroyed": "b"}}))
 	fz.set(t, jail+"@c 13", jail+"@d 14", jail+"@e 15")
-	record(store, journal, log, c, unreachable())
+	rec.Record(c, unreachable())
 	st, err := loadJobState(store, "host05")
 	require.NoError(t, err)
 	if a := st.Datasets["host05data/jail"].Anomaly; a != nil {
@@ -172,7 +173,7 @@ func TestRecordChecksTheLedger(t *testing.T) {
 	}
 	// Then @d goes, and not by prune.
 	fz.set(t, jail+"@c 13", jail+"@e 15")
-	record(store, journal, log, c, unreachable())
+	rec.Record(c, unreachable())
 	st, err = loadJobState(store, "host05")
 	require.NoError(t, err)
 	a := st.Datasets["host05data/jail"].Anomaly
@@ -202,19 +203,19 @@ func TestCheckBeforePull(t *testing.T) {
 	journal, err := store.OpenJournal()
 	require.NoError(t, err)
 	defer journal.Close()
-	log := hclog.NewNullLogger()
+	rec := operate.NewRecords(store, journal, hclog.NewNullLogger())
 	const jail = "rust10/Backups/host05/jail"
 	pulled := func() *puller.Report {
 		return &puller.Report{Job: "host05", Started: time.Now(), Datasets: []puller.DatasetReport{
 			{Source: ds(t, "host05data/jail"), Target: ds(t, jail), Outcome: puller.OK}}}
 	}
 	fz.set(t, jail+"@a 11", jail+"@b 12", jail+"@c 13")
-	record(store, journal, log, c, pulled())
+	rec.Record(c, pulled())
 
 	fz.set(t, jail+"@a 11") // zfs rollback -r @a
-	checkBeforePull(c, j, store, journal, log)
+	rec.CheckBeforePull(c, j)
 	fz.set(t, jail+"@a 11", jail+"@b 12", jail+"@c 13", jail+"@d 14") // the pull brings them back, and @d
-	record(store, journal, log, c, pulled())
+	rec.Record(c, pulled())
 
 	st, err := loadJobState(store, "host05")
 	require.NoError(t, err)
@@ -252,4 +253,9 @@ func mustRead(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// loadJobState reads a job's saved state as vault does.
+func loadJobState(store *state.Store, job string) (*report.JobState, error) {
+	return operate.NewRecords(store, nil, hclog.NewNullLogger()).Load(job)
 }

@@ -40,52 +40,6 @@ func describeStream(m *sneakernet.Manifest) string {
 		m.ToSnapshot, fromShort(m), len(m.Intermediates), shortNames(m.Intermediates))
 }
 
-// landedIntermediates returns the export's intermediate snapshots that the target holds (by
-// guid; have maps guid to the full name, as targetSnapshots lists them), in the export's order.
-func landedIntermediates(m *sneakernet.Manifest, have map[uint64]string) []sneakernet.Intermediate {
-	var landed []sneakernet.Intermediate
-	for _, x := range m.Intermediates {
-		if _, ok := have[x.GUID]; ok {
-			landed = append(landed, x)
-		}
-	}
-	return landed
-}
-
-// checkIntermediatesFit refuses an -I export whose receive would fail part-way for what the
-// target already holds, before anything is received. zfs receive of a -I package skips a
-// snapshot whose name the target already has with the same guid (an earlier import of this
-// export that failed part-way left it: libzfs's zfs_receive_one, "snap ... already exists;
-// ignoring") and receives the rest, each from the one before; so what the target holds of the
-// list must be its beginning, under the same names, and no snapshot the stream still brings may
-// meet another snapshot by its name. landed is landedIntermediates(m, have).
-func checkIntermediatesFit(m *sneakernet.Manifest, target zfs.Dataset, have map[uint64]string, landed []sneakernet.Intermediate) error {
-	for i, x := range landed {
-		if want := m.Intermediates[i]; x != want {
-			return fmt.Errorf("%s holds %s of the export's snapshots but not %s, which comes before it: zfs receive would stop there; make an export from the newest snapshot %s holds",
-				target, x.Snapshot.Short(), want.Snapshot.Short(), target)
-		}
-		// zfs receive skips a snapshot it finds by its name, then checks the guid.
-		if name := target.String() + "@" + x.Snapshot.Short(); have[x.GUID] != name {
-			return fmt.Errorf("%s holds the export's snapshot %s as %s: zfs receive would stop there; rename it back to %s",
-				target, x.Snapshot.Short(), have[x.GUID], name)
-		}
-	}
-	byName := make(map[string]uint64, len(have))
-	for guid, name := range have {
-		if _, short, ok := strings.Cut(name, "@"); ok {
-			byName[short] = guid
-		}
-	}
-	for _, x := range m.Intermediates[len(landed):] {
-		if guid, ok := byName[x.Snapshot.Short()]; ok && guid != x.GUID {
-			return fmt.Errorf("the export brings %s, but %s already holds another snapshot by that name (guid %d, not %d): zfs receive would stop there; rename or destroy it first",
-				x.Snapshot.Short(), target, guid, x.GUID)
-		}
-	}
-	return nil
-}
-
 // alreadyLanded is the note printed before the receive of an -I export of which the target
 // already holds the first snapshots, or "".
 func alreadyLanded(name string, landed []sneakernet.Intermediate, target zfs.Dataset) string {

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/term"
 
 	"github.com/belltech/vault/conf"
-	"github.com/belltech/vault/policy"
-	"github.com/belltech/vault/puller"
-	"github.com/belltech/vault/state"
-	"github.com/belltech/vault/zfs"
 )
 
 // selectJobs returns the named jobs, or every job when none is named. kind filters: "pull" keeps
@@ -59,64 +53,6 @@ func namedJob(c *conf.Config, name string) (*conf.Job, error) {
 	return js[0], nil
 }
 
-// pullerJob translates a configured job into what the puller runs. The configuration has been
-// validated, so a name that does not parse here is a bug, reported as an error all the same.
-func pullerJob(c *conf.Config, j *conf.Job) (*puller.Job, error) {
-	pj := &puller.Job{Name: j.Name, Recursive: j.Recursive, BandwidthLimit: int64(j.BandwidthLimit), Location: j.Location,
-		HoldPrefix: c.HoldPrefix, MaxNewSnapshots: j.MaxNewSnapshots, Quota: int64(j.Quota)}
-	if j.Source != nil { // a media job has no source host
-		pj.Host = j.Source.Host
-	}
-	var err error
-	for _, s := range j.SourceDatasets {
-		d, perr := zfs.ParseDataset(s)
-		err = firstError(err, perr)
-		pj.Roots = append(pj.Roots, d)
-	}
-	for _, s := range j.Exclude {
-		d, perr := zfs.ParseDataset(s)
-		err = firstError(err, perr)
-		pj.Exclude = append(pj.Exclude, d)
-	}
-	pj.TargetRoot, err = parseDatasetOr(err, j.Target)
-	pj.TargetFor = func(src zfs.Dataset) (zfs.Dataset, bool) {
-		t, ok := j.TargetFor(src.String())
-		if !ok {
-			return zfs.Dataset{}, false
-		}
-		d, err := zfs.ParseDataset(t)
-		return d, err == nil
-	}
-	for _, kv := range j.Receive.Set {
-		k, v, _ := strings.Cut(kv, "=")
-		pj.ReceiveSet = append(pj.ReceiveSet, zfs.PropSetting{Name: k, Value: v})
-	}
-	pj.ReceiveExclude = j.Receive.Exclude
-	if j.SnapshotOnPull != nil {
-		ttl, perr := policy.ParseTTL(j.SnapshotOnPull.TTL.String())
-		err = firstError(err, perr)
-		pj.SnapshotTTL = &ttl
-	}
-	if err != nil {
-		return nil, fmt.Errorf("job %q: %w", j.Name, err)
-	}
-	return pj, nil
-}
-
-func parseDatasetOr(prev error, s string) (zfs.Dataset, error) {
-	d, err := zfs.ParseDataset(s)
-	return d, firstError(prev, err)
-}
-
-func firstError(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
 // consoleLogger logs to stderr for console commands: warnings and errors only unless verbose.
 func consoleLogger(s *stdio, verbose bool) hclog.Logger {
 	level := hclog.Warn
@@ -141,23 +77,22 @@ func isTerminal(s *stdio, w any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// allowNew gives the puller the one-off allowances that vault ack of a refused flood saved in
-// the job's state (read when the puller asks, so an ack during the run counts); nil without a
-// store.
-func allowNew(store *state.Store, job string) func(zfs.Dataset) int {
-	if store == nil {
-		return nil
+// configJobs loads the configuration at path and selects the jobs named in it (selectJobs).
+func configJobs(path string, names []string, kind string) (*conf.Config, []*conf.Job, error) {
+	c, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
 	}
-	return func(src zfs.Dataset) int {
-		stateMu.Lock()
-		defer stateMu.Unlock()
-		st, err := loadJobState(store, job)
-		if err != nil || st == nil {
-			return 0
-		}
-		if d := st.Datasets[src.String()]; d != nil {
-			return d.AllowNew
-		}
-		return 0
+	jobs, err := selectJobs(c, names, kind)
+	return c, jobs, err
+}
+
+// configJob loads the configuration at path and the job called name in it (namedJob).
+func configJob(path, name string) (*conf.Config, *conf.Job, error) {
+	c, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
 	}
+	j, err := namedJob(c, name)
+	return c, j, err
 }

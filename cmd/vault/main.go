@@ -197,3 +197,19 @@ func joinQuoted(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// newFlags is the flag set a command opens with: errors and usage go to stderr, and its usage
+// is the usage line, then each line of help (a paragraph starts with its own blank line), then
+// the flags.
+func newFlags(s *stdio, name, usage string, help ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), usage)
+		for _, h := range help {
+			fmt.Fprintln(fs.Output(), h)
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/belltech/vault/conf"
+	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/props"
 	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/state"
@@ -30,7 +31,7 @@ func TestRecordKeepsProps(t *testing.T) {
 	const jail = "rust10/Backups/host05/jail"
 	fz.set(t, jail+"@a 11")
 	run := func(kept map[zfs.Dataset]props.Set) {
-		record(store, nil, hclog.NewNullLogger(), c, &puller.Report{Job: "host05", Started: time.Now(), Props: kept,
+		operate.NewRecords(store, nil, hclog.NewNullLogger()).Record(c, &puller.Report{Job: "host05", Started: time.Now(), Props: kept,
 			Datasets: []puller.DatasetReport{{Source: ds(t, "host05data/jail"), Target: ds(t, jail), Outcome: puller.OK}}})
 	}
 	recorded := func() props.Set {
