@@ -27,6 +27,7 @@ func drawProgress(w io.Writer, what string, total int64, n *atomic.Int64) func()
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionUseIECUnits(true), // MiB, as every other size vault prints
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(250*time.Millisecond),
 		progressbar.OptionShowCount(),

@@ -14,7 +14,7 @@ func TestDrawProgressShowsTheStreamAndItsBytes(t *testing.T) {
 	n.Store(4 << 20)
 	stop()
 	out := buf.String()
-	for _, want := range []string{"rust10/Vault/x incremental", "4.2/4.2 MB", "100%"} {
+	for _, want := range []string{"rust10/Vault/x incremental", "4.0/4.0 MiB", "100%"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("progress output lacks %q:\n%q", want, out)
 		}
