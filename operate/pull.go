@@ -3,7 +3,6 @@ package operate
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -17,8 +16,8 @@ import (
 // pull: vault pull, the daemon's scheduled pulls, vault bootstrap and vault resolve use it.
 type Wiring struct {
 	Log hclog.Logger
-	// Progress, if set, is where the puller draws its progress bars (a terminal).
-	Progress io.Writer
+	// Progress, if set, shows each stream's progress (the command's bar on a terminal).
+	Progress puller.ProgressFunc
 	// Transfers, if set, follows the streams in progress (the daemon's, for vault status --watch).
 	Transfers puller.TransferSink
 	// Abort, if set, aborts a target's interrupted receive for the puller (the prune worker

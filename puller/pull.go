@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/belltech/vault/policy"
 	"github.com/belltech/vault/zfs"
@@ -98,13 +97,18 @@ type Options struct {
 	NoFull bool
 }
 
+// ProgressFunc shows a stream's progress: what it is, its expected size in bytes and the
+// counter of bytes copied so far, until the returned function is called. The commands give one
+// that draws on a terminal; the puller only calls it.
+type ProgressFunc func(what string, total int64, copied *atomic.Int64) (stop func())
+
 // Puller runs pulls.
 type Puller struct {
 	Source, Target Side
 	Log            hclog.Logger
 	Now            func() time.Time
-	// Progress, if set (a terminal), shows bytes, rate and ETA of each stream.
-	Progress io.Writer
+	// Progress, if set (on a terminal, by the command), shows each stream's bytes as they go.
+	Progress ProgressFunc
 	// Abort, if set, discards the partial state of an unusable resume token in the target's
 	// dataset; it is how a puller that holds no destroy (append-only pulls) asks the prune
 	// identity. Unset, the puller runs zfs receive -A itself.
@@ -526,7 +530,10 @@ func (p *Puller) runStep(ctx context.Context, job *Job, dp DatasetPlan, st Step)
 		return sr, fmt.Errorf("cannot start the send: %w", err)
 	}
 	var counter atomic.Int64
-	stopProgress := p.ShowProgress(fmt.Sprintf("%s %s", dp.Target, st.Kind), total, &counter)
+	stopProgress := func() {}
+	if p.Progress != nil {
+		stopProgress = p.Progress(fmt.Sprintf("%s %s", dp.Target, st.Kind), total, &counter)
+	}
 	endTransfer := p.beginTransfer(Transfer{Job: job.Name, Source: dp.Source.String(), Target: dp.Target.String(),
 		Kind: st.Kind.String(), Total: total, Started: p.now()}, &counter)
 	n, cerr := copyStream(ctx, pw, sp.Stdout(), streamOptions{Limit: job.BandwidthLimit, Counter: &counter})
@@ -694,40 +701,6 @@ func (p *Puller) moveHold(ctx context.Context, job *Job, dp DatasetPlan, old, ol
 		wg.Wait()
 	}
 	return strings.Join(append(srcProblems, dstProblems...), "; ")
-}
-
-// ShowProgress draws a progress bar on the terminal until the returned function is called.
-func (p *Puller) ShowProgress(what string, total int64, counter *atomic.Int64) func() {
-	if p.Progress == nil {
-		return func() {}
-	}
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(p.Progress),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(250*time.Millisecond),
-		progressbar.OptionShowCount(),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.Progress) }),
-	)
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				_ = bar.Set64(counter.Load())
-				_ = bar.Finish()
-				return
-			case <-t.C:
-				_ = bar.Set64(counter.Load())
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 // newLimit is how many new snapshots a pull may bring into src's existing target; 0 for no bound.

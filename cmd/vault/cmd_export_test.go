@@ -102,7 +102,7 @@ func TestExportShowsProgressOnATerminal(t *testing.T) {
 	runExportTo(t, tty)
 	tty.Close()
 	screen := <-seen
-	for _, want := range []string{"export a", "100%", "(3.1/3.1 MB"} {
+	for _, want := range []string{"export a", "100%", "(3.0/3.0 MiB"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the terminal lacks %q; it shows %q", want, screen)
 		}

@@ -337,8 +337,7 @@ func showBytes(s *stdio, what string, total int64, n *atomic.Int64) func() {
 	if !isTerminal(s, s.err) {
 		return func() {}
 	}
-	p := &puller.Puller{Progress: s.err}
-	return p.ShowProgress(what, total, n)
+	return drawProgress(s.err, what, total, n)
 }
 
 // journalImport records the import in the journal and as the media job's "pull", whose copy's

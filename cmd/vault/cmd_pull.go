@@ -118,14 +118,6 @@ func pullRecords(s *stdio, c *conf.Config, log hclog.Logger) (*operate.Records, 
 	}
 }
 
-// progressTo is where progress bars go: stderr on a terminal, nowhere otherwise.
-func progressTo(s *stdio, tty bool) io.Writer {
-	if tty {
-		return s.err
-	}
-	return nil
-}
-
 // printPullReport prints one line per dataset, and the warnings and hints under it.
 func printPullReport(w io.Writer, r *puller.Report, tty bool) {
 	if r.Err != nil {

@@ -9,14 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/belltech/vault/bytefmt"
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/operate"
 	"github.com/belltech/vault/props"
-	"github.com/belltech/vault/puller"
 	"github.com/belltech/vault/restore"
 	"github.com/belltech/vault/sshx"
 	"github.com/belltech/vault/zfs"
@@ -180,10 +178,7 @@ func restoreSend(ctx context.Context, s *stdio, c *conf.Config, f restoreSendFla
 		Remote: &zfs.ZFS{Bin: f.remoteZFS, Exec: client}, RemoteStart: client,
 		Log: log.Named("restore"), Limit: limit,
 	}
-	if isTerminal(s, s.err) {
-		p := &puller.Puller{Progress: s.err}
-		snd.Progress = func(what string, total int64, n *atomic.Int64) func() { return p.ShowProgress(what, total, n) }
-	}
+	snd.Progress = progressTo(s, isTerminal(s, s.err))
 	res, err := snd.Send(ctx, req)
 	if res != nil {
 		for _, st := range res.Sent {
