@@ -10,6 +10,7 @@ import (
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/ledger"
 	"github.com/belltech/vault/prune"
+	"github.com/belltech/vault/prunework"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
@@ -72,7 +73,16 @@ func PruneJob(ctx context.Context, c *conf.Config, rec *Records, ex PruneRunner,
 			return run, err
 		}
 	}
-	results, err := ex(ctx, j, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
+	guard := prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}
+	if c.PruneUser != "" {
+		// With prune_user, the worker takes acknowledged liars only from root's ack directory
+		// (world-readable, root's alone to write); a plan made here, a dry run as any user,
+		// takes them from there too, so it shows what the worker would do.
+		if guard.AckedLies, err = prunework.LoadAcks(prunework.AckDir(c.StateDir), j.Name, target); err != nil {
+			return run, err
+		}
+	}
+	results, err := ex(ctx, j, target, rules, guard, now, run.Dry)
 	if err != nil {
 		return run, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/belltech/vault/conf"
 	"github.com/belltech/vault/prune"
+	"github.com/belltech/vault/prunework"
 	"github.com/belltech/vault/report"
 	"github.com/belltech/vault/state"
 	"github.com/belltech/vault/zfs"
@@ -138,4 +139,44 @@ rpo = "1h"
 	require.NoError(t, err)
 	j, _ := c.Job("a")
 	return c, j
+}
+
+// With prune_user, the worker takes acknowledged liars only from root's ack directory; a plan
+// made in this process (a dry run as any user) takes them from there too, not from the state
+// the pulling user writes, so it shows what the worker would do.
+func TestPruneJobTakesAcksFromRootsDirWithPruneUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the ack directory must be root's: run as root (make check does)")
+	}
+	for _, pruneUser := range []string{"", "vprune"} {
+		t.Run("prune_user="+pruneUser, func(t *testing.T) {
+			c, j := pruneConfig(t)
+			c.PruneUser = pruneUser
+			c.StateDir = filepath.Join(t.TempDir(), "state")
+			store, err := state.Open(c.StateDir, -1, -1)
+			require.NoError(t, err)
+			defer store.Close()
+			target, err := zfs.ParseDataset(j.Target)
+			require.NoError(t, err)
+			// The state (the pulling user's) acknowledges GUID 1; root's ack directory GUID 7.
+			require.NoError(t, store.Save("jobs/a", &report.JobState{Job: "a", Datasets: map[string]*report.DatasetState{
+				"host05data/a": {Target: j.Target, AckedLies: []uint64{1}}}}))
+			_, err = prunework.AddAcks(prunework.AckDir(c.StateDir), "a", map[zfs.Dataset][]uint64{target: {7}})
+			require.NoError(t, err)
+			var got map[zfs.Dataset]map[uint64]bool
+			runner := func(_ context.Context, _ *conf.Job, _ zfs.Dataset, _ prune.Rules, g prune.Guard, _ time.Time, _ bool) ([]prune.Result, error) {
+				got = g.AckedLies
+				return nil, nil
+			}
+			_, err = PruneJob(context.Background(), c, NewRecords(store, nil, hclog.NewNullLogger()), runner, j, true, time.Now())
+			require.NoError(t, err)
+			want := uint64(1)
+			if pruneUser != "" {
+				want = 7
+			}
+			if len(got[target]) != 1 || !got[target][want] {
+				t.Errorf("acknowledged liars %v, want only %d on %s", got, want, target)
+			}
+		})
+	}
 }
