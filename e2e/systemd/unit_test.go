@@ -82,22 +82,24 @@ func TestLabSystemdUnit(t *testing.T) {
 	})
 
 	// Installed as an operator would: the binary where the unit runs it, the unit, the
-	// configuration at its default path, the state directory's default place with the SSH
-	// key in it (ProtectHome hides /home from the service).
+	// configuration at its default path, the SSH key beside it (ProtectHome hides /home from
+	// the service), and no /var/lib/vault yet: the unit makes it, the daemon gives it to backup.
 	labtest.Root(t, `install -m 0755 /mnt/lab/vault /usr/local/sbin/vault
 printf '%s' `+labtest.Q(string(unit))+` >/etc/systemd/system/vault.service
 useradd --system --no-create-home --shell /usr/sbin/nologin `+prune+`
 zfs create -p `+src+`/fs && head -c 1M /dev/urandom >/`+src+`/fs/f && zfs snapshot -r `+src+`@s1
-install -d -o backup -g backup -m 0750 /var/lib/vault
-install -d -o backup -g backup -m 0700 /var/lib/vault/ssh
-install -o backup -g backup -m 0600 /home/backup/.ssh/id_ed25519 /home/backup/.ssh/known_hosts /var/lib/vault/ssh/
-mkdir -p /etc/vault && cat >/etc/vault/vault.toml <<'EOF'
+rm -rf /var/lib/vault
+install -d -m 0755 /etc/vault && install -d -o backup -g backup -m 0700 /etc/vault/ssh
+install -o backup -g backup -m 0600 /home/backup/.ssh/id_ed25519 /home/backup/.ssh/known_hosts /etc/vault/ssh/
+cat >/etc/vault/vault.toml <<'EOF'
 user = "backup"
 prune_user = "`+prune+`"
 hold_prefix = "vault:lab:"
 timezone = "UTC"
 
 [ssh]
+identity = "/etc/vault/ssh/id_ed25519"
+known_hosts = "/etc/vault/ssh/known_hosts"
 connect_timeout = "20s"
 
 [[job]]
@@ -160,6 +162,9 @@ systemctl daemon-reload`)
 	// A scheduled pull, as backup inside the sandbox, lands @s2.
 	labtest.Root(t, "head -c 1M /dev/urandom >/"+src+"/fs/g && zfs snapshot -r "+src+"@s2")
 	waitFor(t, "the scheduled pull of @s2", 3*time.Minute, "zfs list -H -o name "+dst+"@s2")
+	if got := strings.TrimSpace(labtest.Root(t, "stat -c '%U %a' /var/lib/vault /var/lib/vault/control.sock")); got != "backup 750\nbackup 600" {
+		t.Errorf("the state directory and control socket: %q, want backup 750 and backup 600", got)
+	}
 
 	// Reload: the new configuration is read (a changed rpo) and the daemon goes on.
 	labtest.Root(t, `sed -i 's/^rpo = "26h"/rpo = "30h"/' /etc/vault/vault.toml && systemctl reload vault`)
