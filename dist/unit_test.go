@@ -17,7 +17,8 @@ import (
 // below 5.0 is "OK" or better in its scale.
 const maxExposure = 5.0
 
-var exposureLine = regexp.MustCompile(`(?m)^→ Overall exposure level for (\S+): ([0-9]+\.[0-9]) (\S+)`)
+// The arrow is "->" where the locale is not UTF-8.
+var exposureLine = regexp.MustCompile(`(?m)^(?:→|->) Overall exposure level for (\S+): ([0-9]+\.[0-9]) (\S+)`)
 
 // parseExposure reads the "Overall exposure level" line of systemd-analyze security's output:
 // the score (0.0 to 10.0) and its verdict word (OK, MEDIUM, ...).
@@ -45,6 +46,7 @@ func TestParseExposure(t *testing.T) {
 	}{
 		{out: "✗ UMask= ... 0.1\n\n→ Overall exposure level for vault.service: 2.9 OK 🙂\n", score: 2.9, word: "OK"},
 		{out: "→ Overall exposure level for vault.service: 9.1 UNSAFE 😨", score: 9.1, word: "UNSAFE"},
+		{out: "-> Overall exposure level for vault.service: 2.9 OK :-)", score: 2.9, word: "OK"},
 		{out: "→ Overall exposure level for other.service: 2.9 OK 🙂", err: "about other.service"},
 		{out: "→ Overall exposure level for vault.service: 12.0 OK", err: "not a score"},
 		{out: "Failed to load unit", err: "no \"Overall exposure level\" line"},
