@@ -35,7 +35,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, script string) st
 // journal is the service's journal: the daemon's log lines and systemd's about the unit.
 func journal(t *testing.T) string {
 	t.Helper()
-	return labtest.Root(t, "journalctl -u vault --no-pager -o cat | tail -60")
+	return labtest.Root(t, "journalctl -u vault --no-pager -o cat | tail -60; echo '--- sshd:'; journalctl --no-pager -o cat _COMM=sshd | tail -20; true")
 }
 
 // The arrow is "->" where the locale is not UTF-8, as in the guest.
@@ -131,9 +131,13 @@ systemctl daemon-reload`)
 	t.Logf("systemd-analyze security vault.service in the guest: %s %s (%s)", m[1], m[2], strings.TrimSpace(labtest.Root(t, "systemctl --version | head -1")))
 
 	// Started: the root phase receives @s1 in full, starts the worker, drops.
-	labtest.Root(t, "systemctl start vault")
+	if res := labtest.Try(t, "", "systemctl start vault"); res.Exit != 0 {
+		t.Fatalf("systemctl start vault:\n%s\n%s\njournal:\n%s", res, labtest.Root(t, "systemctl status --no-pager vault || true"), journal(t))
+	}
 	waitFor(t, "the drop", 3*time.Minute, "journalctl -u vault -o cat | grep -q 'dropped privileges'")
-	labtest.Root(t, "zfs list -H -o name "+dst+"@s1")
+	if res := labtest.Try(t, "", "zfs list -H -o name "+dst+"@s1"); res.Exit != 0 {
+		t.Fatalf("the root phase did not receive %s@s1:\n%s\n%s\njournal:\n%s", dst, res, labtest.Root(t, "zfs list -r -t all -o name "+tgt+" || true"), journal(t))
+	}
 	if j := journal(t); !strings.Contains(j, "prune worker started") {
 		t.Fatalf("no prune worker:\n%s", j)
 	}
@@ -169,7 +173,7 @@ systemctl daemon-reload`)
 
 	// Reload: the new configuration is read (a changed rpo) and the daemon goes on.
 	labtest.Root(t, `sed -i 's/^rpo = "26h"/rpo = "30h"/' /etc/vault/vault.toml && systemctl reload vault`)
-	waitFor(t, "the reload", time.Minute, "journalctl -u vault -o cat | grep -E 'reloaded.*file=/etc/vault/vault.toml'")
+	waitFor(t, "the reload", time.Minute, `journalctl -u vault -o cat | grep -F '"@message":"reloaded"' | grep -F '"changes":"changed job sysd"'`)
 	if got := strings.TrimSpace(labtest.Root(t, "systemctl show -p MainPID --value vault")); got != pid {
 		t.Errorf("after reload the main pid is %s, want %s (a reload, not a restart)", got, pid)
 	}
