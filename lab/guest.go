@@ -48,6 +48,29 @@ type BootOptions struct {
 	Log io.Writer
 	// ReadyTimeout bounds boot-to-ready; default 5 minutes.
 	ReadyTimeout time.Duration
+	// Init is the guest's PID 1: InitLab (the image's lab-init, the default when empty) or
+	// InitSystemd (systemd, booted straight to the image's vault-lab.target, which mounts the
+	// share and runs its boot script as lab-init does), for the tests of dist/vault.service.
+	Init string
+}
+
+// The guest's two PID 1s; see BootOptions.Init.
+const (
+	InitLab     = "lab-init"
+	InitSystemd = "systemd"
+)
+
+// kernelCmdline is the guest kernel's command line for init.
+func kernelCmdline(init string) (string, error) {
+	const base = "root=/dev/vda rw console=ttyS0 panic=-1 quiet "
+	switch init {
+	case "", InitLab:
+		return base + "init=/sbin/lab-init", nil
+	case InitSystemd:
+		// No status lines on the console: the harness's tail of it stays about the guest.
+		return base + "init=/lib/systemd/systemd systemd.unit=vault-lab.target systemd.show_status=0", nil
+	}
+	return "", fmt.Errorf("cannot boot the lab: unknown init %q (want %q or %q)", init, InitLab, InitSystemd)
 }
 
 // Guest is a running lab VM with its agent connected.
@@ -98,6 +121,10 @@ func Boot(ctx context.Context, o BootOptions) (*Guest, error) {
 	if logw == nil {
 		logw = io.Discard
 	}
+	cmdline, err := kernelCmdline(o.Init)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range []string{"boot", "labagent"} {
 		if _, err := os.Stat(filepath.Join(o.Share, f)); err != nil {
 			return nil, fmt.Errorf("cannot boot the lab: the share %s lacks %s", o.Share, f)
@@ -121,7 +148,7 @@ func Boot(ctx context.Context, o BootOptions) (*Guest, error) {
 	args := append(accel,
 		"-smp", fmt.Sprint(o.CPUs), "-m", fmt.Sprint(o.MemoryMB), "-no-reboot",
 		"-kernel", o.Image.Kernel, "-initrd", o.Image.Initrd,
-		"-append", "root=/dev/vda rw console=ttyS0 panic=-1 init=/sbin/lab-init quiet",
+		"-append", cmdline,
 		"-drive", "file="+o.Image.Rootfs+",if=virtio,format=raw,snapshot=on",
 		"-drive", "file="+scratch+",if=virtio,format=raw,cache=unsafe",
 		"-virtfs", "local,path="+o.Share+",mount_tag=lab,security_model=none,readonly=on",

@@ -24,16 +24,28 @@ func Guest() *lab.Guest { return guest }
 
 // Main is a TestMain for lab tests.
 func Main(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(run(m, Options{}))
 }
 
-func run(m *testing.M) int {
+// Options says how MainWith boots the package's guest.
+type Options struct {
+	// Init is the guest's PID 1 (lab.BootOptions.Init): lab-init when empty.
+	Init string
+}
+
+// MainWith is Main for a test package whose guest boots otherwise, such as with systemd as
+// PID 1 (a package of its own, since one boot serves a whole package).
+func MainWith(m *testing.M, o Options) {
+	os.Exit(run(m, o))
+}
+
+func run(m *testing.M, o Options) int {
 	ctx := context.Background()
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "lab:", err)
 		return 1
 	}
-	g, cleanup, err := Start(ctx, os.Stderr)
+	g, cleanup, err := StartWith(ctx, os.Stderr, o)
 	if err != nil {
 		return fail(err)
 	}
@@ -45,6 +57,11 @@ func run(m *testing.M) int {
 // Start builds or reuses the image, builds the share, boots and sets the guest up. The returned
 // function powers it off and removes the share.
 func Start(ctx context.Context, logw *os.File) (*lab.Guest, func(), error) {
+	return StartWith(ctx, logw, Options{})
+}
+
+// StartWith is Start with the guest booted as o says.
+func StartWith(ctx context.Context, logw *os.File, o Options) (*lab.Guest, func(), error) {
 	repo, err := lab.RepoRoot()
 	if err != nil {
 		return nil, nil, err
@@ -65,7 +82,7 @@ func Start(ctx context.Context, logw *os.File) (*lab.Guest, func(), error) {
 		os.RemoveAll(share)
 		return nil, nil, err
 	}
-	g, err := lab.Boot(ctx, lab.BootOptions{Image: img, Share: share, Log: logw})
+	g, err := lab.Boot(ctx, lab.BootOptions{Image: img, Share: share, Log: logw, Init: o.Init})
 	if err != nil {
 		os.RemoveAll(share)
 		return nil, nil, err
