@@ -3,7 +3,7 @@
 // Package lab builds, caches and boots the real-OpenZFS lab: a Debian 12 (or, for OpenZFS 2.4,
 // Debian 13) guest under qemu-system-x86_64 with software emulation, OpenZFS built by DKMS from
 // Debian's contrib packages. The e2e tests and `make demo` run the real vault binary inside it. See
-// ../shared/LAB.md for the recipe's facts and timings.
+// README.md, "The lab", for the recipe's facts and timings.
 package lab
 
 import (
