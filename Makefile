@@ -54,9 +54,10 @@ fuzz:
 lab:
 	$(GO) run ./lab/cmd/vault-lab image
 
-# The real-ZFS tests: one guest boot per test package (built only with the lab tag).
+# The real-ZFS tests: one guest boot per test package (built only with the lab tag), one package at
+# a time (-p 1): two guests at once would share the two cores and slow the timing-bound tests.
 e2e: lab
-	$(GO) test -tags lab -count=1 -parallel 4 -timeout 75m -v ./e2e/...
+	$(GO) test -tags lab -count=1 -p 1 -parallel 4 -timeout 75m -v ./e2e/...
 
 # The smoke subset of the lab on one OpenZFS track (VAULT_LAB_ZFS=2.1, 2.3 or 2.4): a full and
 # incremental pull, resume, bootstrap and the daemon's drop, the append-only delegation and prune worker, an
