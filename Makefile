@@ -38,7 +38,7 @@ lint: bin/tools/staticcheck
 	staticcheck ./...
 	staticcheck -tags lab ./...
 	@bash scripts/purity.sh
-	@if command -v shellcheck >/dev/null; then echo "shellcheck -s sh dist/vault.rc"; shellcheck -s sh dist/vault.rc; \
+	@if command -v shellcheck >/dev/null; then echo "shellcheck -s sh dist/vault.rc dist/vault.periodic"; shellcheck -s sh dist/vault.rc dist/vault.periodic; \
 	else echo "lint: no shellcheck, dist/vault.rc not checked (make deps installs it)"; fi
 	@if command -v mandoc >/dev/null; then echo "mandoc -Tlint -Wwarning man/*.[1-9]"; mandoc -Tlint -Wwarning man/*.[1-9]; \
 	else echo "lint: no mandoc, the man pages not checked (make deps installs it)"; fi
@@ -123,6 +123,9 @@ ifeq ($(GOOS),freebsd)
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(RCDIR)
 	sed -e 's|/usr/local/sbin/vault|$(SBINDIR)/vault|' -e 's|/usr/local/etc/vault.toml|$(CONFIG)|' dist/vault.rc >bin/vault.rc
 	$(INSTALL) -m 0555 bin/vault.rc $(DESTDIR)$(RCDIR)/vault
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(PREFIX)/etc/periodic/daily
+	sed -e 's|/usr/local/sbin/vault|$(SBINDIR)/vault|' -e 's|/usr/local/etc/vault.toml|$(CONFIG)|' dist/vault.periodic >bin/vault.periodic
+	$(INSTALL) -m 0555 bin/vault.periodic $(DESTDIR)$(PREFIX)/etc/periodic/daily/450.vault
 else
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/local/sbin/vault|$(SBINDIR)/vault|' -e 's|/etc/vault/vault.toml|$(CONFIG)|' dist/vault.service >bin/vault.service
@@ -133,7 +136,7 @@ endif
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vault $(DESTDIR)$(MANDIR)/man8/vault.8 $(DESTDIR)$(MANDIR)/man5/vault.toml.5 $(DESTDIR)$(EXAMPLE)
 ifeq ($(GOOS),freebsd)
-	rm -f $(DESTDIR)$(RCDIR)/vault
+	rm -f $(DESTDIR)$(RCDIR)/vault $(DESTDIR)$(PREFIX)/etc/periodic/daily/450.vault
 else
 	rm -f $(DESTDIR)$(UNITDIR)/vault.service
 endif

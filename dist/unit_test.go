@@ -1,5 +1,6 @@
 // Package dist holds what a package or an install puts on a host beside the binary: the systemd
-// unit, the rc.d script, the example configuration. Its tests check the unit's sandboxing.
+// unit, the rc.d script, the periodic(8) script, the example configuration. Its tests check the
+// unit's sandboxing and the periodic script's statuses.
 package dist
 
 import (
