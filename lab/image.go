@@ -56,9 +56,9 @@ func ParseTrack(s string) (Track, error) {
 // invalidating the Debian 12 tracks' cached images, and the other way round.
 func recipeFiles(track Track) []string {
 	if track == TrixieBackports {
-		return []string{"build-trixie.sh", "lab-init"}
+		return []string{"build-trixie.sh", "lab-init", "lab-systemd-boot"}
 	}
-	return []string{"build.sh", "lab-init"}
+	return []string{"build.sh", "lab-init", "lab-systemd-boot"}
 }
 
 // recipeVersion is bumped when the way the image is assembled changes outside the recipe files.
@@ -72,7 +72,7 @@ const minBuildFree = 6 << 30
 type ImageOptions struct {
 	// CacheDir holds one directory per recipe key; default /var/cache/vault-lab or $VAULT_LAB_CACHE.
 	CacheDir string
-	// RecipeDir holds build.sh, build-trixie.sh and lab-init (the repo's lab/image).
+	// RecipeDir holds build.sh, build-trixie.sh, lab-init and lab-systemd-boot (the repo's lab/image).
 	RecipeDir string
 	Track     Track
 	// Mirror is the Debian mirror; default: the one this machine's apt uses.

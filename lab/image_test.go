@@ -30,12 +30,12 @@ func TestParseTrack(t *testing.T) {
 	}
 }
 
-// Each track's key covers its own build script and lab-init, and nothing of the other tracks'
+// Each track's key covers its own build script, lab-init and lab-systemd-boot, and nothing of the other tracks'
 // scripts: a change to the Debian 13 script must not throw away the Debian 12 images, nor the
 // other way round.
 func TestRecipeKeyCoversOnlyTheTracksRecipe(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"build.sh", "build-trixie.sh", "lab-init"} {
+	for _, name := range []string{"build.sh", "build-trixie.sh", "lab-init", "lab-systemd-boot"} {
 		b, err := os.ReadFile(filepath.Join("image", name))
 		if err != nil {
 			t.Fatal(err)
@@ -76,6 +76,7 @@ func TestRecipeKeyCoversOnlyTheTracksRecipe(t *testing.T) {
 		{"build-trixie.sh", []Track{TrixieBackports}},
 		{"build.sh", []Track{Backports, Bookworm}},
 		{"lab-init", tracks},
+		{"lab-systemd-boot", tracks},
 	} {
 		before := keys()
 		touch(c.file)

@@ -81,39 +81,8 @@ zfs_version=$(in_root dpkg-query -W -f='${Version}' zfsutils-linux)
 kernel_pkg=$(in_root dpkg-query -W -f='${Version}' "linux-image-$kver")
 
 install -m 0755 "$here/lab-init" "$root/sbin/lab-init"
-# The other way to boot (lab.BootOptions.Init = "systemd", for the tests of dist/vault.service):
-# systemd as PID 1, straight to vault-lab.target, whose one service does what lab-init does
-# for the share: mount it and hand over to its boot script, so the agent works the same. The
-# systemd package is installed for this; nothing of it runs when lab-init is PID 1.
-cat >"$root/sbin/lab-systemd-boot" <<'BOOT'
-#!/bin/sh
-# ExecStart of vault-lab.service: systemd has mounted the kernel file systems and /run.
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export PATH
-modprobe -a 9p 9pnet_virtio virtio_console
-mkdir -p /mnt/lab
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro lab /mnt/lab || exit 1
-exec /mnt/lab/boot
-BOOT
-chmod 0755 "$root/sbin/lab-systemd-boot"
-cat >"$root/etc/systemd/system/vault-lab.service" <<'UNIT'
-[Unit]
-Description=vault lab: the harness's share, boot script and agent
-[Service]
-ExecStart=/sbin/lab-systemd-boot
-StandardOutput=journal+console
-StandardError=journal+console
-# As lab-init does: the guest powers off when the agent ends, however it ends.
-SuccessAction=poweroff-force
-FailureAction=poweroff-force
-UNIT
-cat >"$root/etc/systemd/system/vault-lab.target" <<'UNIT'
-[Unit]
-Description=vault lab: systemd as PID 1 and the harness's agent, nothing else
-Requires=basic.target vault-lab.service
-After=basic.target vault-lab.service
-AllowIsolate=yes
-UNIT
+# The other way to boot, systemd as PID 1 (lab.BootOptions.Init = "systemd"): see lab-systemd-boot.
+bash "$here/lab-systemd-boot" "$root"
 echo vaultlab >"$root/etc/hostname"
 printf '127.0.0.1 localhost vaultlab\n' >"$root/etc/hosts"
 # Never start services on boot: lab-init is PID 1 and starts only what a test asks for.
