@@ -21,17 +21,9 @@ func waitFor(t *testing.T, what string, timeout time.Duration, script string) st
 // waitForLogging is waitFor for a daemon that logs to log.
 func waitForLogging(t *testing.T, log, what string, timeout time.Duration, script string) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		res := labtest.Try(t, "", script)
-		if res.Exit == 0 {
-			return res.Stdout
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s; last try:\n%s\ndaemon log:\n%s", timeout, what, res, labtest.Root(t, "tail -60 "+log+" || true"))
-		}
-		time.Sleep(time.Second)
-	}
+	return labtest.WaitFor(t, what, timeout, script, func() string {
+		return "daemon log:\n" + labtest.Root(t, "tail -60 "+log+" || true")
+	})
 }
 
 // The daemon as it runs on the rust-bucket: started as root, it bootstraps, drops to backup for

@@ -19,17 +19,7 @@ import (
 // service's journal.
 func waitFor(t *testing.T, what string, timeout time.Duration, script string) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		res := labtest.Try(t, "", script)
-		if res.Exit == 0 {
-			return res.Stdout
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s; last try:\n%s\njournal:\n%s", timeout, what, res, journal(t))
-		}
-		time.Sleep(time.Second)
-	}
+	return labtest.WaitFor(t, what, timeout, script, func() string { return "journal:\n" + journal(t) })
 }
 
 // journal is the service's journal: the daemon's log lines and systemd's about the unit.

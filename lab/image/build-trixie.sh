@@ -7,8 +7,8 @@
 #
 # TRACK must be "trixie-backports". This is build.sh with the suite changed (and zfs.ko with any
 # compression accepted); it is a file of its own so that the Debian 12 tracks' recipe, and so
-# their cached images' keys, stay as they were. This track's recipe is this file plus lab-init:
-# changing either changes its cache key, and only its.
+# their cached images' keys, stay as they were. This track's recipe is this file, lab-init and
+# lab-systemd-boot: changing this file changes its cache key, and only its.
 set -euo pipefail
 
 out=$1

@@ -133,5 +133,22 @@ func Try(t testing.TB, user, script string) *lab.Result {
 	return res
 }
 
+// WaitFor runs script as root, once a second, until it exits 0, and returns its stdout. After
+// timeout it fails the test with the last try and what diag says (a daemon's log, say).
+func WaitFor(t testing.TB, what string, timeout time.Duration, script string, diag func() string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		res := Try(t, "", script)
+		if res.Exit == 0 {
+			return res.Stdout
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s; last try:\n%s\n%s", timeout, what, res, diag())
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 // Q quotes a value for a lab script.
 func Q(s string) string { return lab.ShellQuote(s) }
