@@ -47,6 +47,21 @@ func LocalPrune(ex *prune.Executor) PruneRunner {
 	}
 }
 
+// WithRootAcks is next with the acknowledged liars taken from root's ack directory for
+// stateDir (world-readable, root's alone to write) instead of the state: the prune worker's
+// source, for a plan made in this process under prune_user (vault prune --dry-run as any user),
+// so that it shows what the worker would do.
+func WithRootAcks(stateDir string, next PruneRunner) PruneRunner {
+	return func(ctx context.Context, j *conf.Job, root zfs.Dataset, r prune.Rules, g prune.Guard, now time.Time, dry bool) ([]prune.Result, error) {
+		acked, err := prunework.LoadAcks(prunework.AckDir(stateDir), j.Name, root)
+		if err != nil {
+			return nil, err
+		}
+		g.AckedLies = acked
+		return next(ctx, j, root, r, g, now, dry)
+	}
+}
+
 // PruneJob prunes one job's target tree with ex (or plans it, dry; see OnlyPlan: without
 // records, or without a record of the job's last pull, it only plans). First it checks the
 // target tree against the job's ledger: snapshots that vanished since, not by vault prune,
@@ -73,16 +88,7 @@ func PruneJob(ctx context.Context, c *conf.Config, rec *Records, ex PruneRunner,
 			return run, err
 		}
 	}
-	guard := prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}
-	if c.PruneUser != "" {
-		// With prune_user, the worker takes acknowledged liars only from root's ack directory
-		// (world-readable, root's alone to write); a plan made here, a dry run as any user,
-		// takes them from there too, so it shows what the worker would do.
-		if guard.AckedLies, err = prunework.LoadAcks(prunework.AckDir(c.StateDir), j.Name, target); err != nil {
-			return run, err
-		}
-	}
-	results, err := ex(ctx, j, target, rules, guard, now, run.Dry)
+	results, err := ex(ctx, j, target, rules, prune.Guard{Freezes: report.Freezes(st, j.Name), AckedLies: report.AckedLies(st)}, now, run.Dry)
 	if err != nil {
 		return run, err
 	}

@@ -168,7 +168,11 @@ func TestPruneJobTakesAcksFromRootsDirWithPruneUser(t *testing.T) {
 				got = g.AckedLies
 				return nil, nil
 			}
-			_, err = PruneJob(context.Background(), c, NewRecords(store, nil, hclog.NewNullLogger()), runner, j, true, time.Now())
+			ex := PruneRunner(runner)
+			if pruneUser != "" {
+				ex = WithRootAcks(c.StateDir, ex) // as vault prune --dry-run runs it with prune_user
+			}
+			_, err = PruneJob(context.Background(), c, NewRecords(store, nil, hclog.NewNullLogger()), ex, j, true, time.Now())
 			require.NoError(t, err)
 			want := uint64(1)
 			if pruneUser != "" {

@@ -119,8 +119,11 @@ func pruneRunnerFor(c *conf.Config, path string, dryRun bool, s *stdio, log hclo
 	if c.PruneUser != "" && os.Geteuid() != 0 && !dryRun {
 		return nil, nil, usageErrorf("prune_user is %s: run vault prune as root, which prunes as %s apart from the network (--dry-run plans as any user who can read the state)", c.PruneUser, c.PruneUser)
 	}
-	if c.PruneUser == "" || os.Geteuid() != 0 {
+	if c.PruneUser == "" {
 		return operate.LocalPrune(ex), func() {}, nil
+	}
+	if os.Geteuid() != 0 {
+		return operate.WithRootAcks(c.StateDir, operate.LocalPrune(ex)), func() {}, nil
 	}
 	w, err := startPruneWorker(path, s.err)
 	if err != nil {
